@@ -3,6 +3,7 @@
  * Pure: no I/O, no services. A failure names the field and the reason.
  */
 import { Data, Result, Schema, SchemaIssue } from "effect"
+import { enable as compileSchema } from "effect/schema/SchemaJITCompiler"
 
 /** The kinds of transaction a payment system emits. */
 export const TransactionTypes = ["purchase", "refund", "transfer", "withdrawal", "deposit"] as const
@@ -18,7 +19,8 @@ const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
 /** Epoch millis of an ISO-8601 instant, or NaN when it is not one (a 30 February, a 25th hour…). */
 export const parseInstant = (text: string): number => {
   if (!isoDateTime.test(text)) return Number.NaN
-  const ms = Date.parse(text)
+  // V8 only parses offsets written with a colon.
+  const ms = Date.parse(text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"))
   if (!Number.isFinite(ms)) return Number.NaN
   // Date.parse rolls 2026-02-30 over to March: compare the calendar fields it kept.
   const local = text.slice(0, 10)
@@ -108,3 +110,72 @@ export interface Transaction {
   readonly ipAddress: string | null
   readonly cardLast4: string | null
 }
+
+/** Why a value is not a transaction: the JSON path of the first offending field, and the reason. */
+export class TransactionDecodeError extends Data.TaggedError("TransactionDecodeError")<{
+  readonly field: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return this.field === "" ? this.reason : `${this.field}: ${this.reason}`
+  }
+}
+
+compileSchema(TransactionWire.ast)
+const decodeWire = Schema.decodeUnknownResult(TransactionWire)
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const toCents = (amount: number): number => Math.round(amount * 100)
+
+/** Decodes a parsed JSON value; extra fields are ignored so that producers can add some. */
+export const decodeTransaction = (value: unknown): Result.Result<Transaction, TransactionDecodeError> => {
+  const wire = decodeWire(value)
+  if (Result.isFailure(wire)) {
+    const first = formatIssue(wire.failure.issue).issues[0]
+    return Result.fail(
+      new TransactionDecodeError({
+        field: first?.path?.map(String).join(".") ?? "",
+        reason: first?.message ?? "not a transaction"
+      })
+    )
+  }
+  return Result.succeed(fromWire(wire.success))
+}
+
+/** The domain value of a validated wire message. */
+export const fromWire = (w: TransactionWire): Transaction => ({
+  transactionId: w.transaction_id,
+  eventTimeMs: parseInstant(w.event_time),
+  transactionType: w.transaction_type,
+  status: w.status,
+  amountCents: toCents(w.amount),
+  currency: w.currency,
+  user: w.user,
+  paymentMethod: w.payment_method,
+  product: w.product == null
+    ? null
+    : { id: w.product.id, name: w.product.name, category: w.product.category, priceCents: toCents(w.product.price) },
+  quantity: w.quantity ?? 1,
+  ipAddress: w.ip_address ?? null,
+  cardLast4: w.card_last4 ?? null
+})
+
+/** The wire form of a transaction, as `produce` sends it (event time in UTC). */
+export const toWire = (t: Transaction): TransactionWire => ({
+  transaction_id: t.transactionId,
+  event_time: new Date(t.eventTimeMs).toISOString(),
+  transaction_type: t.transactionType,
+  status: t.status,
+  amount: t.amountCents / 100,
+  currency: t.currency,
+  user: t.user,
+  payment_method: t.paymentMethod,
+  ...(t.product === null
+    ? {}
+    : {
+      product: { id: t.product.id, name: t.product.name, category: t.product.category, price: t.product.priceCents / 100 }
+    }),
+  quantity: t.quantity,
+  ...(t.ipAddress === null ? {} : { ip_address: t.ipAddress }),
+  ...(t.cardLast4 === null ? {} : { card_last4: t.cardLast4 })
+})
