@@ -7,6 +7,10 @@
 export interface Protocol {
   readonly minReaderVersion: number
   readonly minWriterVersion: number
+  /** Only with minReaderVersion 3 (table features); absent otherwise. */
+  readonly readerFeatures?: ReadonlyArray<string> | null
+  /** Only with minWriterVersion 7 (table features); absent otherwise. */
+  readonly writerFeatures?: ReadonlyArray<string> | null
 }
 
 export interface Format {

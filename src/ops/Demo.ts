@@ -1,0 +1,53 @@
+/**
+ * `sluice demo`: the two-command tour. Starts the local stack, fills the transaction topic once
+ * with sample data, runs the service until caught up and shows what landed in the lake.
+ */
+import { Console, Effect } from "effect"
+import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
+import { ensureTopic, topicOffsets } from "./KafkaAdmin.ts"
+import { produce } from "./Produce.ts"
+import { runService, transactionFeeds } from "./Service.ts"
+import type { SettingsShape } from "./Settings.ts"
+import * as Stack from "./Stack.ts"
+
+export interface DemoOptions {
+  readonly messages: number
+}
+
+const PARTITIONS = 4
+
+export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
+  Effect.gen(function*() {
+    const stackOptions = Stack.stackOptionsFromEnv()
+    if (settings.brokers.join(",") === Stack.brokersOf(stackOptions)) {
+      yield* Stack.up(stackOptions)
+    } else {
+      yield* Console.log(`using Kafka at ${settings.brokers.join(",")} (KAFKA_BROKERS)`)
+    }
+    yield* ensureTopic(settings.brokers, settings.topic, PARTITIONS)
+    const held = (yield* topicOffsets(settings.brokers, settings.topic)).reduce((n, p) => n + p.end - p.start, 0)
+    if (held < options.messages) {
+      const missing = options.messages - held
+      yield* Console.log(`producing ${missing.toLocaleString("en-US")} sample transactions (1% malformed) to ${settings.topic}`)
+      const report = yield* produce({
+        brokers: settings.brokers,
+        topic: settings.topic,
+        messages: missing,
+        rate: 0,
+        partitions: PARTITIONS,
+        badRatio: 0.01,
+        seed: 42 + held,
+        progress: process.stdout.isTTY === true
+      })
+      yield* Console.log(`produced ${report.sent.toLocaleString("en-US")} in ${(report.elapsedMs / 1000).toFixed(1)} s`)
+    } else {
+      yield* Console.log(`${settings.topic} already holds ${held.toLocaleString("en-US")} messages: nothing to produce`)
+    }
+    yield* Console.log(`running until caught up: ${settings.topic} → ${settings.lakeDir}`)
+    const { summary } = yield* runService(settings, { untilIdleMs: 1_500 })
+    yield* Console.log(formatRun(summary))
+    yield* Console.log("")
+    yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, transactionFeeds(settings.topic))))
+    yield* Console.log("")
+    yield* Console.log(`query it: npx sluice verify   |   duckdb -c "SELECT count(*) FROM read_parquet('${settings.lakeDir}/streams/transaction_stream/**/*.parquet', hive_partitioning=true)"`)
+  })

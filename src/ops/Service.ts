@@ -1,0 +1,84 @@
+/**
+ * The service behind `sluice run`: builds the topology from the settings (source topic, decoder,
+ * sinks), joins the consumer group and runs until stopped or caught up, draining on SIGINT/SIGTERM.
+ */
+import { Deferred, Effect, Fiber } from "effect"
+import { decodeTransaction, type Transaction } from "../domain/Transaction.ts"
+import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../sinks/lake/Feeds.ts"
+import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
+import type { LakeTable } from "../sinks/lake/LakeTable.ts"
+import { type RunSummary, runTopology } from "../topology/Runtime.ts"
+import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
+import type { Topology } from "../topology/Topology.ts"
+import { topicPartitions } from "./KafkaAdmin.ts"
+import type { SettingsShape } from "./Settings.ts"
+
+export interface ServiceOptions {
+  readonly untilIdleMs?: number | undefined
+}
+
+/** The lake feeds of the transaction topic, in the order they are committed. */
+export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed<Transaction>(topic)]
+
+export const lakeSinkFor = (settings: SettingsShape) =>
+  makeLakeSink<Transaction>(settings.topic, transactionFeeds(settings.topic), {
+    lakeRoot: settings.lakeDir,
+    compression: settings.compression,
+    checkpointInterval: settings.checkpointInterval
+  })
+
+export interface ServiceResult {
+  readonly summary: RunSummary
+  readonly tables: ReadonlyArray<LakeTable<any>>
+}
+
+/**
+ * Runs the service. An interruption (SIGINT/SIGTERM through the CLI runtime) does not cut it
+ * short: it stops fetching, writes and commits the open windows, then returns.
+ */
+export const runService = (settings: SettingsShape, options: ServiceOptions) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const partitions = yield* topicPartitions(settings.brokers, settings.topic)
+      if (partitions === undefined) {
+        return yield* new KafkaError({
+          op: `subscribe to ${settings.topic}`,
+          cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
+        })
+      }
+      const lake = yield* lakeSinkFor(settings)
+      const topology: Topology = {
+        flows: [{ topic: settings.topic, decode: decodeTransaction, sinks: [lake] }],
+        window: settings.window,
+        decodePolicy: { maxMessageBytes: settings.maxMessageBytes }
+      }
+      const source = yield* makeSource({
+        ...defaultSourceOptions,
+        brokers: settings.brokers,
+        groupId: settings.group,
+        clientId: settings.clientId,
+        topics: [settings.topic]
+      })
+      const stop = yield* Deferred.make<void>()
+      const runtime = yield* runTopology(topology, source, {
+        untilIdleMs: options.untilIdleMs,
+        drainTimeoutMs: settings.drainTimeoutMs,
+        fencedBackoffMs: 1_000
+      }, stop).pipe(Effect.forkDetach)
+      const summary = yield* Fiber.join(runtime).pipe(
+        Effect.onInterrupt(() =>
+          Effect.logInfo("stop requested: draining open windows").pipe(
+            Effect.andThen(Deferred.succeed(stop, undefined)),
+            Effect.andThen(Fiber.await(runtime)),
+            Effect.tap((exit) => Effect.sync(() => {
+              drainedOnSignal = exit._tag === "Success" && exit.value.drainedInTime
+            }))
+          )
+        )
+      )
+      return { summary, tables: lake.tables } satisfies ServiceResult
+    })
+  )
+
+/** Whether the last interruption ended with every open window committed (the CLI then exits 0). */
+export let drainedOnSignal = false

@@ -1,0 +1,77 @@
+/**
+ * The service's settings, read once from the environment (flags override them per command):
+ * Kafka, MySQL, the lake folder, the consumer group, windows and Parquet options.
+ */
+import * as path from "node:path"
+import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import type { Compression } from "../sinks/lake/ParquetFile.ts"
+import type { WindowLimits } from "../topology/Window.ts"
+
+export interface SettingsShape {
+  readonly brokers: ReadonlyArray<string>
+  readonly mysqlUrl: Redacted.Redacted<string>
+  /** True when MYSQL_URL was given explicitly (no embedded fallback then). */
+  readonly mysqlUrlExplicit: boolean
+  readonly lakeDir: string
+  readonly group: string
+  readonly clientId: string
+  readonly topic: string
+  readonly window: WindowLimits
+  readonly compression: Compression
+  readonly checkpointInterval: number
+  readonly maxMessageBytes: number
+  readonly drainTimeoutMs: number
+}
+
+export const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/sluice"
+export const TRANSACTION_TOPIC = "transaction_stream"
+
+const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0, { expected: "an integer > 0" })))
+
+const int = (name: string, fallback: number) =>
+  Config.schema(Schema.NumberFromString.pipe(Schema.decodeTo(PositiveInt)), name).pipe(Config.withDefault(fallback))
+
+/** Reads the settings from the environment, with the documented defaults. */
+export const loadSettings = Effect.gen(function*() {
+  const brokers = yield* Config.String("KAFKA_BROKERS").pipe(Config.withDefault("127.0.0.1:9092"))
+  const mysql = yield* Config.option(Config.Redacted("MYSQL_URL"))
+  const lakeDir = yield* Config.String("SLUICE_LAKE_DIR").pipe(Config.withDefault("./data/lake"))
+  const group = yield* Config.String("SLUICE_GROUP").pipe(Config.withDefault("sluice"))
+  const compression = yield* Config.Literals(["zstd", "snappy", "uncompressed"] as const, "SLUICE_COMPRESSION").pipe(
+    Config.withDefault("zstd" as const)
+  )
+  const settings: SettingsShape = {
+    brokers: brokers.split(",").map((b) => b.trim()).filter((b) => b.length > 0),
+    mysqlUrl: mysql._tag === "Some" ? mysql.value : Redacted.make(DEFAULT_MYSQL_URL),
+    mysqlUrlExplicit: mysql._tag === "Some",
+    lakeDir: path.resolve(lakeDir),
+    group,
+    clientId: `sluice-${process.pid}`,
+    topic: TRANSACTION_TOPIC,
+    window: {
+      maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", 100_000),
+      maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", 64 * 1024 * 1024),
+      maxAgeMs: yield* int("SLUICE_WINDOW_MAX_AGE_MS", 5_000)
+    },
+    compression,
+    checkpointInterval: yield* int("SLUICE_CHECKPOINT_INTERVAL", 10),
+    maxMessageBytes: yield* int("SLUICE_MAX_MESSAGE_BYTES", 1024 * 1024),
+    drainTimeoutMs: yield* int("SLUICE_DRAIN_TIMEOUT_MS", 30_000)
+  }
+  return settings
+})
+
+export class Settings extends Context.Service<Settings, SettingsShape>()("sluice/ops/Settings") {
+  static readonly layer = Layer.effect(Settings, loadSettings)
+}
+
+/** A connection URL with its password masked, for logs and messages. */
+export const redactUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = "***"
+    return u.toString()
+  } catch {
+    return "<unparseable URL>"
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The `sluice` command line: parses flags (effect/cli), loads settings, runs one command, and
+ * turns its outcome into an exit code with a one-line reason on failure.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Command, Flag } from "effect/cli"
+import { runDemo } from "./Demo.ts"
+import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
+import { produce } from "./Produce.ts"
+import { drainedOnSignal, runService, transactionFeeds } from "./Service.ts"
+import { loadSettings, type SettingsShape } from "./Settings.ts"
+import * as Stack from "./Stack.ts"
+import { verify } from "./Verify.ts"
+
+const shared = {
+  brokers: Flag.String("brokers").pipe(Flag.withDescription("Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)"), Flag.optional),
+  lakeDir: Flag.String("lake-dir").pipe(Flag.withDescription("Lake folder (default: $SLUICE_LAKE_DIR or ./data/lake)"), Flag.optional),
+  group: Flag.String("group").pipe(Flag.withDescription("Consumer group (default: $SLUICE_GROUP or sluice)"), Flag.optional)
+}
+
+const atLeast = (min: number) => Flag.filter((n: number) => n >= min, (n: number) => `must be >= ${min}, got ${n}`)
+
+const root = Command.make("sluice").pipe(
+  Command.withSharedFlags(shared),
+  Command.withDescription("Kafka transactions into a Parquet + Delta Lake lake and a MySQL warehouse, exactly once")
+)
+
+/** Settings from the environment, with the root command's flags on top. */
+const settings = Effect.gen(function*() {
+  const flags = yield* root
+  const base = yield* loadSettings
+  return {
+    ...base,
+    ...(Option.isSome(flags.brokers) ? { brokers: flags.brokers.value.split(",").map((b) => b.trim()) } : {}),
+    ...(Option.isSome(flags.lakeDir) ? { lakeDir: flags.lakeDir.value } : {}),
+    ...(Option.isSome(flags.group) ? { group: flags.group.value } : {})
+  } satisfies SettingsShape
+})
+
+const run = Command.make(
+  "run",
+  {
+    untilIdle: Flag.Int("until-idle").pipe(
+      Flag.withDescription("Exit 0 once every partition is committed up to Kafka's end and nothing arrived for this many ms"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function*({ untilIdle }) {
+    const s = yield* settings
+    yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.lakeDir}`)
+    const { summary } = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle) })
+    yield* Console.log(formatRun(summary))
+    yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, transactionFeeds(s.topic))))
+    if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
+  })
+).pipe(Command.withDescription("Run the service: consume, write the lake exactly once, until SIGTERM (or idle)"))
+
+const produceCommand = Command.make(
+  "produce",
+  {
+    topic: Flag.String("topic").pipe(Flag.withDescription("Topic to produce to"), Flag.withDefault("transaction_stream")),
+    messages: Flag.Int("messages").pipe(Flag.withDescription("How many messages"), atLeast(0)),
+    rate: Flag.Int("rate").pipe(Flag.withDescription("Messages per second (0: as fast as possible)"), atLeast(0), Flag.withDefault(0)),
+    partitions: Flag.Int("partitions").pipe(Flag.withDescription("Partitions when the topic is created"), atLeast(1), Flag.withDefault(4)),
+    badRatio: Flag.Finite("bad-ratio").pipe(Flag.withDescription("Share of malformed messages, 0..1"), Flag.filter((r: number) => r >= 0 && r <= 1, (r) => `must be between 0 and 1, got ${r}`), Flag.withDefault(0)),
+    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the generator (same seed, same messages)"), Flag.withDefault(42))
+  },
+  Effect.fn(function*(f) {
+    const s = yield* settings
+    const report = yield* produce({ ...f, brokers: s.brokers, progress: process.stdout.isTTY === true })
+    yield* Console.log(
+      `produced ${report.sent.toLocaleString("en-US")} messages (${report.bad.toLocaleString("en-US")} malformed) to ${f.topic} in ${(report.elapsedMs / 1000).toFixed(1)} s`
+    )
+  })
+).pipe(Command.withDescription("Produce realistic transactions (seeded, optionally with malformed ones)"))
+
+const verifyCommand = Command.make(
+  "verify",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false)) },
+  Effect.fn(function*({ json }) {
+    const s = yield* settings
+    const report = yield* verify(s)
+    if (json) {
+      yield* Console.log(JSON.stringify(report, null, 2))
+    } else {
+      for (const p of report.partitions) {
+        const committed = Object.entries(p.lakeCommitted).map(([k, v]) => `${k}=${v ?? "-"}`).join(" ")
+        const rows = Object.entries(p.lakeRows).map(([k, v]) => `${k}=${v}`).join(" ")
+        yield* Console.log(
+          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
+        )
+      }
+      yield* Console.log(report.ok ? "verify: OK" : "verify: FAILED")
+    }
+    if (!report.ok) return yield* Effect.fail(new Error("the lake does not match Kafka"))
+  })
+).pipe(Command.withDescription("Reconcile Kafka offsets with the lake (rows, dead letters, duplicates); exit 1 on any gap"))
+
+const stackUp = Command.make("up", {}, () => Stack.up(Stack.stackOptionsFromEnv()).pipe(Effect.asVoid)).pipe(
+  Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL")
+)
+const stackDown = Command.make(
+  "down",
+  { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data"), Flag.withDefault(false)) },
+  ({ purge }) => Stack.down({ ...Stack.stackOptionsFromEnv(), purge })
+).pipe(Command.withDescription("Stop the local broker"))
+const stackStatus = Command.make("status", {}, () =>
+  Effect.gen(function*() {
+    const status = yield* Stack.status(Stack.stackOptionsFromEnv())
+    yield* Console.log(status.kafka.message)
+    yield* Console.log(status.mysql.message)
+    if (!status.kafka.running) return yield* Effect.fail(new Error("Kafka is not running"))
+  })).pipe(Command.withDescription("Say what runs: Kafka and MySQL"))
+const stack = Command.make("stack").pipe(
+  Command.withSubcommands([stackUp, stackDown, stackStatus]),
+  Command.withDescription("The local development stack")
+)
+
+const demo = Command.make(
+  "demo",
+  { messages: Flag.Int("messages").pipe(Flag.withDescription("Transactions to produce"), atLeast(1), Flag.withDefault(100_000)) },
+  Effect.fn(function*({ messages }) {
+    yield* runDemo(yield* settings, { messages })
+  })
+).pipe(Command.withDescription("Start the stack, produce sample transactions, run until caught up, print what landed"))
+
+const cli = root.pipe(
+  Command.withSubcommands([run, produceCommand, verifyCommand, stack, demo]),
+  Command.run({ version: "0.1.0" })
+)
+
+/** The reason of a failure, on one line, without stack traces or secrets. */
+const reasonOf = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause) as { message?: string } | undefined
+  const message = (error?.message ?? String(error)).split("\n")[0]!
+  return message.replace(/(mysql:\/\/[^:/@]+:)[^@]*@/g, "$1***@")
+}
+
+cli.pipe(
+  Effect.provide(Layer.mergeAll(NodeServices.layer)),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => {
+      if (Exit.isSuccess(exit)) return onExit(0)
+      if (Cause.hasInterruptsOnly(exit.cause)) return onExit(drainedOnSignal ? 0 : 130)
+      process.stderr.write(`sluice: ${reasonOf(exit.cause)}\n`)
+      return Runtime.defaultTeardown(exit, (code) => onExit(code === 0 ? 1 : code))
+    }
+  })
+)

@@ -1,0 +1,28 @@
+/**
+ * Named points in the sinks' commit protocols where the exactly-once tests kill the process.
+ * `SLUICE_CRASH_AT=<point>[@n]` sends SIGKILL to ourselves the n-th time (default first) the point is reached.
+ */
+import { Effect } from "effect"
+
+export type CrashPointName =
+  | "lake:after-temp-write"
+  | "lake:after-rename"
+  | "lake:after-log-commit"
+  | "warehouse:before-commit"
+  | "warehouse:after-commit"
+
+const setting = process.env.SLUICE_CRASH_AT?.trim()
+const [target, nth] = setting ? setting.split("@") : [undefined, undefined]
+let remaining = nth === undefined ? 1 : Math.max(1, Number(nth))
+
+/** Kills the process with SIGKILL when the configured crash point is reached; a no-op otherwise. */
+export const crashPoint = (name: CrashPointName): Effect.Effect<void> =>
+  target === name
+    ? Effect.sync(() => {
+      remaining -= 1
+      if (remaining === 0) {
+        process.stderr.write(`crash point ${name} reached: SIGKILL\n`)
+        process.kill(process.pid, "SIGKILL")
+      }
+    })
+    : Effect.void

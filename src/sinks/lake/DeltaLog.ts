@@ -1,0 +1,232 @@
+/**
+ * A Delta Lake table's transaction log: replay (from the latest checkpoint), optimistic commits
+ * written put-if-absent, `txn` fencing of writers, and periodic Parquet checkpoints.
+ */
+import * as path from "node:path"
+import { Data, Effect, Option, Semaphore } from "effect"
+import { checkpointFileName, decodeCheckpoint, encodeCheckpoint, type LastCheckpoint } from "./Checkpoint.ts"
+import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
+import { type LakeIOError, mkdirs, putIfAbsent, readOptional, replaceFile } from "./LocalStore.ts"
+
+/** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
+export class DeltaLogError extends Data.TaggedError("DeltaLogError")<{
+  readonly table: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Delta table ${this.table}: ${this.reason}`
+  }
+}
+
+/**
+ * Another writer committed for this application id since we last looked: the writer is stale and
+ * must drop its work and recover from the log.
+ */
+export class Fenced extends Data.TaggedError("Fenced")<{
+  readonly table: string
+  readonly appId: string
+  readonly expected: number | undefined
+  readonly found: number | undefined
+}> {
+  override get message(): string {
+    return `${this.table}: writer for ${this.appId} expected txn version ${this.expected ?? "none"} but the log has ${this.found ?? "none"}`
+  }
+}
+
+/** The state of a table at one version. */
+export interface DeltaSnapshot {
+  /** -1 when the table does not exist yet. */
+  readonly version: number
+  readonly protocol: Protocol | undefined
+  readonly metaData: MetaData | undefined
+  /** Live data files by path. */
+  readonly files: ReadonlyMap<string, Add>
+  /** Files removed by a commit and not yet vacuumed: still named by the log, so never orphans. */
+  readonly tombstones: ReadonlyMap<string, Remove>
+  /** Last version committed by each application id. */
+  readonly txns: ReadonlyMap<string, number>
+  readonly lastCommitTimestamp: number | undefined
+}
+
+interface MutableSnapshot {
+  version: number
+  protocol: Protocol | undefined
+  metaData: MetaData | undefined
+  files: Map<string, Add>
+  tombstones: Map<string, Remove>
+  txns: Map<string, number>
+  lastCommitTimestamp: number | undefined
+}
+
+const emptySnapshot = (): MutableSnapshot => ({
+  version: -1,
+  protocol: undefined,
+  metaData: undefined,
+  files: new Map(),
+  tombstones: new Map(),
+  txns: new Map(),
+  lastCommitTimestamp: undefined
+})
+
+const apply = (snapshot: MutableSnapshot, actions: ReadonlyArray<Action>): void => {
+  for (const action of actions) {
+    if ("add" in action) {
+      snapshot.files.set(action.add.path, action.add)
+      snapshot.tombstones.delete(action.add.path)
+    } else if ("remove" in action) {
+      snapshot.files.delete(action.remove.path)
+      snapshot.tombstones.set(action.remove.path, action.remove)
+    }
+    else if ("txn" in action) snapshot.txns.set(action.txn.appId, action.txn.version)
+    else if ("metaData" in action) snapshot.metaData = action.metaData
+    else if ("protocol" in action) snapshot.protocol = action.protocol
+    else if ("commitInfo" in action) snapshot.lastCommitTimestamp = action.commitInfo.timestamp
+  }
+}
+
+/** The name of a commit file: the version zero-padded to 20 digits. */
+export const commitFileName = (version: number): string => `${String(version).padStart(20, "0")}.json`
+
+/** What one commit writes besides its `commitInfo`. */
+export interface CommitRequest {
+  /** Idempotency markers and the versions the writer expects the log to hold before this commit. */
+  readonly txns: ReadonlyArray<{ readonly appId: string; readonly expected: number | undefined; readonly version: number }>
+  readonly adds: ReadonlyArray<Add>
+  readonly removes?: ReadonlyArray<Remove>
+  readonly operation: string
+  readonly operationParameters?: Readonly<Record<string, string>>
+}
+
+export interface DeltaTableOptions {
+  /** Where the table lives: the folder holding `_delta_log`. */
+  readonly root: string
+  /** Written in version 0 when this writer creates the table. */
+  readonly metaData: MetaData
+  readonly protocol: Protocol
+  /** A checkpoint every N versions keeps recovery reading a bounded number of files. */
+  readonly checkpointInterval: number
+}
+
+export interface DeltaTable {
+  readonly root: string
+  /** The latest state, after reading any commits other writers made. */
+  readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
+  /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects. */
+  readonly commit: (request: CommitRequest) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError>
+}
+
+const ENGINE = "sluice/0.1.0"
+
+/** Opens (without creating) the table at `options.root` and replays its log. */
+export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaTable, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const logDir = path.join(options.root, "_delta_log")
+    const tableName = options.root
+    const state = yield* readSnapshot(options.root)
+    const lock = yield* Semaphore.make(1)
+
+    const refresh = catchUp(options.root, state)
+
+    const writeCheckpoint = (version: number) =>
+      Effect.gen(function*() {
+        const actions: Array<Action> = []
+        if (state.protocol) actions.push({ protocol: state.protocol })
+        if (state.metaData) actions.push({ metaData: state.metaData })
+        for (const [appId, v] of state.txns) actions.push({ txn: { appId, version: v } })
+        for (const add of state.files.values()) actions.push({ add: { ...add, dataChange: false } })
+        for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
+        const bytes = encodeCheckpoint(actions)
+        yield* replaceFile(path.join(logDir, checkpointFileName(version)), bytes)
+        const last: LastCheckpoint = { version, size: actions.length, sizeInBytes: bytes.length, numOfAddFiles: state.files.size }
+        yield* replaceFile(path.join(logDir, "_last_checkpoint"), JSON.stringify(last))
+      })
+
+    const commit = (request: CommitRequest) =>
+      lock.withPermits(1)(
+        Effect.gen(function*() {
+          yield* mkdirs(logDir)
+          for (;;) {
+            yield* refresh
+            for (const t of request.txns) {
+              const found = state.txns.get(t.appId)
+              if (found !== t.expected) {
+                return yield* new Fenced({ table: tableName, appId: t.appId, expected: t.expected, found })
+              }
+            }
+            const version = state.version + 1
+            const now = Date.now()
+            const commitInfo: CommitInfo = {
+              timestamp: now,
+              operation: request.operation,
+              operationParameters: request.operationParameters ?? {},
+              isBlindAppend: (request.removes ?? []).length === 0,
+              engineInfo: ENGINE
+            }
+            const actions: Array<Action> = [{ commitInfo }]
+            if (version === 0) actions.push({ protocol: options.protocol }, { metaData: options.metaData })
+            for (const t of request.txns) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
+            for (const remove of request.removes ?? []) actions.push({ remove })
+            for (const add of request.adds) actions.push({ add })
+            const created = yield* putIfAbsent(path.join(logDir, commitFileName(version)), encodeCommit(actions))
+            // Another writer took this version: read what it wrote, re-check the txns, try the next one.
+            if (!created) continue
+            apply(state, actions)
+            state.version = version
+            if (version > 0 && version % options.checkpointInterval === 0) yield* writeCheckpoint(version)
+            return version
+          }
+        })
+      )
+
+    return {
+      root: options.root,
+      snapshot: lock.withPermits(1)(refresh),
+      commit
+    } satisfies DeltaTable
+  })
+
+const parseCommit = (table: string, file: string, text: string): Effect.Effect<Array<Action>, DeltaLogError> =>
+  Effect.try({
+    try: () => decodeCommit(text, file),
+    catch: (e) => new DeltaLogError({ table, reason: (e as Error).message })
+  })
+
+/**
+ * Replays a table's log: the checkpoint named by `_last_checkpoint` (when there is one), then
+ * every JSON commit after it.
+ */
+export const readSnapshot = (root: string): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const logDir = path.join(root, "_delta_log")
+    const state = emptySnapshot()
+    const pointer = yield* readOptional(path.join(logDir, "_last_checkpoint"))
+    if (Option.isSome(pointer)) {
+      const last = yield* Effect.try({
+        try: () => JSON.parse(pointer.value.toString("utf8")) as LastCheckpoint,
+        catch: () => new DeltaLogError({ table: root, reason: "_last_checkpoint is not JSON" })
+      })
+      const checkpointFile = path.join(logDir, checkpointFileName(last.version))
+      const bytes = yield* readOptional(checkpointFile)
+      if (Option.isSome(bytes)) {
+        const actions = yield* Effect.try({
+          try: () => decodeCheckpoint(bytes.value),
+          catch: (e) => new DeltaLogError({ table: root, reason: `${checkpointFile}: ${(e as Error).message}` })
+        })
+        apply(state, actions)
+        state.version = last.version
+      }
+    }
+    return yield* catchUp(root, state)
+  })
+
+/** Applies the commits written after `state.version`, in order, until the next one is absent. */
+const catchUp = (root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    for (;;) {
+      const file = path.join(root, "_delta_log", commitFileName(state.version + 1))
+      const text = yield* readOptional(file)
+      if (Option.isNone(text)) return state
+      apply(state, yield* parseCommit(root, file, text.value.toString("utf8")))
+      state.version += 1
+    }
+  })

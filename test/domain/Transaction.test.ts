@@ -1,0 +1,106 @@
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { decodeTransaction, parseInstant, toWire, type TransactionDecodeError } from "../../src/domain/Transaction.ts"
+
+const valid = {
+  transaction_id: "7b0c-1",
+  event_time: "2026-11-22T10:15:30.123Z",
+  transaction_type: "purchase",
+  status: "completed",
+  amount: 123.45,
+  currency: "USD",
+  user: { id: "u-000123", name: "Alice Martin", email: "alice@example.com", country: "FR", city: "Paris" },
+  payment_method: { id: "pm-visa", name: "Visa", category: "card" },
+  product: { id: "p-0042", name: "Casque audio", category: "audio", price: 59.9 },
+  quantity: 2,
+  ip_address: "203.0.113.7",
+  card_last4: "4242"
+}
+
+const failure = (value: unknown): TransactionDecodeError => {
+  const r = decodeTransaction(value)
+  if (Result.isSuccess(r)) throw new Error(`decoded: ${JSON.stringify(value)}`)
+  return r.failure
+}
+
+describe("decodeTransaction", () => {
+  it("decodes a full transaction into UTC millis and integer cents", () => {
+    const r = decodeTransaction(valid)
+    expect(Result.isSuccess(r)).toBe(true)
+    const t = Result.getOrThrow(r)
+    expect(t.eventTimeMs).toBe(Date.UTC(2026, 10, 22, 10, 15, 30, 123))
+    expect(t.amountCents).toBe(12345)
+    expect(t.product?.priceCents).toBe(5990)
+    expect(t.quantity).toBe(2)
+    expect(t.user.city).toBe("Paris")
+  })
+
+  it("applies the defaults of optional fields", () => {
+    const { product: _p, quantity: _q, ip_address: _i, card_last4: _c, ...minimal } = valid
+    const t = Result.getOrThrow(decodeTransaction(minimal))
+    expect(t.product).toBeNull()
+    expect(t.quantity).toBe(1)
+    expect(t.ipAddress).toBeNull()
+    expect(t.cardLast4).toBeNull()
+  })
+
+  it("ignores unknown fields, at the top and nested", () => {
+    const t = Result.getOrThrow(decodeTransaction({ ...valid, loyalty_tier: "gold", user: { ...valid.user, vip: true } }))
+    expect(t.transactionId).toBe("7b0c-1")
+    expect(toWire(t)).not.toHaveProperty("loyalty_tier")
+  })
+
+  it.each([
+    ["2026-11-22T11:15:30.123+01:00", Date.UTC(2026, 10, 22, 10, 15, 30, 123)],
+    ["2026-11-22T05:15:30-05:00", Date.UTC(2026, 10, 22, 10, 15, 30)],
+    ["2026-11-23T00:15:30+1400", Date.UTC(2026, 10, 22, 10, 15, 30)],
+    ["2026-11-22T10:15Z", Date.UTC(2026, 10, 22, 10, 15)]
+  ])("accepts the ISO-8601 offset of %s and stores UTC", (text, utc) => {
+    expect(Result.getOrThrow(decodeTransaction({ ...valid, event_time: text })).eventTimeMs).toBe(utc)
+  })
+
+  it.each([
+    [{ ...valid, transaction_id: undefined }, "transaction_id", /Missing key|Expected/],
+    [{ ...valid, transaction_id: "" }, "transaction_id", /non-empty/],
+    [{ ...valid, event_time: "2026-02-30T10:00:00Z" }, "event_time", /ISO-8601/],
+    [{ ...valid, event_time: "yesterday" }, "event_time", /ISO-8601/],
+    [{ ...valid, event_time: "2026-11-22T10:15:30" }, "event_time", /ISO-8601/],
+    [{ ...valid, transaction_type: "gift" }, "transaction_type", /purchase/],
+    [{ ...valid, status: "done" }, "status", /completed/],
+    [{ ...valid, amount: 0 }, "amount", /> 0/],
+    [{ ...valid, amount: -5 }, "amount", /> 0/],
+    [{ ...valid, amount: "12.50" }, "amount", /number/],
+    [{ ...valid, amount: 1.234 }, "amount", /2 decimal/],
+    [{ ...valid, currency: "usd" }, "currency", /ISO-4217/],
+    [{ ...valid, user: { ...valid.user, id: 7 } }, "user.id", /string/],
+    [{ ...valid, payment_method: null }, "payment_method", /object|Expected/],
+    [{ ...valid, quantity: 0 }, "quantity", />= 1/],
+    [{ ...valid, quantity: 1.5 }, "quantity", /integer/],
+    [{ ...valid, product: { ...valid.product, price: -1 } }, "product.price", /> 0/]
+  ])("refuses %j naming the field", (value, field, reason) => {
+    const e = failure(value)
+    expect(e.field).toBe(field)
+    expect(e.reason).toMatch(reason)
+    expect(e.message).toContain(field)
+  })
+
+  it("refuses values that are not objects", () => {
+    for (const v of [null, 42, "text", [1, 2]]) expect(failure(v).reason).toMatch(/Expected/)
+  })
+})
+
+describe("parseInstant", () => {
+  it("tells real instants from calendar nonsense", () => {
+    expect(parseInstant("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29))
+    expect(parseInstant("2025-02-29T00:00:00Z")).toBeNaN()
+    expect(parseInstant("2026-04-31T00:00:00Z")).toBeNaN()
+    expect(parseInstant("2026-11-22T10:15:30.123456789Z")).toBe(Date.UTC(2026, 10, 22, 10, 15, 30, 123))
+  })
+})
+
+describe("toWire", () => {
+  it("round-trips through decode", () => {
+    const t = Result.getOrThrow(decodeTransaction(valid))
+    expect(Result.getOrThrow(decodeTransaction(JSON.parse(JSON.stringify(toWire(t)))))).toEqual(t)
+  })
+})
