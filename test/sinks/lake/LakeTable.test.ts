@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Effect, Exit } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import { column } from "../../../src/sinks/lake/Columns.ts"
+import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
+import { dataFileName, openLakeTable } from "../../../src/sinks/lake/LakeTable.ts"
+import { withDuckDb } from "../../../src/ops/DuckDb.ts"
+
+interface Row {
+  readonly offset: number
+  readonly time: number
+  readonly label: string
+}
+
+const feed: LakeFeed<never, Row> = {
+  name: "things",
+  kind: "streams",
+  description: "test rows",
+  columns: [column.int64("_kafka_offset", (r: Row) => r.offset), column.timestamp("time", (r: Row) => r.time), column.string("label", (r: Row) => r.label)],
+  rows: () => [],
+  offsetOf: (r) => r.offset,
+  partitionTime: (r) => r.time
+}
+
+const dirs: Array<string> = []
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+const lake = () => {
+  const d = mkdtempSync(path.join(tmpdir(), "sluice-lake-"))
+  dirs.push(d)
+  return d
+}
+const open = (root: string) => openLakeTable(feed, { lakeRoot: root, compression: "zstd", checkpointInterval: 10 })
+const rows = (from: number, to: number, day: number): Array<Row> =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ offset: from + i, time: Date.UTC(2026, 10, day, 12), label: `r${from + i}` }))
+
+const allFiles = (dir: string): Array<string> =>
+  readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+
+describe("LakeTable", () => {
+  it("writes one file per date partition and commits them with the partition's txn", async () => {
+    const root = lake()
+    const table = await Effect.runPromise(open(root))
+    await Effect.runPromise(table.write({ topic: "t", partition: 2, from: 0, to: 9, expected: undefined, rows: [...rows(0, 4, 21), ...rows(5, 9, 22)] }))
+    const snapshot = await Effect.runPromise(table.snapshot)
+    expect([...snapshot.files.keys()].sort()).toEqual([
+      `year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`,
+      `year=2026/month=11/day=22/${dataFileName(2, 0, 9, 1)}`
+    ])
+    expect(snapshot.files.get(`year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`)?.partitionValues).toEqual({ year: "2026", month: "11", day: "21" })
+    expect(snapshot.txns.get("things@t/2")).toBe(9)
+    const counted = await Effect.runPromise(withDuckDb((db) =>
+      db.query(`SELECT count(*) AS n, count(DISTINCT day) AS days FROM read_parquet('${root}/streams/things/**/*.parquet', hive_partitioning = true)`)))
+    expect(counted[0]).toMatchObject({ n: 10n, days: 2n })
+  })
+
+  it("on recovery removes the partition's files that no commit names, and leaves other partitions alone", async () => {
+    const root = lake()
+    const table = await Effect.runPromise(open(root))
+    await Effect.runPromise(table.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
+    const dayDir = path.join(root, "streams", "things", "year=2026", "month=11", "day=21")
+    const otherDay = path.join(root, "streams", "things", "year=2026", "month=11", "day=23")
+    mkdirSync(otherDay, { recursive: true })
+    // A writer that died after its rename (never committed), one that died after its temp write,
+    // one whose window overlaps the committed one, and another partition's uncommitted file.
+    writeFileSync(path.join(otherDay, dataFileName(0, 5, 9, 0)), "orphan")
+    writeFileSync(path.join(dayDir, `.${dataFileName(0, 5, 9, 0)}.abc123.tmp`), "partial")
+    writeFileSync(path.join(dayDir, dataFileName(0, 0, 7, 0)), "overlapping orphan")
+    writeFileSync(path.join(dayDir, dataFileName(1, 0, 3, 0)), "partition 1 in flight")
+    const committed = await Effect.runPromise((await Effect.runPromise(open(root))).recover("t", 0))
+    expect(committed).toBe(4)
+    const left = allFiles(path.join(root, "streams", "things")).filter((f) => !f.startsWith("_delta_log"))
+    expect(left.sort()).toEqual([
+      "_metadata.json",
+      `year=2026/month=11/day=21/${dataFileName(0, 0, 4, 0)}`,
+      `year=2026/month=11/day=21/${dataFileName(1, 0, 3, 0)}`
+    ])
+  })
+
+  it("refuses a stale writer and removes only its own uncommitted files", async () => {
+    const root = lake()
+    const winner = await Effect.runPromise(open(root))
+    const loser = await Effect.runPromise(open(root))
+    await Effect.runPromise(winner.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
+    const exit = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 6, expected: undefined, rows: rows(0, 6, 22) }))
+    expect(Exit.isFailure(exit) && JSON.stringify(exit).includes("Fenced")).toBe(true)
+    expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=22", dataFileName(0, 0, 6, 0)))).toBe(false)
+    // Same window boundaries as the winner: the file of that name is the winner's, and stays.
+    const again = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
+    expect(Exit.isFailure(again)).toBe(true)
+    expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=21", dataFileName(0, 0, 4, 0)))).toBe(true)
+  })
+})
