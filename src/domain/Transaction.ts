@@ -45,7 +45,7 @@ const NonEmpty = Schema.String.pipe(Schema.check(Schema.isNonEmpty({ expected: "
  */
 const PositiveMoney = Schema.Number.pipe(
   Schema.check(Schema.isGreaterThan(0, { expected: "a number > 0" })),
-  Schema.check(Schema.isLessThan(1e16, { expected: "a number < 10^16" })),
+  Schema.check(Schema.isLessThan(1e13, { expected: "a number < 10^13 (exact in cents)" })),
   Schema.check(
     Schema.makeFilter((n: number) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, {
       expected: "at most 2 decimal places"

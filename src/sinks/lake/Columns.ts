@@ -144,7 +144,7 @@ const utf8 = (values: ReadonlyArray<unknown>): { offsets: Int32Array; data: Uint
   let at = 0
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
-    if (v != null) at += data.utf8Write(v as string, at)
+    if (v != null) at += data.write(v as string, at, "utf8")
     offsets[i + 1] = at
   }
   return { offsets, data: data.subarray(0, at) }
@@ -205,8 +205,7 @@ const columnData = (c: Column<any>, values: ReadonlyArray<unknown>): Data => {
 export const toArrowTable = <R>(columns: ReadonlyArray<Column<R>>, rows: ReadonlyArray<R>): Table => {
   const vectors: Record<string, Vector> = {}
   for (const c of columns) {
-    const values = new Array<unknown>(rows.length)
-    for (let i = 0; i < rows.length; i++) values[i] = c.get(rows[i]!)
+    const values = rows.map(c.get)
     if (!c.nullable) {
       const missing = values.indexOf(null)
       if (missing >= 0 || values.includes(undefined)) {

@@ -115,8 +115,8 @@ describe("DeltaLog", () => {
     expect(JSON.parse(readFileSync(path.join(logDir, "_last_checkpoint"), "utf8"))).toMatchObject({ version: 6 })
     expect(readdirSync(logDir)).toContain("00000000000000000003.checkpoint.parquet")
     const before = await run(readSnapshot(root))
-    // Log cleanup would delete the commits a checkpoint covers: recovery must not need them.
-    for (let v = 0; v <= 6; v++) unlinkSync(path.join(logDir, commitFileName(v)))
+    // Log cleanup deletes the commits before a checkpoint (Delta readers keep the checkpoint's own): recovery must not need them.
+    for (let v = 0; v < 6; v++) unlinkSync(path.join(logDir, commitFileName(v)))
     const after = await run(readSnapshot(root))
     expect(after.version).toBe(7)
     expect([...after.files.keys()].sort()).toEqual([...before.files.keys()].sort())
