@@ -57,11 +57,14 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         brokers: settings.brokers,
         groupId: settings.group,
         clientId: settings.clientId,
+        groupInstanceId: settings.instanceId,
+        sessionTimeoutMs: settings.sessionTimeoutMs,
         topics: [settings.topic]
       })
       const stop = yield* Deferred.make<void>()
       const runtime = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
+        flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         fencedBackoffMs: 1_000
       }, stop).pipe(Effect.forkDetach)

@@ -15,6 +15,9 @@ export interface SettingsShape {
   readonly lakeDir: string
   readonly group: string
   readonly clientId: string
+  /** Static group membership: a restarted instance with the same id takes its partitions back at once. */
+  readonly instanceId: string | undefined
+  readonly sessionTimeoutMs: number
   readonly topic: string
   readonly window: WindowLimits
   readonly compression: Compression
@@ -37,6 +40,8 @@ export const loadSettings = Effect.gen(function*() {
   const mysql = yield* Config.option(Config.Redacted("MYSQL_URL"))
   const lakeDir = yield* Config.String("SLUICE_LAKE_DIR").pipe(Config.withDefault("./data/lake"))
   const group = yield* Config.String("SLUICE_GROUP").pipe(Config.withDefault("sluice"))
+  const instanceId = yield* Config.option(Config.NonEmptyString("SLUICE_INSTANCE_ID"))
+  const topic = yield* Config.NonEmptyString("SLUICE_TOPIC").pipe(Config.withDefault(TRANSACTION_TOPIC))
   const compression = yield* Config.Literals(["zstd", "snappy", "uncompressed"] as const, "SLUICE_COMPRESSION").pipe(
     Config.withDefault("zstd" as const)
   )
@@ -47,7 +52,9 @@ export const loadSettings = Effect.gen(function*() {
     lakeDir: path.resolve(lakeDir),
     group,
     clientId: `sluice-${process.pid}`,
-    topic: TRANSACTION_TOPIC,
+    instanceId: instanceId._tag === "Some" ? instanceId.value : undefined,
+    sessionTimeoutMs: yield* int("SLUICE_SESSION_TIMEOUT_MS", 30_000),
+    topic,
     window: {
       maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", 100_000),
       maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", 64 * 1024 * 1024),

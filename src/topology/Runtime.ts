@@ -15,6 +15,11 @@ export interface RuntimeOptions {
   readonly untilIdleMs?: number | undefined
   /** How long a drain may take to flush and commit open windows. */
   readonly drainTimeoutMs: number
+  /**
+   * Close a window as soon as its partition has caught up with Kafka's end offset (batch and
+   * catch-up runs), instead of waiting for it to fill or age.
+   */
+  readonly flushWhenCaughtUp?: boolean | undefined
   /** How long a fenced partition waits before it recovers and seeks again. */
   readonly fencedBackoffMs: number
 }
@@ -111,7 +116,8 @@ export const runTopology = (
             state.fetched = batch.nextOffset
             state.lastActivityAt = at
             state.windowOpen = true
-            if (window.isFull(limits)) yield* flush
+            const caughtUp = options.flushWhenCaughtUp === true && batch.nextOffset >= batch.highWatermark && Queue.sizeUnsafe(queue) === 0
+            if (window.isFull(limits) || caughtUp) yield* flush
           }
           if (!window.isEmpty && Date.now() >= window.deadline(limits)) yield* flush
         }

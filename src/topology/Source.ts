@@ -31,6 +31,8 @@ export interface SourceOptions {
   /** Batches a partition may have waiting before its fetching pauses. */
   readonly queueCapacity: number
   readonly sessionTimeoutMs: number
+  /** Static membership id (KIP-345), or undefined for a dynamic member. */
+  readonly groupInstanceId?: string | undefined
 }
 
 export const defaultSourceOptions = {
@@ -87,6 +89,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         new Consumer({
           clientId: options.clientId,
           groupId: options.groupId,
+          ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
           bootstrapBrokers: [...options.brokers],
           autocommit: false,
           sessionTimeout: options.sessionTimeoutMs,

@@ -14,7 +14,7 @@ interface Row {
   readonly label: string
 }
 
-const feed: LakeFeed<never, Row> = {
+const feed: LakeFeed<unknown, Row> = {
   name: "things",
   kind: "streams",
   description: "test rows",

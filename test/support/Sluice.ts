@@ -1,0 +1,64 @@
+/**
+ * Runs the `sluice` CLI as a child process, the way a user or a supervisor does, so that tests
+ * can kill it with SIGKILL at any moment and restart it.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const bin = path.join(root, "bin", "sluice.js")
+
+export interface SluiceProcess {
+  readonly child: ChildProcess
+  /** Everything printed so far, stdout and stderr interleaved. */
+  readonly output: () => string
+  /** Resolves when a line matching `pattern` has been printed. */
+  readonly waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>
+  /** Resolves with the exit code (or the signal that ended it). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): SluiceProcess => {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let text = ""
+  const waiters: Array<{ pattern: RegExp; resolve: () => void }> = []
+  const onData = (chunk: Buffer) => {
+    text += chunk.toString("utf8")
+    for (const w of waiters.splice(0)) {
+      if (w.pattern.test(text)) w.resolve()
+      else waiters.push(w)
+    }
+  }
+  child.stdout!.on("data", onData)
+  child.stderr!.on("data", onData)
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })))
+  return {
+    child,
+    output: () => text,
+    exited,
+    waitFor: (pattern, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(text)) return resolve()
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in:\n${text}`)), timeoutMs)
+        waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) })
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer)
+          if (pattern.test(text)) resolve()
+          else reject(new Error(`sluice exited (${code ?? signal}) before ${pattern}:\n${text}`))
+        })
+      })
+  }
+}
+
+/** Runs `sluice` to completion and returns its exit code and output. */
+export const runSluice = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>) => {
+  const p = spawnSluice(args, env)
+  const { code, signal } = await p.exited
+  return { code, signal, output: p.output() }
+}
