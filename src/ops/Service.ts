@@ -2,7 +2,7 @@
  * The service behind `sluice run`: builds the topology from the settings (source topic, decoder,
  * sinks), joins the consumer group and runs until stopped or caught up, draining on SIGINT/SIGTERM.
  */
-import { Deferred, Effect, Fiber } from "effect"
+import { Effect } from "effect"
 import { decodeTransaction, type Transaction } from "../domain/Transaction.ts"
 import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../sinks/lake/Feeds.ts"
 import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
@@ -12,6 +12,7 @@ import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source
 import type { Topology } from "../topology/Topology.ts"
 import { topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
+import { gracefulStop } from "./Signals.ts"
 
 export interface ServiceOptions {
   readonly untilIdleMs?: number | undefined
@@ -33,8 +34,8 @@ export interface ServiceResult {
 }
 
 /**
- * Runs the service. An interruption (SIGINT/SIGTERM through the CLI runtime) does not cut it
- * short: it stops fetching, writes and commits the open windows, then returns.
+ * Runs the service until caught up (with `untilIdleMs`) or until the first SIGINT/SIGTERM, which
+ * stops fetching, writes and commits the open windows, and returns normally.
  */
 export const runService = (settings: SettingsShape, options: ServiceOptions) =>
   Effect.scoped(
@@ -61,27 +62,13 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         sessionTimeoutMs: settings.sessionTimeoutMs,
         topics: [settings.topic]
       })
-      const stop = yield* Deferred.make<void>()
-      const runtime = yield* runTopology(topology, source, {
+      const stop = yield* gracefulStop
+      const summary = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         fencedBackoffMs: 1_000
-      }, stop).pipe(Effect.forkDetach)
-      const summary = yield* Fiber.join(runtime).pipe(
-        Effect.onInterrupt(() =>
-          Effect.logInfo("stop requested: draining open windows").pipe(
-            Effect.andThen(Deferred.succeed(stop, undefined)),
-            Effect.andThen(Fiber.await(runtime)),
-            Effect.tap((exit) => Effect.sync(() => {
-              drainedOnSignal = exit._tag === "Success" && exit.value.drainedInTime
-            }))
-          )
-        )
-      )
+      }, stop)
       return { summary, tables: lake.tables } satisfies ServiceResult
     })
   )
-
-/** Whether the last interruption ended with every open window committed (the CLI then exits 0). */
-export let drainedOnSignal = false

@@ -2,14 +2,15 @@
  * The `sluice` command line: parses flags (effect/cli), loads settings, runs one command, and
  * turns its outcome into an exit code with a one-line reason on failure.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { produce } from "./Produce.ts"
-import { drainedOnSignal, runService, transactionFeeds } from "./Service.ts"
+import { runService, transactionFeeds } from "./Service.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
+import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
 
@@ -139,11 +140,11 @@ const reasonOf = (cause: Cause.Cause<unknown>): string => {
 
 cli.pipe(
   Effect.provide(Layer.mergeAll(NodeServices.layer)),
-  NodeRuntime.runMain({
+  runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {
       if (Exit.isSuccess(exit)) return onExit(0)
-      if (Cause.hasInterruptsOnly(exit.cause)) return onExit(drainedOnSignal ? 0 : 130)
+      if (Cause.hasInterruptsOnly(exit.cause)) return onExit(130)
       process.stderr.write(`sluice: ${reasonOf(exit.cause)}\n`)
       return Runtime.defaultTeardown(exit, (code) => onExit(code === 0 ? 1 : code))
     }

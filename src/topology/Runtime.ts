@@ -100,7 +100,8 @@ export const runTopology = (
             return
           }
           const now = Date.now()
-          const wait = window.isEmpty ? 100 : Math.max(0, window.deadline(limits) - now)
+          // Short waits, so that a drain or a window's deadline is noticed within 100 ms.
+          const wait = Math.min(100, Math.max(0, window.deadline(limits) - now))
           const next = yield* Queue.take(queue).pipe(Effect.timeoutOption(wait))
           if (Option.isSome(next)) {
             const batch = next.value
@@ -111,13 +112,16 @@ export const runTopology = (
               if (isDeadLetter(decoded)) window.deadLetters.push(decoded)
               else window.records.push(decoded)
               window.bytes += record.value?.length ?? 0
+              window.cover(record.offset, at)
+              // A fetch can hold more than a window: close it exactly at its limit, mid-batch.
+              if (window.isFull(limits)) yield* flush
             }
             window.cover(batch.nextOffset - 1, at)
             state.fetched = batch.nextOffset
             state.lastActivityAt = at
-            state.windowOpen = true
+            state.windowOpen = !window.isEmpty
             const caughtUp = options.flushWhenCaughtUp === true && batch.nextOffset >= batch.highWatermark && Queue.sizeUnsafe(queue) === 0
-            if (window.isFull(limits) || caughtUp) yield* flush
+            if (caughtUp && !window.isEmpty) yield* flush
           }
           if (!window.isEmpty && Date.now() >= window.deadline(limits)) yield* flush
         }

@@ -19,7 +19,6 @@ import {
   tableToIPC,
   type Data,
 } from "apache-arrow"
-import { execFileSync } from "node:child_process"
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -35,16 +34,6 @@ import {
 import { encodeCommit, type Action, type Add } from "../../src/sinks/lake/DeltaAction.ts"
 import { buildDeltaReader, readDeltaTable } from "./DeltaReader.ts"
 
-/** Java runs the reader; Maven builds it (only needed when the jar is missing or stale). */
-const hasJava = (() => {
-  try {
-    execFileSync("java", ["-version"], { stdio: "ignore" })
-    execFileSync("mvn", ["-v"], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-})()
 
 // ---------------------------------------------------------------------------------------------------
 // The fixture: rows, their Parquet file, their stats, as the lake writer will produce them.
@@ -340,7 +329,7 @@ const checkpointVersion = 5
 const totalRows = plan.reduce((n, step) => n + step.count, 0)
 const allRows = (fixture: Fixture) => fixture.live.flatMap((file) => file.rows)
 
-describe.skipIf(!hasJava)("Delta Kernel reads the lake's tables", { timeout: 120_000 }, () => {
+describe("Delta Kernel reads the lake's tables", { timeout: 120_000 }, () => {
   let dir: string
   let fixture: Fixture
   let duck: Awaited<ReturnType<DuckDBInstance["connect"]>>
