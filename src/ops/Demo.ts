@@ -49,5 +49,6 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     yield* Console.log("")
     yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, transactionFeeds(settings.topic))))
     yield* Console.log("")
-    yield* Console.log(`query it: npx sluice verify   |   duckdb -c "SELECT count(*) FROM read_parquet('${settings.lakeDir}/streams/transaction_stream/**/*.parquet', hive_partitioning=true)"`)
+    yield* Console.log(`check it: npx sluice verify`)
+    yield* Console.log(`read it (DuckDB, Spark, pandas…): ${settings.lakeDir}/streams/transaction_stream/*=*/**/*.parquet, or as a Delta table at ${settings.lakeDir}/streams/transaction_stream`)
   })
