@@ -2,28 +2,17 @@
  * Interop on a real lake: after `sluice run` has written a topic (many small windows, so several
  * checkpoints), Delta Kernel opens each feed's table and finds the same rows and sums as DuckDB.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
-import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
-import { runSluice } from "../support/Sluice.ts"
+import { runSluice, sandbox } from "../support/Sluice.ts"
 import { buildDeltaReader, readDeltaTable } from "./DeltaReader.ts"
 
-const brokers = inject("kafkaBrokers")
-const id = `interop-${Date.now().toString(36)}`
-const topic = `transactions_${id}`
-const lake = mkdtempSync(path.join(tmpdir(), "sluice-interop-"))
-const env = {
-  KAFKA_BROKERS: brokers,
-  SLUICE_TOPIC: topic,
-  SLUICE_GROUP: id,
-  SLUICE_LAKE_DIR: lake,
+const { topic, lake, env, cleanup } = sandbox("interop", inject("kafkaBrokers"), {
   SLUICE_WINDOW_MAX_RECORDS: "1500",
   SLUICE_CHECKPOINT_INTERVAL: "4"
-}
+})
 
 beforeAll(async () => {
   await buildDeltaReader()
@@ -33,10 +22,7 @@ beforeAll(async () => {
   expect(run.code, run.output).toBe(0)
 })
 
-afterAll(async () => {
-  rmSync(lake, { recursive: true, force: true })
-  await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
-})
+afterAll(cleanup)
 
 const duck = (sql: string) => Effect.runPromise(withDuckDb((db) => db.query(sql)))
 

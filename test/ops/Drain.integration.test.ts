@@ -2,33 +2,16 @@
  * SIGTERM drains: `sluice run` stops fetching, writes and commits its open windows, and exits 0;
  * whatever it had fetched is committed, so the next run starts exactly where it stopped.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import * as path from "node:path"
-import { Effect } from "effect"
 import { afterAll, describe, expect, inject, it } from "vitest"
-import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
-import { runSluice, spawnSluice } from "../support/Sluice.ts"
+import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
 
-const brokers = inject("kafkaBrokers")
-const id = `drain-${Date.now().toString(36)}`
-const topic = `transactions_${id}`
-const lake = mkdtempSync(path.join(tmpdir(), "sluice-drain-"))
-const env = {
-  KAFKA_BROKERS: brokers,
-  SLUICE_TOPIC: topic,
-  SLUICE_GROUP: id,
-  SLUICE_INSTANCE_ID: id,
-  SLUICE_LAKE_DIR: lake,
+const { topic, env, cleanup } = sandbox("drain", inject("kafkaBrokers"), {
   // Windows that never close by themselves during the test: only the drain can commit them.
   SLUICE_WINDOW_MAX_AGE_MS: "600000",
   SLUICE_DRAIN_TIMEOUT_MS: "20000"
-}
-
-afterAll(async () => {
-  rmSync(lake, { recursive: true, force: true })
-  await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
 })
+
+afterAll(cleanup)
 
 describe("sluice run on SIGTERM", () => {
   it("commits its open windows and exits 0", async () => {

@@ -3,36 +3,19 @@
  * killed with SIGKILL at each named point of the lake's commit protocol and at random moments,
  * restarted each time, and at the end every offset is in the lake exactly once.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import * as path from "node:path"
 import { Effect } from "effect"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
-import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
-import { runSluice, spawnSluice } from "../support/Sluice.ts"
+import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
 
 const MESSAGES = 200_000
-const brokers = inject("kafkaBrokers")
-const id = `eo-${Date.now().toString(36)}`
-const topic = `transactions_${id}`
-const lake = mkdtempSync(path.join(tmpdir(), "sluice-eo-"))
-const env = {
-  KAFKA_BROKERS: brokers,
-  SLUICE_TOPIC: topic,
-  SLUICE_GROUP: id,
-  SLUICE_INSTANCE_ID: id,
-  SLUICE_LAKE_DIR: lake,
+const { topic, lake, env, cleanup } = sandbox("eo", inject("kafkaBrokers"), {
   SLUICE_WINDOW_MAX_RECORDS: "4000",
   SLUICE_WINDOW_MAX_AGE_MS: "1000",
-  SLUICE_CHECKPOINT_INTERVAL: "5",
-  SLUICE_CRASH_AT: undefined
-}
-
-afterAll(async () => {
-  rmSync(lake, { recursive: true, force: true })
-  await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
+  SLUICE_CHECKPOINT_INTERVAL: "5"
 })
+
+afterAll(cleanup)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

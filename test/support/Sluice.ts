@@ -3,8 +3,12 @@
  * can kill it with SIGKILL at any moment and restart it.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = path.join(root, "bin", "sluice.js")
@@ -61,4 +65,42 @@ export const runSluice = async (args: ReadonlyArray<string>, env: Record<string,
   const p = spawnSluice(args, env)
   const { code, signal } = await p.exited
   return { code, signal, output: p.output() }
+}
+
+export interface Sandbox {
+  readonly id: string
+  readonly topic: string
+  readonly lake: string
+  /** The environment of a `sluice` run confined to this sandbox. */
+  readonly env: Record<string, string | undefined>
+  /** Deletes the lake folder and the topic. */
+  readonly cleanup: () => Promise<void>
+}
+
+/**
+ * A topic, consumer group (with a static member id) and lake folder of their own, so that
+ * integration tests never see each other's data.
+ */
+export const sandbox = (prefix: string, brokers: string, env: Record<string, string | undefined> = {}): Sandbox => {
+  const id = `${prefix}-${Date.now().toString(36)}`
+  const topic = `transactions_${id}`
+  const lake = mkdtempSync(path.join(tmpdir(), `sluice-${prefix}-`))
+  return {
+    id,
+    topic,
+    lake,
+    env: {
+      KAFKA_BROKERS: brokers,
+      SLUICE_TOPIC: topic,
+      SLUICE_GROUP: id,
+      SLUICE_INSTANCE_ID: id,
+      SLUICE_LAKE_DIR: lake,
+      SLUICE_CRASH_AT: undefined,
+      ...env
+    },
+    cleanup: async () => {
+      rmSync(lake, { recursive: true, force: true })
+      await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
+    }
+  }
 }

@@ -16,14 +16,12 @@ import {
   Utf8,
   makeData,
   makeVector,
-  tableFromIPC,
-  tableToIPC,
   type Data,
   type DataType,
   type Vector,
 } from "apache-arrow"
-import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, readParquet, writeParquet } from "parquet-wasm"
 import type { Action, Add, MetaData, Protocol, Remove, Txn } from "./DeltaAction.ts"
+import { decodeParquet, encodeParquet } from "./ParquetFile.ts"
 
 /**
  * The content of `_delta_log/_last_checkpoint` (protocol, "Last Checkpoint File Schema").
@@ -316,12 +314,7 @@ export const encodeCheckpoint = (actions: ReadonlyArray<Action>, options: Encode
   const children = checkpointColumns.map(([name, spec], index) => encodeColumn(spec, fields[index]!.type, rows[name]!, name))
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: actions.length, nullCount: 0, children }))
   const table = new ArrowTable(schema, [batch])
-  const properties = new WriterPropertiesBuilder()
-    .setCompression(options.compression === "snappy" ? Compression.SNAPPY : Compression.ZSTD)
-    .setStatisticsEnabled(EnabledStatistics.Chunk)
-    .setCreatedBy("sluice")
-    .build()
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, "stream")), properties)
+  return encodeParquet(table, options.compression ?? "zstd")
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -477,7 +470,7 @@ const readers: ReadonlyArray<readonly [string, (v: Vector) => RowReader]> = [
  * @category decoding
  */
 export const decodeCheckpoint = (bytes: Uint8Array): Array<Action> => {
-  const table = tableFromIPC(readParquet(bytes).intoIPCStream())
+  const table = decodeParquet(bytes)
   const actions: Array<Action> = []
   for (const batch of table.batches) {
     const columns = readers.flatMap(([name, reader]) => {

@@ -31,6 +31,16 @@ const lineage: ReadonlyArray<Column<Tx>> = [
   column.timestamp("_kafka_timestamp", (r) => r.timestamp)
 ]
 
+/** The columns every transaction feed starts with. */
+const transactionHead: ReadonlyArray<Column<Tx>> = [
+  column.string("transaction_id", (r) => r.value.transactionId),
+  column.timestamp("event_time", (r) => r.value.eventTimeMs),
+  column.string("transaction_type", (r) => r.value.transactionType),
+  column.string("status", (r) => r.value.status),
+  column.decimal("amount", (r) => r.value.amountCents),
+  column.string("currency", (r) => r.value.currency)
+]
+
 const userFields: ReadonlyArray<Column<Transaction["user"]>> = [
   column.string("id", (u) => u.id),
   column.string("name", (u) => u.name),
@@ -52,45 +62,40 @@ const productFields: ReadonlyArray<Column<NonNullable<Transaction["product"]>>> 
   column.decimal("price", (p) => p.priceCents)
 ]
 
-const records = (window: Window<Transaction>): ReadonlyArray<Tx> => window.records
-
-/** `transaction_stream`: every valid transaction in its original nested shape, plus lineage. */
-export const transactionStreamFeed: LakeFeed<Transaction, Tx> = {
-  name: "transaction_stream",
+/** A feed of valid transactions: the common head and tail columns around `body`, partitioned by event time. */
+const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<Transaction, Tx> => ({
+  name,
   kind: "streams",
-  description: "Every valid transaction as produced (nested user, payment method, product), with Kafka lineage",
+  description,
   columns: [
-    column.string("transaction_id", (r) => r.value.transactionId),
-    column.timestamp("event_time", (r) => r.value.eventTimeMs),
-    column.string("transaction_type", (r) => r.value.transactionType),
-    column.string("status", (r) => r.value.status),
-    column.decimal("amount", (r) => r.value.amountCents),
-    column.string("currency", (r) => r.value.currency),
-    column.struct("user", (r) => r.value.user, userFields),
-    column.struct("payment_method", (r) => r.value.paymentMethod, paymentMethodFields),
-    column.struct("product", (r) => r.value.product, productFields, true),
+    ...transactionHead,
+    ...body,
     column.int32("quantity", (r) => r.value.quantity),
     column.string("ip_address", (r) => r.value.ipAddress, true),
     column.string("card_last4", (r) => r.value.cardLast4, true),
     ...lineage
   ],
-  rows: records,
+  rows: (window) => window.records,
   offsetOf: (r) => r.offset,
   partitionTime: (r) => r.value.eventTimeMs
-}
+})
+
+/** `transaction_stream`: every valid transaction in its original nested shape, plus lineage. */
+export const transactionStreamFeed = transactionFeed(
+  "transaction_stream",
+  "Every valid transaction as produced (nested user, payment method, product), with Kafka lineage",
+  [
+    column.struct("user", (r) => r.value.user, userFields),
+    column.struct("payment_method", (r) => r.value.paymentMethod, paymentMethodFields),
+    column.struct("product", (r) => r.value.product, productFields, true)
+  ]
+)
 
 /** `transaction_flattened`: one flat row per transaction, the nested fields as prefixed columns. */
-export const transactionFlattenedFeed: LakeFeed<Transaction, Tx> = {
-  name: "transaction_flattened",
-  kind: "streams",
-  description: "One flat row per valid transaction (user_*, payment_method_*, product_* columns), with Kafka lineage",
-  columns: [
-    column.string("transaction_id", (r) => r.value.transactionId),
-    column.timestamp("event_time", (r) => r.value.eventTimeMs),
-    column.string("transaction_type", (r) => r.value.transactionType),
-    column.string("status", (r) => r.value.status),
-    column.decimal("amount", (r) => r.value.amountCents),
-    column.string("currency", (r) => r.value.currency),
+export const transactionFlattenedFeed = transactionFeed(
+  "transaction_flattened",
+  "One flat row per valid transaction (user_*, payment_method_*, product_* columns), with Kafka lineage",
+  [
     column.string("user_id", (r) => r.value.user.id),
     column.string("user_name", (r) => r.value.user.name),
     column.string("user_email", (r) => r.value.user.email),
@@ -102,16 +107,9 @@ export const transactionFlattenedFeed: LakeFeed<Transaction, Tx> = {
     column.string("product_id", (r) => r.value.product?.id ?? null, true),
     column.string("product_name", (r) => r.value.product?.name ?? null, true),
     column.string("product_category", (r) => r.value.product?.category ?? null, true),
-    column.decimal("product_price", (r) => r.value.product?.priceCents ?? null, true),
-    column.int32("quantity", (r) => r.value.quantity),
-    column.string("ip_address", (r) => r.value.ipAddress, true),
-    column.string("card_last4", (r) => r.value.cardLast4, true),
-    ...lineage
-  ],
-  rows: records,
-  offsetOf: (r) => r.offset,
-  partitionTime: (r) => r.value.eventTimeMs
-}
+    column.decimal("product_price", (r) => r.value.product?.priceCents ?? null, true)
+  ]
+)
 
 /** The dead letters of a topic: the raw record kept whole, and why it was refused. */
 export const deadLetterFeed = <T>(topic: string): LakeFeed<T, DeadLetter> => ({
