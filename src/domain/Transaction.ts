@@ -4,6 +4,7 @@
  */
 import { Data, Result, Schema, SchemaIssue } from "effect"
 import { enable as compileSchema } from "effect/schema/SchemaJITCompiler"
+import { DAY_MS, daysFromCivil, daysInMonth } from "./CivilDate.ts"
 
 /** The kinds of transaction a payment system emits. */
 export const TransactionTypes = ["purchase", "refund", "transfer", "withdrawal", "deposit"] as const
@@ -13,20 +14,31 @@ export type TransactionType = (typeof TransactionTypes)[number]
 export const TransactionStatuses = ["completed", "pending", "failed"] as const
 export type TransactionStatus = (typeof TransactionStatuses)[number]
 
-// ISO-8601 date-time with a mandatory offset (Z or ±hh:mm); fractional seconds optional.
-const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+// ISO-8601 date-time with a mandatory offset (Z or ±hh[:]mm); seconds and their fraction optional.
+const isoDateTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))$/
 
 /** Epoch millis of an ISO-8601 instant, or NaN when it is not one (a 30 February, a 25th hour…). */
 export const parseInstant = (text: string): number => {
-  if (!isoDateTime.test(text)) return Number.NaN
-  // V8 only parses offsets written with a colon.
-  const ms = Date.parse(text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2"))
-  if (!Number.isFinite(ms)) return Number.NaN
-  // Date.parse rolls 2026-02-30 over to March: compare the calendar fields it kept.
-  const local = text.slice(0, 10)
-  const offset = /(Z|[+-]\d{2}:?\d{2})$/.exec(text)![1]!
-  const offsetMinutes = offset === "Z" ? 0 : (offset[0] === "-" ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(-2)))
-  return new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 10) === local ? ms : Number.NaN
+  const m = isoDateTime.exec(text)
+  if (m === null) return Number.NaN
+  const year = Number(m[1])
+  const month = Number(m[2])
+  const day = Number(m[3])
+  const hour = Number(m[4])
+  const minute = Number(m[5])
+  const second = m[6] === undefined ? 0 : Number(m[6])
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return Number.NaN
+  if (hour > 23 || minute > 59 || second > 59) return Number.NaN
+  let offsetMinutes = 0
+  if (m[8] === undefined) {
+    const oh = Number(m[10])
+    const om = Number(m[11])
+    if (oh > 23 || om > 59) return Number.NaN
+    offsetMinutes = (m[9] === "-" ? -1 : 1) * (oh * 60 + om)
+  }
+  // Sub-millisecond digits are truncated: the lake keeps milliseconds.
+  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, "0"))
+  return daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis
 }
 
 const EventTime = Schema.String.pipe(

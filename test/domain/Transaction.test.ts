@@ -1,5 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
+import { makeRandom } from "../../src/domain/Generator.ts"
 import { decodeTransaction, parseInstant, toWire, type TransactionDecodeError } from "../../src/domain/Transaction.ts"
 
 const valid = {
@@ -90,6 +91,26 @@ describe("decodeTransaction", () => {
 })
 
 describe("parseInstant", () => {
+  it("agrees with Date over random instants written with random offsets", () => {
+    const random = makeRandom(11)
+    const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, "0")
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(random() * 4e12)
+      const offset = (Math.floor(random() * 57) - 28) * 30
+      const local = new Date(ms + offset * 60_000)
+      const text = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}T${pad(local.getUTCHours())}:` +
+        `${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}.${pad(local.getUTCMilliseconds(), 3)}` +
+        (offset === 0 ? "Z" : `${offset < 0 ? "-" : "+"}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`)
+      expect(parseInstant(text)).toBe(ms)
+    }
+  })
+
+  it("refuses out-of-range fields", () => {
+    for (const t of ["2026-11-22T24:00:00Z", "2026-11-22T10:60:00Z", "2026-11-22T10:00:60Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-11-22T10:00:00+24:00", "2026-11-22T10:00:00+01:60"]) {
+      expect(parseInstant(t)).toBeNaN()
+    }
+  })
+
   it("tells real instants from calendar nonsense", () => {
     expect(parseInstant("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29))
     expect(parseInstant("2025-02-29T00:00:00Z")).toBeNaN()
