@@ -44,7 +44,7 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
       yield* Console.log(`${settings.topic} already holds ${held.toLocaleString("en-US")} messages: nothing to produce`)
     }
     yield* Console.log(`running until caught up: ${settings.topic} → ${settings.lakeDir}`)
-    const { summary } = yield* runService(settings, { untilIdleMs: 1_500 })
+    const summary = yield* runService(settings, { untilIdleMs: 1_500, migrate: true })
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
     yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, transactionFeeds(settings.topic))))

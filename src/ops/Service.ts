@@ -1,37 +1,38 @@
 /**
- * The service behind `sluice run`: builds the topology from the settings (source topic, decoder,
- * sinks), joins the consumer group and runs until stopped or caught up, draining on SIGINT/SIGTERM.
+ * The service behind `sluice run`: builds the topology from the settings (source topic, decoder
+ * and EUR valuation, lake and warehouse sinks), joins the consumer group and runs until stopped
+ * or caught up, draining on SIGINT/SIGTERM.
  */
-import { Effect } from "effect"
-import { decodeTransaction, type Transaction } from "../domain/Transaction.ts"
+import { Console, Effect, Result } from "effect"
+import { type EurTransaction, type RateTable, valueInEur } from "../domain/ExchangeRate.ts"
+import { decodeTransaction } from "../domain/Transaction.ts"
 import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../sinks/lake/Feeds.ts"
 import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
-import type { LakeTable } from "../sinks/lake/LakeTable.ts"
-import { type RunSummary, runTopology } from "../topology/Runtime.ts"
+import type { Sink } from "../sinks/Sink.ts"
+import { migrate } from "../sinks/warehouse/Migrator.ts"
+import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../sinks/warehouse/WarehouseSink.ts"
+import type { ValueDecoder } from "../topology/Decode.ts"
+import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
+import { loadExchangeRates } from "./ExchangeRates.ts"
 import { topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
+import { openWarehouse } from "./WarehouseChoice.ts"
 
 export interface ServiceOptions {
   readonly untilIdleMs?: number | undefined
+  /** Apply pending warehouse migrations before starting (the default). */
+  readonly migrate: boolean
 }
 
 /** The lake feeds of the transaction topic, in the order they are committed. */
-export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed<Transaction>(topic)]
+export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed<EurTransaction>(topic)]
 
-export const lakeSinkFor = (settings: SettingsShape) =>
-  makeLakeSink<Transaction>(settings.topic, transactionFeeds(settings.topic), {
-    lakeRoot: settings.lakeDir,
-    compression: settings.compression,
-    checkpointInterval: settings.checkpointInterval
-  })
-
-export interface ServiceResult {
-  readonly summary: RunSummary
-  readonly tables: ReadonlyArray<LakeTable<any>>
-}
+/** Decodes a transaction and values it in EUR; a currency without a rate makes a dead letter. */
+export const transactionDecoder = (rates: RateTable): ValueDecoder<EurTransaction> => (json) =>
+  Result.flatMap(decodeTransaction(json), (t) => valueInEur(t, rates))
 
 /**
  * Runs the service until caught up (with `untilIdleMs`) or until the first SIGINT/SIGTERM, which
@@ -47,9 +48,30 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
         })
       }
-      const lake = yield* lakeSinkFor(settings)
+      const rates = yield* loadExchangeRates(settings.brokers, settings.ratesTopic)
+      yield* Console.log(`EUR rates: ${rates.source}`)
+      const sinks: Array<Sink<EurTransaction>> = []
+      if (settings.sinks.includes("lake")) {
+        sinks.push(
+          yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic), {
+            lakeRoot: settings.lakeDir,
+            compression: settings.compression,
+            checkpointInterval: settings.checkpointInterval
+          })
+        )
+        yield* Console.log(`lake: ${settings.lakeDir}`)
+      }
+      if (settings.sinks.includes("warehouse")) {
+        const warehouse = yield* openWarehouse(settings)
+        yield* Console.log(`warehouse: ${warehouse.description}`)
+        if (options.migrate) {
+          const report = yield* migrate(warehouse)
+          if (report.applied.length > 0) yield* Console.log(`warehouse: applied ${report.applied.map((m) => m.file).join(", ")}`)
+        }
+        sinks.push(makeWarehouseSink(warehouse, settings.topic, { ...defaultWarehouseSinkOptions, group: settings.group }))
+      }
       const topology: Topology = {
-        flows: [{ topic: settings.topic, decode: decodeTransaction, sinks: [lake] }],
+        flows: [{ topic: settings.topic, decode: transactionDecoder(rates.table), sinks }],
         window: settings.window,
         decodePolicy: { maxMessageBytes: settings.maxMessageBytes }
       }
@@ -63,12 +85,11 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         topics: [settings.topic]
       })
       const stop = yield* gracefulStop
-      const summary = yield* runTopology(topology, source, {
+      return yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         fencedBackoffMs: 1_000
       }, stop)
-      return { summary, tables: lake.tables } satisfies ServiceResult
     })
   )

@@ -3,7 +3,7 @@
  * Kafka, MySQL, the lake folder, the consumer group, windows and Parquet options.
  */
 import * as path from "node:path"
-import { Config, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { Config, Context, Effect, Layer, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
 import type { WindowLimits } from "../topology/Window.ts"
 
@@ -19,12 +19,20 @@ export interface SettingsShape {
   readonly instanceId: string | undefined
   readonly sessionTimeoutMs: number
   readonly topic: string
+  /** The compacted topic of EUR rates; the built-in table is used when it does not exist. */
+  readonly ratesTopic: string
+  /** Which sinks `run` writes to. */
+  readonly sinks: ReadonlyArray<SinkName>
+  /** The embedded warehouse, used when no MySQL is configured or answers. */
+  readonly warehouseFile: string
   readonly window: WindowLimits
   readonly compression: Compression
   readonly checkpointInterval: number
   readonly maxMessageBytes: number
   readonly drainTimeoutMs: number
 }
+
+export type SinkName = "lake" | "warehouse"
 
 export const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/sluice"
 export const TRANSACTION_TOPIC = "transaction_stream"
@@ -42,6 +50,17 @@ export const loadSettings = Effect.gen(function*() {
   const group = yield* Config.String("SLUICE_GROUP").pipe(Config.withDefault("sluice"))
   const instanceId = yield* Config.option(Config.NonEmptyString("SLUICE_INSTANCE_ID"))
   const topic = yield* Config.NonEmptyString("SLUICE_TOPIC").pipe(Config.withDefault(TRANSACTION_TOPIC))
+  const ratesTopic = yield* Config.NonEmptyString("SLUICE_RATES_TOPIC").pipe(Config.withDefault("exchange_rates"))
+  const sinks = yield* Config.schema(
+    Schema.String.pipe(
+      Schema.decodeTo(Schema.Array(Schema.Literals(["lake", "warehouse"])), {
+        decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0) as Array<SinkName>),
+        encode: SchemaGetter.transform((a: ReadonlyArray<string>) => a.join(","))
+      })
+    ),
+    "SLUICE_SINKS"
+  ).pipe(Config.withDefault(["lake", "warehouse"] as ReadonlyArray<SinkName>))
+  const warehouseFile = yield* Config.String("SLUICE_WAREHOUSE_FILE").pipe(Config.withDefault(""))
   const compression = yield* Config.Literals(["zstd", "snappy", "uncompressed"] as const, "SLUICE_COMPRESSION").pipe(
     Config.withDefault("zstd" as const)
   )
@@ -55,6 +74,9 @@ export const loadSettings = Effect.gen(function*() {
     instanceId: instanceId._tag === "Some" ? instanceId.value : undefined,
     sessionTimeoutMs: yield* int("SLUICE_SESSION_TIMEOUT_MS", 30_000),
     topic,
+    ratesTopic,
+    sinks,
+    warehouseFile: path.resolve(warehouseFile || path.join(path.dirname(path.resolve(lakeDir)), "warehouse.sqlite")),
     window: {
       maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", 100_000),
       maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", 64 * 1024 * 1024),

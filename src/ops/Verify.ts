@@ -6,10 +6,16 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { type DuckDb, parquetRelation, withDuckDb } from "./DuckDb.ts"
+import { type DuckDb, type DuckDbError, parquetRelation, withDuckDb } from "./DuckDb.ts"
+import type { DeltaLogError } from "../sinks/lake/DeltaLog.ts"
+import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import type { WarehouseError } from "../sinks/warehouse/Warehouse.ts"
+import type { KafkaError } from "../topology/Fetch.ts"
 import { type PartitionOffsets, topicOffsets } from "./KafkaAdmin.ts"
 import { transactionFeeds } from "./Service.ts"
 import type { SettingsShape } from "./Settings.ts"
+import { openWarehouse } from "./WarehouseChoice.ts"
+import { compareFacts, type FactComparison, warehouseOffsets } from "./VerifyWarehouse.ts"
 
 export interface PartitionCheck {
   readonly partition: number
@@ -19,32 +25,63 @@ export interface PartitionCheck {
   readonly lakeCommitted: Record<string, number | null>
   /** Rows per feed for offsets still in Kafka's log. */
   readonly lakeRows: Record<string, number>
+  /** The warehouse's next offset (null: nothing committed; absent: no warehouse checked). */
+  readonly warehouseNext?: number | null
   readonly problems: ReadonlyArray<string>
 }
 
 export interface VerifyReport {
   readonly topic: string
   readonly partitions: ReadonlyArray<PartitionCheck>
+  /** The warehouse checked, and its facts against the lake's recomputation. */
+  readonly warehouse?: { readonly description: string; readonly facts: ReadonlyArray<FactComparison> }
   readonly ok: boolean
 }
 
 export const verify = (settings: SettingsShape) =>
-  Effect.gen(function*() {
-    const topic = settings.topic
-    const offsets = yield* topicOffsets(settings.brokers, topic)
-    const feeds = transactionFeeds(topic)
-    const tables = yield* withDuckDb((db) =>
-      Effect.forEach(feeds, (feed) =>
+  withDuckDb((db) =>
+    Effect.gen(function*(): Effect.fn.Return<VerifyReport, KafkaError | LakeIOError | DeltaLogError | DuckDbError | WarehouseError> {
+      const topic = settings.topic
+      const offsets = yield* topicOffsets(settings.brokers, topic)
+      const tables = yield* Effect.forEach(transactionFeeds(topic), (feed) =>
         Effect.gen(function*() {
           const root = tableRoot(settings.lakeDir, feed)
           const snapshot = yield* readSnapshot(root)
           const files = [...snapshot.files.keys()].map((f) => path.join(root, f))
           const rows = yield* rowsByPartition(db, files, offsets)
-          return { feed, snapshot, rows }
-        })))
-    const checks = offsets.map((o) => checkPartition(topic, o, tables))
-    return { topic, partitions: checks, ok: checks.every((c) => c.problems.length === 0) } satisfies VerifyReport
-  })
+          return { feed, snapshot, files, rows }
+        }))
+      const lakeChecks = offsets.map((o) => checkPartition(topic, o, tables))
+      if (!settings.sinks.includes("warehouse")) {
+        return { topic, partitions: lakeChecks, ok: lakeChecks.every((c) => c.problems.length === 0) } satisfies VerifyReport
+      }
+      return yield* Effect.scoped(
+        Effect.gen(function*() {
+          const warehouse = yield* openWarehouse(settings)
+          const committed = yield* warehouseOffsets(warehouse, settings.group, topic)
+          const partitions = lakeChecks.map((c) => {
+            const next = committed.get(c.partition)
+            const problems = [...c.problems]
+            if (c.kafkaEnd > c.kafkaStart && next === undefined) problems.push(`warehouse: nothing committed, Kafka holds ${c.kafkaStart}..${c.kafkaEnd - 1}`)
+            else if (next !== undefined && next < c.kafkaEnd) problems.push(`warehouse: committed up to ${next - 1}, Kafka ends at ${c.kafkaEnd - 1}`)
+            return { ...c, warehouseNext: next ?? null, problems }
+          })
+          const lakeAhead = partitions.every((p) =>
+            p.warehouseNext === null || Object.values(p.lakeCommitted).every((l) => l !== null && l >= p.warehouseNext! - 1)
+          )
+          const facts = lakeAhead
+            ? yield* compareFacts(db, warehouse, { streamFiles: tables[0]!.files, flattenedFiles: tables[1]!.files }, committed)
+            : [{ fact: "facts", keys: 0, transactions: 0, mismatches: ["not compared: the lake is behind the warehouse"] }]
+          return {
+            topic,
+            partitions,
+            warehouse: { description: warehouse.description, facts },
+            ok: partitions.every((p) => p.problems.length === 0) && facts.every((f) => f.mismatches.length === 0)
+          } satisfies VerifyReport
+        })
+      )
+    })
+  )
 
 interface PartitionRows {
   readonly rows: number

@@ -13,6 +13,8 @@ import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
+import { migrate } from "../sinks/warehouse/Migrator.ts"
+import { openWarehouse } from "./WarehouseChoice.ts"
 
 const shared = {
   brokers: Flag.String("brokers").pipe(Flag.withDescription("Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)"), Flag.optional),
@@ -45,12 +47,13 @@ const run = Command.make(
     untilIdle: Flag.Int("until-idle").pipe(
       Flag.withDescription("Exit 0 once every partition is committed up to Kafka's end and nothing arrived for this many ms"),
       Flag.optional
-    )
+    ),
+    noMigrate: Flag.Boolean("no-migrate").pipe(Flag.withDescription("Do not apply pending warehouse migrations at start"), Flag.withDefault(false))
   },
-  Effect.fn(function*({ untilIdle }) {
+  Effect.fn(function*({ untilIdle, noMigrate }) {
     const s = yield* settings
-    yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.lakeDir}`)
-    const { summary } = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle) })
+    yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
+    const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
     yield* Console.log(formatRun(summary))
     yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, transactionFeeds(s.topic))))
     if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
@@ -88,15 +91,41 @@ const verifyCommand = Command.make(
       for (const p of report.partitions) {
         const committed = Object.entries(p.lakeCommitted).map(([k, v]) => `${k}=${v ?? "-"}`).join(" ")
         const rows = Object.entries(p.lakeRows).map(([k, v]) => `${k}=${v}`).join(" ")
+        const warehouse = p.warehouseNext === undefined ? "" : `  warehouse next=${p.warehouseNext ?? "-"}`
         yield* Console.log(
-          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
+          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}${warehouse}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
         )
+      }
+      if (report.warehouse) {
+        yield* Console.log(`warehouse: ${report.warehouse.description}`)
+        for (const f of report.warehouse.facts) {
+          yield* Console.log(
+            f.mismatches.length === 0
+              ? `${f.fact}: equals the lake's recomputation (${f.keys.toLocaleString("en-US")} user-days, ${f.transactions.toLocaleString("en-US")} transactions)`
+              : `${f.fact}: FAIL\n  ${f.mismatches.join("\n  ")}`
+          )
+        }
       }
       yield* Console.log(report.ok ? "verify: OK" : "verify: FAILED")
     }
     if (!report.ok) return yield* Effect.fail(new Error("the lake does not match Kafka"))
   })
 ).pipe(Command.withDescription("Reconcile Kafka offsets with the lake (rows, dead letters, duplicates); exit 1 on any gap"))
+
+const migrateCommand = Command.make("migrate", {}, () =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const s = yield* settings
+      const warehouse = yield* openWarehouse(s)
+      const report = yield* migrate(warehouse)
+      yield* Console.log(`warehouse: ${warehouse.description}`)
+      yield* Console.log(
+        report.applied.length === 0
+          ? `nothing to apply (${report.alreadyApplied} migrations already applied)`
+          : `applied ${report.applied.map((m) => m.file).join(", ")}`
+      )
+    })
+  )).pipe(Command.withDescription("Apply the warehouse's pending SQL migrations (safe to run twice)"))
 
 const stackUp = Command.make("up", {}, () => Stack.up(Stack.stackOptionsFromEnv()).pipe(Effect.asVoid)).pipe(
   Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL")
@@ -127,7 +156,7 @@ const demo = Command.make(
 ).pipe(Command.withDescription("Start the stack, produce sample transactions, run until caught up, print what landed"))
 
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, stack, demo]),
+  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, stack, demo]),
   Command.run({ version: "0.1.0" })
 )
 

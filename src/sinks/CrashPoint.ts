@@ -16,13 +16,14 @@ const [target, nth] = setting ? setting.split("@") : [undefined, undefined]
 let remaining = nth === undefined ? 1 : Math.max(1, Number(nth))
 
 /** Kills the process with SIGKILL when the configured crash point is reached; a no-op otherwise. */
-export const crashPoint = (name: CrashPointName): Effect.Effect<void> =>
-  target === name
-    ? Effect.sync(() => {
-      remaining -= 1
-      if (remaining === 0) {
-        process.stderr.write(`crash point ${name} reached: SIGKILL\n`)
-        process.kill(process.pid, "SIGKILL")
-      }
-    })
-    : Effect.void
+export const crashNow = (name: CrashPointName): void => {
+  if (target !== name) return
+  remaining -= 1
+  if (remaining === 0) {
+    process.stderr.write(`crash point ${name} reached: SIGKILL\n`)
+    process.kill(process.pid, "SIGKILL")
+  }
+}
+
+/** `crashNow` as an effect. */
+export const crashPoint = (name: CrashPointName): Effect.Effect<void> => Effect.sync(() => crashNow(name))

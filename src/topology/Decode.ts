@@ -6,8 +6,8 @@ import { isUtf8 } from "node:buffer"
 import { Result } from "effect"
 import type { DeadLetter, DeadLetterKind, Decoded, SourceRecord } from "./Record.ts"
 
-/** A decoder of parsed JSON values, as the domain gives them. */
-export type ValueDecoder<T> = (json: unknown) => Result.Result<T, { readonly message: string }>
+/** A decoder of parsed JSON values, as the domain gives them; a failure may name its dead-letter kind (default `schema`). */
+export type ValueDecoder<T> = (json: unknown) => Result.Result<T, { readonly message: string; readonly kind?: DeadLetterKind }>
 
 export interface DecodePolicy {
   /** Values larger than this many bytes are dead letters. */
@@ -47,7 +47,7 @@ export const decodeRecord = <T>(
     return dead("not-json", `not JSON: ${(e as Error).message}`)
   }
   const decoded = decode(json)
-  if (Result.isFailure(decoded)) return dead("schema", decoded.failure.message)
+  if (Result.isFailure(decoded)) return dead(decoded.failure.kind ?? "schema", decoded.failure.message)
   return { value: decoded.success, partition, offset: record.offset, timestamp: record.timestamp }
 }
 

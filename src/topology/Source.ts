@@ -3,21 +3,12 @@
  * partition's bounded queue of record batches. A full queue leaves its partition out of the next
  * fetch (backpressure); positions are set by the runtime (seek), never by Kafka's group offsets.
  */
-import { Consumer, findErrorBy, type GroupAssignment, IS_CONTROL } from "@platformatic/kafka"
-import { Data, Effect, Queue, type Scope } from "effect"
-import type { RecordBatch, SourceRecord } from "./Record.ts"
+import { Consumer, findErrorBy, type GroupAssignment } from "@platformatic/kafka"
+import { Effect, Queue, type Scope } from "effect"
+import { fetchOnce, KafkaError } from "./Fetch.ts"
+import type { RecordBatch } from "./Record.ts"
 
-type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>
-
-/** A Kafka call failed. */
-export class KafkaError extends Data.TaggedError("KafkaError")<{
-  readonly op: string
-  readonly cause: unknown
-}> {
-  override get message(): string {
-    return `Kafka ${this.op}: ${(this.cause as Error)?.message ?? String(this.cause)}`
-  }
-}
+export { KafkaError } from "./Fetch.ts"
 
 export interface SourceOptions {
   readonly brokers: ReadonlyArray<string>
@@ -52,7 +43,7 @@ export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition
 interface Position {
   readonly topic: string
   readonly partition: number
-  next: bigint
+  next: number
   highWatermark: number
   readonly queue: Queue.Queue<RecordBatch>
 }
@@ -126,16 +117,16 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         try: () =>
           consumer.listOffsets({ topics: [tp.topic], partitions: { [tp.topic]: [tp.partition] }, timestamp: -2n }),
         catch: (cause) => new KafkaError({ op: `list offsets of ${tpKey(tp)}`, cause })
-      }).pipe(Effect.map((offsets) => offsets.get(tp.topic)?.[tp.partition] ?? 0n))
+      }).pipe(Effect.map((offsets) => Number(offsets.get(tp.topic)?.[tp.partition] ?? 0n)))
 
     const attach = (tp: TopicPartition, offset: number | undefined) =>
       Effect.gen(function*() {
-        const next = offset === undefined ? yield* earliest(tp) : BigInt(offset)
+        const next = offset === undefined ? yield* earliest(tp) : offset
         const queue = yield* Queue.bounded<RecordBatch>(options.queueCapacity + 1)
         const previous = positions.get(tpKey(tp))
         if (previous) yield* Queue.shutdown(previous.queue)
         positions.set(tpKey(tp), { topic: tp.topic, partition: tp.partition, next, highWatermark: -1, queue })
-        return { queue: queue as Queue.Dequeue<RecordBatch>, from: Number(next) }
+        return { queue: queue as Queue.Dequeue<RecordBatch>, from: next }
       })
 
     const detach = (tp: TopicPartition) =>
@@ -145,110 +136,34 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         return position ? Queue.shutdown(position.queue) : Effect.void
       })
 
-    const fetchOnce = Effect.gen(function*() {
+    const fetchRound = Effect.gen(function*() {
       const wanted = [...positions.values()].filter((p) => Queue.sizeUnsafe(p.queue) < options.queueCapacity)
       if (!fetching || wanted.length === 0) {
         yield* Effect.sleep("20 millis")
         return
       }
-      const metadata = yield* Effect.tryPromise({
-        try: () => consumer.metadata({ topics: [...options.topics] }),
-        catch: (cause) => new KafkaError({ op: "metadata", cause })
-      })
-      const byNode = new Map<number, Array<Position>>()
-      for (const p of wanted) {
-        const leader = metadata.topics.get(p.topic)?.partitions[p.partition]?.leader
-        if (leader === undefined) continue
-        const list = byNode.get(leader) ?? []
-        list.push(p)
-        byNode.set(leader, list)
-      }
-      yield* Effect.forEach(
-        [...byNode],
-        ([node, list]) =>
-          Effect.gen(function*() {
-            const requested = new Map(list.map((p) => [tpKey(p), p.next]))
-            const topics = new Map<string, Array<{ partition: number; fetchOffset: bigint }>>()
-            for (const p of list) {
-              const topicId = metadata.topics.get(p.topic)!.id
-              const parts = topics.get(topicId) ?? []
-              parts.push({ partition: p.partition, fetchOffset: p.next })
-              topics.set(topicId, parts)
-            }
-            const response = yield* Effect.tryPromise({
-              try: () =>
-                consumer.fetch({
-                  node,
-                  maxWaitTime: options.maxWaitMs,
-                  minBytes: 1,
-                  maxBytes: options.maxBytesPerPartition * list.length,
-                  topics: [...topics].map(([topicId, parts]) => ({
-                    topicId,
-                    partitions: parts.map((part) => ({
-                      partition: part.partition,
-                      fetchOffset: part.fetchOffset,
-                      partitionMaxBytes: options.maxBytesPerPartition,
-                      currentLeaderEpoch: -1,
-                      lastFetchedEpoch: -1
-                    }))
-                  }))
-                }),
-              catch: (cause) => new KafkaError({ op: `fetch from node ${node}`, cause })
-            })
-            const names = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
-            yield* deliver(response, names, requested)
-          }),
-        { concurrency: "unbounded", discard: true }
+      const fetched = yield* fetchOnce(
+        consumer,
+        wanted.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next })),
+        options
       )
+      for (const f of fetched) {
+        const key = `${f.topic}/${f.partition}`
+        const position = positions.get(key)
+        // A partition detached or re-seeked while the fetch was in flight: its data is stale.
+        if (position === undefined || position.next !== f.from) continue
+        if (f.errorCode !== 0) {
+          yield* Effect.logWarning(`fetch ${key} at ${f.from}: broker error code ${f.errorCode}`)
+          continue
+        }
+        position.highWatermark = f.highWatermark
+        if (f.batch.nextOffset === position.next) continue
+        position.next = f.batch.nextOffset
+        Queue.offerUnsafe(position.queue, f.batch)
+      }
     })
 
-    const deliver = (response: FetchResponse, names: Map<string, string>, requested: Map<string, bigint>) =>
-      Effect.gen(function*() {
-        for (const topicResponse of response.responses) {
-          const topic = names.get(topicResponse.topicId)
-          if (topic === undefined) continue
-          for (const part of topicResponse.partitions) {
-            const key = `${topic}/${part.partitionIndex}`
-            const position = positions.get(key)
-            const from = requested.get(key)
-            // A partition detached or re-seeked while the fetch was in flight: its data is stale.
-            if (position === undefined || from === undefined || position.next !== from) continue
-            if (part.errorCode !== 0) {
-              yield* Effect.logWarning(`fetch ${key} at ${from}: broker error code ${part.errorCode}`)
-              continue
-            }
-            position.highWatermark = Number(part.highWatermark)
-            const batches = part.records ?? []
-            if (batches.length === 0) continue
-            const records: Array<SourceRecord> = []
-            let next = position.next
-            for (const batch of batches) {
-              const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-              if (lastOffset + 1n > next) next = lastOffset + 1n
-              // Transaction markers occupy offsets but carry no data.
-              if ((batch.attributes & IS_CONTROL) !== 0) continue
-              const firstOffset = Number(batch.firstOffset)
-              const firstTimestamp = Number(batch.firstTimestamp)
-              for (const r of batch.records) {
-                const offset = firstOffset + r.offsetDelta
-                if (offset < from) continue
-                records.push({ offset, timestamp: firstTimestamp + Number(r.timestampDelta), key: r.key, value: r.value })
-              }
-            }
-            if (next === position.next) continue
-            position.next = next
-            Queue.offerUnsafe(position.queue, {
-              topic,
-              partition: part.partitionIndex,
-              records,
-              nextOffset: Number(next),
-              highWatermark: position.highWatermark
-            })
-          }
-        }
-      })
-
-    yield* fetchOnce.pipe(
+    yield* fetchRound.pipe(
       Effect.catch((e) => {
         const outOfRange = findErrorBy((e.cause as Error) ?? null, "apiId", "OFFSET_OUT_OF_RANGE")
         return Effect.logWarning(`${e.message}${outOfRange ? " (offset out of range: data deleted by retention?)" : ""}; retrying`).pipe(

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
+import { createConnection } from "mysql2"
 import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
@@ -71,6 +72,8 @@ export interface Sandbox {
   readonly id: string
   readonly topic: string
   readonly lake: string
+  /** The sandbox's own MySQL database (dropped by cleanup), when the tests were given a MySQL. */
+  readonly mysqlUrl: string | undefined
   /** The environment of a `sluice` run confined to this sandbox. */
   readonly env: Record<string, string | undefined>
   /** Deletes the lake folder and the topic. */
@@ -81,15 +84,23 @@ export interface Sandbox {
  * A topic, consumer group (with a static member id) and lake folder of their own, so that
  * integration tests never see each other's data.
  */
-export const sandbox = (prefix: string, brokers: string, env: Record<string, string | undefined> = {}): Sandbox => {
+export const sandbox = (
+  prefix: string,
+  brokers: string,
+  env: Record<string, string | undefined> = {},
+  mysqlBaseUrl?: string | null
+): Sandbox => {
   const id = `${prefix}-${Date.now().toString(36)}`
   const topic = `transactions_${id}`
   const lake = mkdtempSync(path.join(tmpdir(), `sluice-${prefix}-`))
+  const mysqlUrl = mysqlBaseUrl ? withDatabase(mysqlBaseUrl, `sluice_test_${id.replaceAll("-", "_")}`) : undefined
   return {
     id,
     topic,
     lake,
+    mysqlUrl,
     env: {
+      ...(mysqlUrl ? { MYSQL_URL: mysqlUrl } : { SLUICE_SINKS: "lake" }),
       KAFKA_BROKERS: brokers,
       SLUICE_TOPIC: topic,
       SLUICE_GROUP: id,
@@ -101,6 +112,27 @@ export const sandbox = (prefix: string, brokers: string, env: Record<string, str
     cleanup: async () => {
       rmSync(lake, { recursive: true, force: true })
       await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
+      if (mysqlUrl) await dropDatabase(mysqlUrl)
     }
   }
 }
+
+const withDatabase = (url: string, database: string): string => {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  return u.toString()
+}
+
+/** Drops the database a MySQL URL names. */
+export const dropDatabase = (url: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const name = decodeURIComponent(u.pathname.slice(1))
+    u.pathname = "/"
+    const connection = createConnection({ uri: u.toString() })
+    connection.query(`DROP DATABASE IF EXISTS \`${name}\``, (error) => {
+      connection.end()
+      if (error) reject(error)
+      else resolve()
+    })
+  })

@@ -8,6 +8,7 @@ import {
   type Data,
   Decimal,
   Field,
+  Float64,
   Int32,
   Int64,
   makeData,
@@ -26,6 +27,7 @@ export type ColumnType =
   | { readonly kind: "string" }
   | { readonly kind: "int32" }
   | { readonly kind: "int64" }
+  | { readonly kind: "float64" }
   | { readonly kind: "boolean" }
   | { readonly kind: "binary" }
   | { readonly kind: "timestamp" }
@@ -48,6 +50,7 @@ export const column = {
   string: <R>(name: string, get: (row: R) => string | null, nullable = false): Column<R> => ({ name, type: { kind: "string" }, nullable, get }),
   int32: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "int32" }, nullable, get }),
   int64: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "int64" }, nullable, get }),
+  float64: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "float64" }, nullable, get }),
   boolean: <R>(name: string, get: (row: R) => boolean | null, nullable = false): Column<R> => ({ name, type: { kind: "boolean" }, nullable, get }),
   binary: <R>(name: string, get: (row: R) => Uint8Array | null, nullable = false): Column<R> => ({ name, type: { kind: "binary" }, nullable, get }),
   timestamp: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "timestamp" }, nullable, get }),
@@ -71,6 +74,8 @@ const arrowType = (type: ColumnType): DataType => {
       return new Int32()
     case "int64":
       return new Int64()
+    case "float64":
+      return new Float64()
     case "boolean":
       return new Bool()
     case "binary":
@@ -185,6 +190,8 @@ const columnData = (c: Column<any>, values: ReadonlyArray<unknown>): Data => {
     case "int64":
     case "timestamp":
       return makeData({ ...base, data: int64Words(values) })
+    case "float64":
+      return makeData({ ...base, data: Float64Array.from(values, (v) => (v as number | null) ?? 0) })
     case "boolean": {
       const bits = new Uint8Array((values.length + 7) >> 3)
       for (let i = 0; i < values.length; i++) if (values[i] === true) bits[i >> 3]! |= 1 << (i & 7)
@@ -228,6 +235,8 @@ const deltaType = (type: ColumnType): unknown => {
       return "integer"
     case "int64":
       return "long"
+    case "float64":
+      return "double"
     case "boolean":
       return "boolean"
     case "binary":
@@ -297,7 +306,7 @@ export const fileStats = <R>(columns: ReadonlyArray<Column<R>>, rows: ReadonlyAr
     let nulls = 0
     let min = Number.POSITIVE_INFINITY
     let max = Number.NEGATIVE_INFINITY
-    const numeric = c.type.kind === "int32" || c.type.kind === "int64" || c.type.kind === "timestamp" || c.type.kind === "decimal"
+    const numeric = c.type.kind === "int32" || c.type.kind === "int64" || c.type.kind === "float64" || c.type.kind === "timestamp" || c.type.kind === "decimal"
     for (let i = 0; i < rows.length; i++) {
       const v = c.get(rows[i]!)
       if (v == null) {

@@ -2,6 +2,7 @@
  * The lake's feeds of a transaction topic: what rows each table takes from a window, how they
  * are laid out in columns, and by which instant they are partitioned.
  */
+import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import type { Transaction } from "../../domain/Transaction.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
 import type { Window } from "../../topology/Window.ts"
@@ -23,7 +24,7 @@ export interface LakeFeed<T, R> {
   readonly partitionTime: (row: R) => number
 }
 
-type Tx = Decoded<Transaction>
+type Tx = Decoded<EurTransaction>
 
 const lineage: ReadonlyArray<Column<Tx>> = [
   column.int32("_kafka_partition", (r) => r.partition),
@@ -63,7 +64,7 @@ const productFields: ReadonlyArray<Column<NonNullable<Transaction["product"]>>> 
 ]
 
 /** A feed of valid transactions: the common head and tail columns around `body`, partitioned by event time. */
-const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<Transaction, Tx> => ({
+const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<EurTransaction, Tx> => ({
   name,
   kind: "streams",
   description,
@@ -94,7 +95,7 @@ export const transactionStreamFeed = transactionFeed(
 /** `transaction_flattened`: one flat row per transaction, the nested fields as prefixed columns. */
 export const transactionFlattenedFeed = transactionFeed(
   "transaction_flattened",
-  "One flat row per valid transaction (user_*, payment_method_*, product_* columns), with Kafka lineage",
+  "One flat row per valid transaction (user_*, payment_method_*, product_* columns, the amount in EUR and the rate applied), with Kafka lineage",
   [
     column.string("user_id", (r) => r.value.user.id),
     column.string("user_name", (r) => r.value.user.name),
@@ -107,7 +108,10 @@ export const transactionFlattenedFeed = transactionFeed(
     column.string("product_id", (r) => r.value.product?.id ?? null, true),
     column.string("product_name", (r) => r.value.product?.name ?? null, true),
     column.string("product_category", (r) => r.value.product?.category ?? null, true),
-    column.decimal("product_price", (r) => r.value.product?.priceCents ?? null, true)
+    column.decimal("product_price", (r) => r.value.product?.priceCents ?? null, true),
+    column.decimal("amount_eur", (r) => r.value.amountEurCents),
+    column.float64("rate_to_eur", (r) => r.value.rate.rateToEur),
+    column.timestamp("rate_valid_from", (r) => r.value.rate.validFrom)
   ]
 )
 

@@ -1,0 +1,95 @@
+/**
+ * The warehouse half of `sluice verify`: its committed offsets per partition, and its daily facts
+ * against the same facts recomputed by DuckDB from the lake's rows below those offsets.
+ */
+import { Effect } from "effect"
+import { decimalToCents } from "../domain/Money.ts"
+import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
+import { type DuckDb, parquetRelation, sqlString } from "./DuckDb.ts"
+
+export interface FactComparison {
+  /** Which fact table against which lake feed. */
+  readonly fact: string
+  /** Keys (entity, day) compared, and the transactions they count. */
+  readonly keys: number
+  readonly transactions: number
+  /** The first differences, as lines. */
+  readonly mismatches: ReadonlyArray<string>
+}
+
+/** The warehouse's next offset per partition (absent: nothing committed). */
+export const warehouseOffsets = (warehouse: Warehouse, group: string, topic: string) =>
+  Effect.tryPromise({
+    try: () =>
+      warehouse.db.selectFrom("sluice_offsets").select(["partition", "next_offset"])
+        .where("consumer_group", "=", group).where("topic", "=", topic).where("sink", "=", "warehouse")
+        .execute(),
+    catch: (cause) => warehouse.toError("read sluice_offsets", cause)
+  }).pipe(Effect.map((rows) => new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]))))
+
+interface Fact {
+  readonly count: number
+  readonly cents: number
+}
+
+/** Cents of a money value as a database returns it: exact DECIMAL text, or a number (embedded database). */
+const moneyToCents = (v: unknown): number => (typeof v === "number" ? Math.round(v * 100) : decimalToCents(String(v)))
+
+const keyOf = (r: Record<string, unknown>) => `${r.user_id}|${r.transaction_type}|${r.day}`
+
+const compare = (fact: string, lake: Map<string, Fact>, warehouse: Map<string, Fact>): FactComparison => {
+  const mismatches: Array<string> = []
+  let transactions = 0
+  for (const [key, l] of lake) {
+    transactions += l.count
+    const w = warehouse.get(key)
+    if (w === undefined) mismatches.push(`${key}: in the lake (${l.count} transactions) but not in ${fact}`)
+    else if (w.count !== l.count || w.cents !== l.cents) {
+      mismatches.push(`${key}: ${fact} has ${w.count} / ${w.cents / 100}, the lake ${l.count} / ${l.cents / 100}`)
+    }
+  }
+  for (const key of warehouse.keys()) if (!lake.has(key)) mismatches.push(`${key}: in ${fact} but not in the lake`)
+  return { fact, keys: lake.size, transactions, mismatches: mismatches.slice(0, 10).concat(mismatches.length > 10 ? [`… ${mismatches.length - 10} more`] : []) }
+}
+
+/**
+ * Recomputes (count, sum) by user, type and UTC day from the lake rows whose offsets the
+ * warehouse has committed, and compares them with the warehouse's facts, exactly, in cents.
+ */
+export const compareFacts = (
+  db: DuckDb,
+  warehouse: Warehouse,
+  lake: { readonly streamFiles: ReadonlyArray<string>; readonly flattenedFiles: ReadonlyArray<string> },
+  committed: ReadonlyMap<number, number>
+) =>
+  Effect.gen(function*() {
+    const below = committed.size === 0
+      ? "false"
+      : `(${[...committed].map(([p, next]) => `(_kafka_partition = ${p} AND _kafka_offset < ${next})`).join(" OR ")})`
+    // `AT TIME ZONE 'UTC'` makes the day UTC's whatever DuckDB's session time zone is.
+    const lakeFacts = (files: ReadonlyArray<string>, userId: string, amount: string) =>
+      files.length === 0
+        ? Effect.succeed(new Map<string, Fact>())
+        : db.query(`
+            SELECT ${userId} AS user_id, transaction_type, strftime(event_time AT TIME ZONE 'UTC', '%Y-%m-%d') AS day,
+                   count(*) AS n, sum(${amount})::VARCHAR AS total
+            FROM ${parquetRelation(files, "")}
+            WHERE status <> ${sqlString("failed")} AND ${below}
+            GROUP BY ALL`).pipe(
+            Effect.map((rows) => new Map(rows.map((r) => [keyOf(r), { count: Number(r.n), cents: decimalToCents(String(r.total)) }])))
+          )
+    const warehouseFacts = (table: "fact_user_transaction_summary" | "fact_user_transaction_summary_eur", amount: string) =>
+      Effect.tryPromise({
+        try: () =>
+          warehouse.db.selectFrom(table).select(["user_id", "transaction_type", "snapshot_date as day", "transaction_count as n", `${amount} as total` as never]).execute(),
+        catch: (cause) => warehouse.toError(`read ${table}`, cause)
+      }).pipe(
+        Effect.map((rows) =>
+          new Map((rows as Array<Record<string, unknown>>).map((r) => [keyOf(r), { count: Number(r.n), cents: moneyToCents(r.total) }]))
+        )
+      )
+    return [
+      compare("fact_user_transaction_summary", yield* lakeFacts(lake.streamFiles, "user.id", "amount"), yield* warehouseFacts("fact_user_transaction_summary", "total_amount")),
+      compare("fact_user_transaction_summary_eur", yield* lakeFacts(lake.flattenedFiles, "user_id", "amount_eur"), yield* warehouseFacts("fact_user_transaction_summary_eur", "total_amount_eur"))
+    ]
+  })

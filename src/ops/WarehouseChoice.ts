@@ -1,0 +1,25 @@
+/**
+ * Which warehouse a command uses: the MySQL/MariaDB at MYSQL_URL when it is set (it must answer),
+ * else the one at the default address when it answers, else the embedded database file.
+ */
+import { Effect, Redacted, type Scope } from "effect"
+import { openMysqlWarehouse, redactUrl } from "../sinks/warehouse/MysqlWarehouse.ts"
+import type { Warehouse, WarehouseError } from "../sinks/warehouse/Warehouse.ts"
+import type { SettingsShape } from "./Settings.ts"
+
+const unreachable = (e: WarehouseError): boolean => {
+  const code = (e.cause as { code?: string } | undefined)?.code
+  return code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "ENOTFOUND"
+}
+
+export const openWarehouse = (settings: SettingsShape): Effect.Effect<Warehouse, WarehouseError, Scope.Scope> =>
+  settings.mysqlUrlExplicit
+    ? openMysqlWarehouse(settings.mysqlUrl)
+    : openMysqlWarehouse(settings.mysqlUrl).pipe(
+      Effect.catchIf(unreachable, () =>
+        Effect.logInfo(`no MySQL answers at ${redactUrl(Redacted.value(settings.mysqlUrl))}: using the embedded warehouse`).pipe(
+          // Loaded only when needed: most deployments never open the embedded database.
+          Effect.andThen(Effect.promise(() => import("../sinks/warehouse/SqliteWarehouse.ts"))),
+          Effect.flatMap(({ openSqliteWarehouse }) => openSqliteWarehouse(settings.warehouseFile))
+        ))
+    )

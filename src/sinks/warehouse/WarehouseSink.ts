@@ -1,0 +1,284 @@
+/**
+ * The warehouse sink: a window is aggregated in memory, then written in ONE transaction that
+ * locks the partition's `sluice_offsets` row, checks it still holds the window's first offset
+ * (fencing any other writer), adds the aggregates and advances the offset.
+ */
+import { Data, Effect, Schedule } from "effect"
+import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
+import { aggregate, type DailyAggregates } from "../../domain/DailyAggregates.ts"
+import type { EurTransaction } from "../../domain/ExchangeRate.ts"
+import { centsToDecimal } from "../../domain/Money.ts"
+import type { Window } from "../../topology/Window.ts"
+import { crashNow } from "../CrashPoint.ts"
+import { type Sink, SinkError, SinkFenced } from "../Sink.ts"
+import type { Database } from "./Database.ts"
+import type { Warehouse, WarehouseError } from "./Warehouse.ts"
+
+export interface WarehouseSinkOptions {
+  /** The consumer group: offsets are kept per group, topic, partition and sink. */
+  readonly group: string
+  /** Rows per multi-row INSERT. */
+  readonly chunkSize: number
+  /** Attempts of a window's transaction when it meets deadlocks or lock-wait timeouts. */
+  readonly maxAttempts: number
+}
+
+export const defaultWarehouseSinkOptions = { chunkSize: 500, maxAttempts: 8 } as const
+
+const SINK = "warehouse"
+
+/** The offsets row held something other than what this writer expected. */
+class Fence extends Data.TaggedError("Fence")<{ readonly expected: number | undefined; readonly found: number | undefined }> {}
+
+/** `YYYY-MM-DD HH:MM:SS.mmm` in UTC, as DATETIME(3) takes it and as strings sort. */
+export const toDateTime = (epochMs: number): string => new Date(epochMs).toISOString().replace("T", " ").slice(0, 23)
+
+const chunks = <A>(rows: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+  return out
+}
+
+const sortedBy = <A>(rows: Iterable<A>, key: (a: A) => string): Array<A> =>
+  // One global order of keys: concurrent windows lock shared rows in the same order.
+  [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+
+/** Writes the aggregates of one window (every statement but the offsets'). */
+const writeAggregates = async (
+  w: Warehouse,
+  trx: KyselyTransaction<Database>,
+  a: DailyAggregates,
+  chunkSize: number
+): Promise<void> => {
+  const ref = (c: string) => sql.ref(c)
+  for (const rows of chunks(sortedBy(a.users.values(), (u) => u.userId), chunkSize)) {
+    await w.upsert(
+      trx.insertInto("dim_users").values(rows.map((u) => ({
+        user_id: u.userId,
+        name: u.name,
+        email: u.email,
+        country: u.country,
+        city: u.city,
+        first_seen: toDateTime(u.firstSeen),
+        last_seen: toDateTime(u.lastSeen)
+      }))),
+      ["user_id"],
+      (inserted) => {
+        const isNewer = sqlGe(inserted("last_seen"), ref("last_seen"))
+        // Type-1 attributes follow the latest event; MySQL evaluates left to right, so last_seen goes last.
+        return {
+          name: w.choose(isNewer, inserted("name"), ref("name")),
+          email: w.choose(isNewer, inserted("email"), ref("email")),
+          country: w.choose(isNewer, inserted("country"), ref("country")),
+          city: w.choose(isNewer, inserted("city"), ref("city")),
+          first_seen: w.least(ref("first_seen"), inserted("first_seen")),
+          last_seen: w.greatest(ref("last_seen"), inserted("last_seen"))
+        }
+      }
+    ).execute()
+  }
+  for (const rows of chunks(sortedBy(a.paymentMethods.values(), (p) => p.paymentMethodId), chunkSize)) {
+    await w.upsert(
+      trx.insertInto("dim_payment_methods").values(rows.map((p) => ({
+        payment_method_id: p.paymentMethodId,
+        name: p.name,
+        category: p.category,
+        first_seen: toDateTime(p.firstSeen),
+        last_seen: toDateTime(p.lastSeen)
+      }))),
+      ["payment_method_id"],
+      (inserted) => {
+        const isNewer = sqlGe(inserted("last_seen"), ref("last_seen"))
+        return {
+          name: w.choose(isNewer, inserted("name"), ref("name")),
+          category: w.choose(isNewer, inserted("category"), ref("category")),
+          first_seen: w.least(ref("first_seen"), inserted("first_seen")),
+          last_seen: w.greatest(ref("last_seen"), inserted("last_seen"))
+        }
+      }
+    ).execute()
+  }
+  const add = (inserted: (c: string) => Expression<any>, ...columns: ReadonlyArray<string>) =>
+    Object.fromEntries(columns.map((c) => [c, sqlAdd(ref(c), inserted(c))]))
+  const userDays = sortedBy(a.userDays.values(), (f) => `${f.userId}\u0000${f.transactionType}\u0000${f.day}`)
+  for (const rows of chunks(userDays, chunkSize)) {
+    await w.upsert(
+      trx.insertInto("fact_user_transaction_summary").values(rows.map((f) => ({
+        user_id: f.userId,
+        transaction_type: f.transactionType,
+        snapshot_date: f.day,
+        total_amount: centsToDecimal(f.totalCents),
+        transaction_count: f.count
+      }))),
+      ["user_id", "transaction_type", "snapshot_date"],
+      (inserted) => add(inserted, "total_amount", "transaction_count")
+    ).execute()
+    await w.upsert(
+      trx.insertInto("fact_user_transaction_summary_eur").values(rows.map((f) => ({
+        user_id: f.userId,
+        transaction_type: f.transactionType,
+        snapshot_date: f.day,
+        total_amount_eur: centsToDecimal(f.totalEurCents),
+        transaction_count: f.count
+      }))),
+      ["user_id", "transaction_type", "snapshot_date"],
+      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+    ).execute()
+  }
+  for (const rows of chunks(sortedBy(a.paymentMethodDays.values(), (f) => `${f.paymentMethodId}\u0000${f.day}`), chunkSize)) {
+    await w.upsert(
+      trx.insertInto("fact_payment_method_totals").values(rows.map((f) => ({
+        payment_method_id: f.paymentMethodId,
+        snapshot_date: f.day,
+        total_amount_eur: centsToDecimal(f.totalEurCents),
+        transaction_count: f.count
+      }))),
+      ["payment_method_id", "snapshot_date"],
+      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+    ).execute()
+  }
+  const productDays = sortedBy(a.productDays.values(), (f) => `${f.productId}\u0000${f.day}`)
+  for (const rows of chunks(productDays, chunkSize)) {
+    await w.upsert(
+      trx.insertInto("fact_product_purchase_counts").values(rows.map((f) => ({
+        product_id: f.productId,
+        snapshot_date: f.day,
+        product_name: f.name,
+        product_category: f.category,
+        purchase_count: f.purchases,
+        units_sold: f.units,
+        total_revenue_eur: centsToDecimal(f.revenueEurCents)
+      }))),
+      ["product_id", "snapshot_date"],
+      (inserted) => ({
+        product_name: inserted("product_name"),
+        product_category: inserted("product_category"),
+        ...add(inserted, "purchase_count", "units_sold", "total_revenue_eur")
+      })
+    ).execute()
+  }
+  for (const rows of chunks(sortedBy(a.buyers.values(), (b) => `${b.productId}\u0000${b.day}\u0000${b.userId}`), chunkSize)) {
+    await w.insertIgnore(
+      trx.insertInto("product_buyers").values(rows.map((b) => ({ product_id: b.productId, snapshot_date: b.day, user_id: b.userId }))),
+      ["product_id", "snapshot_date", "user_id"]
+    ).execute()
+  }
+  // unique_buyers is recounted from product_buyers for every product and day this window touched.
+  for (const rows of chunks(productDays, chunkSize)) {
+    await trx.updateTable("fact_product_purchase_counts as f")
+      .set((eb) => ({
+        unique_buyers: eb.selectFrom("product_buyers as b")
+          .select((s) => s.fn.countAll<number>().as("n"))
+          .whereRef("b.product_id", "=", "f.product_id")
+          .whereRef("b.snapshot_date", "=", "f.snapshot_date")
+      }))
+      .where((eb) => eb.or(rows.map((r) => eb.and([eb("f.product_id", "=", r.productId), eb("f.snapshot_date", "=", r.day)]))))
+      .execute()
+  }
+  for (const rows of chunks(sortedBy(a.rates.values(), (r) => `${r.currency}\u0000${r.validFrom}`), chunkSize)) {
+    await w.insertIgnore(
+      trx.insertInto("dim_exchange_rates").values(rows.map((r) => ({ currency: r.currency, valid_from: toDateTime(r.validFrom), rate_to_eur: r.rateToEur }))),
+      ["currency", "valid_from"]
+    ).execute()
+  }
+}
+
+const sqlGe = (a: Expression<any>, b: Expression<any>) => sql`${a} >= ${b}`
+const sqlAdd = (a: Expression<any>, b: Expression<any>) => sql`${a} + ${b}`
+
+export const makeWarehouseSink = (
+  warehouse: Warehouse,
+  topic: string,
+  options: WarehouseSinkOptions
+): Sink<EurTransaction> => {
+  const next = new Map<number, number | undefined>()
+  const db = warehouse.db
+  const key = (partition: number) => ({ consumer_group: options.group, topic, partition, sink: SINK })
+
+  const fail = (partition: number) => (e: WarehouseError) =>
+    new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })
+
+  const recover: Sink<EurTransaction>["recover"] = (_topic, partition) =>
+    Effect.tryPromise({
+      try: () =>
+        db.selectFrom("sluice_offsets").select("next_offset")
+          .where("consumer_group", "=", options.group).where("topic", "=", topic)
+          .where("partition", "=", partition).where("sink", "=", SINK)
+          .executeTakeFirst(),
+      catch: (cause) => warehouse.toError(`read offsets of ${topic}/${partition}`, cause)
+    }).pipe(
+      Effect.map((row) => {
+        const offset = row === undefined ? undefined : Number(row.next_offset)
+        next.set(partition, offset)
+        return offset
+      }),
+      Effect.mapError(fail(partition))
+    )
+
+  /** One attempt at the window's transaction. */
+  const commit = (partition: number, expected: number | undefined, from: number, to: number, a: DailyAggregates) =>
+    Effect.tryPromise({
+      try: () =>
+        db.transaction().setIsolationLevel("read committed").execute(async (trx) => {
+          const k = key(partition)
+          const row = await warehouse.forUpdate(
+            trx.selectFrom("sluice_offsets").select("next_offset")
+              .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic)
+              .where("partition", "=", k.partition).where("sink", "=", k.sink)
+          ).executeTakeFirst()
+          const found = row === undefined ? undefined : Number(row.next_offset)
+          if (found !== expected) throw new Fence({ expected, found })
+          if (row === undefined) {
+            // Claims the partition: of two first writers, the second fails on the primary key.
+            await trx.insertInto("sluice_offsets").values({ ...k, next_offset: from, updated_at: toDateTime(Date.now()) }).execute()
+              .catch((e: unknown) => Promise.reject(warehouse.isDuplicateKey(e) ? new Fence({ expected, found: from }) : e))
+          }
+          await writeAggregates(warehouse, trx, a, options.chunkSize)
+          crashNow("warehouse:before-commit")
+          await trx.updateTable("sluice_offsets").set({ next_offset: to + 1, updated_at: toDateTime(Date.now()) })
+            .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic)
+            .where("partition", "=", k.partition).where("sink", "=", k.sink)
+            .execute()
+        }),
+      catch: (cause) => cause instanceof Fence ? cause : warehouse.toError(`write ${topic}/${partition} offsets ${from}..${to}`, cause)
+    })
+
+  const write = (window: Window<EurTransaction>) =>
+    Effect.gen(function*() {
+      const partition = window.partition
+      if (!next.has(partition)) {
+        return yield* new SinkError({ sink: SINK, topic, partition, reason: "write before recover" })
+      }
+      const expected = next.get(partition)
+      if (expected !== undefined && window.from > expected) {
+        return yield* new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${window.from - 1} were never written (window starts at ${window.from})` })
+      }
+      const from = expected === undefined ? window.from : Math.max(window.from, expected)
+      if (window.to < from) return
+      const records = from === window.from ? window.records : window.records.filter((r) => r.offset >= from)
+      const aggregates = aggregate(records.map((r) => r.value))
+      yield* commit(partition, expected, from, window.to, aggregates).pipe(
+        Effect.retry({
+          while: (e) => e._tag === "WarehouseError" && e.retryable,
+          schedule: Schedule.exponential("100 millis", 2).pipe(Schedule.jittered),
+          times: options.maxAttempts - 1
+        }),
+        Effect.catchTag("Fence", (f) =>
+          Effect.fail(
+            new SinkFenced({
+              sink: SINK,
+              topic,
+              partition,
+              detail: f.found === undefined && f.expected !== undefined
+                ? `its offsets row is gone (expected ${f.expected})`
+                : `sluice_offsets holds ${f.found ?? "no row"}, this writer expected ${f.expected ?? "no row"}`
+            })
+          )),
+        Effect.mapError((e) => (e._tag === "WarehouseError" ? fail(partition)(e) : e))
+      )
+      crashNow("warehouse:after-commit")
+      next.set(partition, window.to + 1)
+    })
+
+  return { name: SINK, recover, write }
+}

@@ -1,0 +1,76 @@
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { aggregate, dayOf } from "../../src/domain/DailyAggregates.ts"
+import { defaultExchangeRates, type EurTransaction, RateTable, toEurCents, valueInEur } from "../../src/domain/ExchangeRate.ts"
+import { makeTransactionGenerator } from "../../src/domain/Generator.ts"
+import type { Transaction } from "../../src/domain/Transaction.ts"
+
+const rates = new RateTable(defaultExchangeRates)
+const transactions = (n: number, seed = 1): Array<EurTransaction> => {
+  const next = makeTransactionGenerator({ seed })
+  return Array.from({ length: n }, () => Result.getOrThrow(valueInEur(next(), rates)))
+}
+
+describe("aggregate", () => {
+  it("sums non-failed transactions by user, type and UTC day, exactly in cents", () => {
+    const xs = transactions(5_000)
+    const a = aggregate(xs)
+    const counted = xs.filter((t) => t.status !== "failed")
+    expect(a.counted).toBe(counted.length)
+    expect([...a.userDays.values()].reduce((n, f) => n + f.count, 0)).toBe(counted.length)
+    const expected = new Map<string, { cents: number; eur: number; count: number }>()
+    for (const t of counted) {
+      const key = `${t.user.id}|${t.transactionType}|${dayOf(t.eventTimeMs)}`
+      const e = expected.get(key) ?? { cents: 0, eur: 0, count: 0 }
+      e.cents += t.amountCents
+      e.eur += t.amountEurCents
+      e.count += 1
+      expected.set(key, e)
+    }
+    expect(a.userDays.size).toBe(expected.size)
+    for (const f of a.userDays.values()) {
+      expect({ cents: f.totalCents, eur: f.totalEurCents, count: f.count }).toEqual(expected.get(`${f.userId}|${f.transactionType}|${f.day}`))
+    }
+  })
+
+  it("counts distinct buyers per product and day, and only completed or pending purchases", () => {
+    const xs = transactions(5_000, 2)
+    const a = aggregate(xs)
+    const purchases = xs.filter((t) => t.status !== "failed" && t.transactionType === "purchase" && t.product !== null)
+    const buyers = new Set(purchases.map((t) => `${t.product!.id}|${dayOf(t.eventTimeMs)}|${t.user.id}`))
+    expect(a.buyers.size).toBe(buyers.size)
+    expect([...a.productDays.values()].reduce((n, p) => n + p.purchases, 0)).toBe(purchases.length)
+    expect([...a.productDays.values()].reduce((n, p) => n + p.units, 0)).toBe(purchases.reduce((n, t) => n + t.quantity, 0))
+  })
+
+  it("keeps dimensions of every transaction, failed ones too, with the latest attributes", () => {
+    const base = transactions(1, 3)[0]!
+    const older: EurTransaction = { ...base, status: "failed", eventTimeMs: base.eventTimeMs - 1_000, user: { ...base.user, city: "Old" } }
+    const newer: EurTransaction = { ...base, eventTimeMs: base.eventTimeMs + 1_000, user: { ...base.user, city: "New" } }
+    const a = aggregate([newer, older])
+    expect(a.users.get(base.user.id)).toMatchObject({ city: "New", firstSeen: older.eventTimeMs, lastSeen: newer.eventTimeMs })
+    expect(a.counted).toBe(1)
+  })
+
+  it("uses the UTC day of the event", () => {
+    expect(dayOf(Date.UTC(2026, 10, 22, 23, 59, 59, 999))).toBe("2026-11-22")
+    expect(dayOf(Date.UTC(2026, 0, 1))).toBe("2026-01-01")
+  })
+})
+
+describe("EUR valuation", () => {
+  it("applies the rate in force at the event time, and dead-letters a currency without one", () => {
+    const table = new RateTable([
+      { currency: "USD", rateToEur: 0.9, validFrom: Date.UTC(2026, 0, 1) },
+      { currency: "USD", rateToEur: 0.95, validFrom: Date.UTC(2026, 5, 1) }
+    ])
+    const t = { ...makeTransactionGenerator({ seed: 4 })(), currency: "USD", amountCents: 1_001 } as Transaction
+    expect(Result.getOrThrow(valueInEur({ ...t, eventTimeMs: Date.UTC(2026, 2, 1) }, table)).amountEurCents).toBe(901)
+    expect(Result.getOrThrow(valueInEur({ ...t, eventTimeMs: Date.UTC(2026, 6, 1) }, table)).rate.rateToEur).toBe(0.95)
+    const early = valueInEur({ ...t, eventTimeMs: Date.UTC(2025, 6, 1) }, table)
+    expect(Result.isFailure(early) && early.failure.kind).toBe("no-rate")
+    const other = valueInEur({ ...t, currency: "XAF" }, table)
+    expect(Result.isFailure(other) && other.failure.message).toMatch(/no EUR rate for XAF/)
+    expect(toEurCents(1_000_000, { currency: "JPY", rateToEur: 0.0062, validFrom: 0 })).toBe(6_200)
+  })
+})
