@@ -4,7 +4,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
-import { Command, Flag } from "effect/cli"
+import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { produce } from "./Produce.ts"
@@ -160,21 +160,33 @@ const cli = root.pipe(
   Command.run({ version: "0.1.0" })
 )
 
-/** The reason of a failure, on one line, without stack traces or secrets. */
-const reasonOf = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause) as { message?: string } | undefined
+/** Bad input is answered by the one-line reason the runtime prints, not by the whole help. */
+const presenter = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
+/** The reason of a failure, on one line, without stack traces or secrets; undefined when help was shown instead. */
+const reasonOf = (cause: Cause.Cause<unknown>): string | undefined => {
+  const error = Cause.squash(cause) as { message?: string; _tag?: string; errors?: ReadonlyArray<{ message: string }>; commandPath?: ReadonlyArray<string> } | undefined
+  if (error?._tag === "ShowHelp") {
+    const first = error.errors?.[0]
+    if (first === undefined) return undefined
+    const command = (error.commandPath ?? ["sluice"]).join(" ")
+    return `${command}: ${first.message.split("\n")[0]} (see: ${command} --help)`
+  }
   const message = (error?.message ?? String(error)).split("\n")[0]!
   return message.replace(/(mysql:\/\/[^:/@]+:)[^@]*@/g, "$1***@")
 }
 
 cli.pipe(
-  Effect.provide(Layer.mergeAll(NodeServices.layer)),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, presenter)),
   runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {
       if (Exit.isSuccess(exit)) return onExit(0)
       if (Cause.hasInterruptsOnly(exit.cause)) return onExit(130)
-      process.stderr.write(`sluice: ${reasonOf(exit.cause)}\n`)
+      const reason = reasonOf(exit.cause)
+      if (reason !== undefined) process.stderr.write(`${reason.startsWith("sluice") ? "" : "sluice: "}${reason}\n`)
       return Runtime.defaultTeardown(exit, (code) => onExit(code === 0 ? 1 : code))
     }
   })

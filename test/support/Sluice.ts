@@ -25,9 +25,11 @@ export interface SluiceProcess {
 }
 
 export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): SluiceProcess => {
+  const merged: Record<string, string> = {}
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: merged,
     stdio: ["ignore", "pipe", "pipe"]
   })
   let text = ""

@@ -49,12 +49,18 @@ const ensureDatabase = (url: string) =>
         const name = databaseOf(u)
         u.pathname = "/"
         const connection = createConnection({ uri: u.toString(), connectTimeout: 5_000 })
-        connection.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, (error) => {
-          connection.end()
-          if (error) reject(error)
-          else resolve()
-        })
         connection.on("error", reject)
+        connection.connect((connectError) => {
+          if (connectError) {
+            connection.destroy()
+            return reject(connectError)
+          }
+          connection.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, (error) => {
+            connection.end()
+            if (error) reject(error)
+            else resolve()
+          })
+        })
       }),
     catch: (cause) => toError(`connect to ${redactUrl(url)}`, cause)
   })
