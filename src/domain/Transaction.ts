@@ -49,7 +49,20 @@ const EventTime = Schema.String.pipe(
   )
 )
 
-const NonEmpty = Schema.String.pipe(Schema.check(Schema.isNonEmpty({ expected: "a non-empty string" })))
+/**
+ * Text that fits the warehouse: at most `max` characters (as VARCHAR(max) counts them, or fewer)
+ * and well-formed Unicode (a lone surrogate cannot be stored as UTF-8).
+ */
+const Text = (max: number, nonEmpty = false) =>
+  Schema.String.pipe(
+    Schema.check(
+      Schema.makeFilter((s: string) => (!nonEmpty || s.length > 0) && s.length <= max && s.isWellFormed(), {
+        expected: `${nonEmpty ? "a non-empty" : "a"} string of at most ${max} characters`
+      })
+    )
+  )
+
+const Id = Text(128, true)
 
 /**
  * Money: a positive amount with at most two decimals, the precision of DECIMAL(18,2) downstream.
@@ -66,29 +79,29 @@ const PositiveMoney = Schema.Number.pipe(
 )
 
 const User = Schema.Struct({
-  id: NonEmpty,
-  name: Schema.String,
-  email: Schema.String,
-  country: Schema.String,
-  city: Schema.String
+  id: Id,
+  name: Text(255),
+  email: Text(255),
+  country: Text(64),
+  city: Text(128)
 })
 
 const PaymentMethod = Schema.Struct({
-  id: NonEmpty,
-  name: Schema.String,
-  category: Schema.String
+  id: Id,
+  name: Text(255),
+  category: Text(64)
 })
 
 const Product = Schema.Struct({
-  id: NonEmpty,
-  name: Schema.String,
-  category: Schema.String,
+  id: Id,
+  name: Text(255),
+  category: Text(64),
   price: PositiveMoney
 })
 
 /** The wire shape of a `transaction_stream` value, as producers send it. */
 export const TransactionWire = Schema.Struct({
-  transaction_id: NonEmpty,
+  transaction_id: Id,
   event_time: EventTime,
   transaction_type: Schema.Literals(TransactionTypes),
   status: Schema.Literals(TransactionStatuses),
@@ -102,8 +115,8 @@ export const TransactionWire = Schema.Struct({
   quantity: Schema.optionalKey(
     Schema.NullOr(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(1, { expected: "an integer >= 1" }))))
   ),
-  ip_address: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  card_last4: Schema.optionalKey(Schema.NullOr(Schema.String))
+  ip_address: Schema.optionalKey(Schema.NullOr(Text(64))),
+  card_last4: Schema.optionalKey(Schema.NullOr(Text(4)))
 })
 export type TransactionWire = typeof TransactionWire.Type
 

@@ -63,6 +63,9 @@ describe("decodeTransaction", () => {
   it.each([
     [{ ...valid, transaction_id: undefined }, "transaction_id", /Missing key|Expected/],
     [{ ...valid, transaction_id: "" }, "transaction_id", /non-empty/],
+    [{ ...valid, user: { ...valid.user, name: "x".repeat(256) } }, "user.name", /at most 255/],
+    [{ ...valid, user: { ...valid.user, city: "bad \ud800 text" } }, "user.city", /at most 128/],
+    [{ ...valid, payment_method: { ...valid.payment_method, id: "p".repeat(129) } }, "payment_method.id", /at most 128/],
     [{ ...valid, event_time: "2026-02-30T10:00:00Z" }, "event_time", /ISO-8601/],
     [{ ...valid, event_time: "yesterday" }, "event_time", /ISO-8601/],
     [{ ...valid, event_time: "2026-11-22T10:15:30" }, "event_time", /ISO-8601/],
