@@ -23,6 +23,8 @@ export interface SettingsShape {
   readonly ratesTopic: string
   /** Which sinks `run` writes to. */
   readonly sinks: ReadonlyArray<SinkName>
+  /** `auto`: MYSQL_URL if set, else the default MySQL if it answers, else the embedded file. */
+  readonly warehouse: "auto" | "mysql" | "embedded"
   /** The embedded warehouse, used when no MySQL is configured or answers. */
   readonly warehouseFile: string
   readonly window: WindowLimits
@@ -61,6 +63,9 @@ export const loadSettings = Effect.gen(function*() {
     "SLUICE_SINKS"
   ).pipe(Config.withDefault(["lake", "warehouse"] as ReadonlyArray<SinkName>))
   const warehouseFile = yield* Config.String("SLUICE_WAREHOUSE_FILE").pipe(Config.withDefault(""))
+  const warehouse = yield* Config.Literals(["auto", "mysql", "embedded"] as const, "SLUICE_WAREHOUSE").pipe(
+    Config.withDefault("auto" as const)
+  )
   const compression = yield* Config.Literals(["zstd", "snappy", "uncompressed"] as const, "SLUICE_COMPRESSION").pipe(
     Config.withDefault("zstd" as const)
   )
@@ -76,6 +81,7 @@ export const loadSettings = Effect.gen(function*() {
     topic,
     ratesTopic,
     sinks,
+    warehouse,
     warehouseFile: path.resolve(warehouseFile || path.join(path.dirname(path.resolve(lakeDir)), "warehouse.sqlite")),
     window: {
       maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", 100_000),

@@ -1,6 +1,7 @@
 /**
  * Which warehouse a command uses: the MySQL/MariaDB at MYSQL_URL when it is set (it must answer),
- * else the one at the default address when it answers, else the embedded database file.
+ * else the one at the default address when it answers, else the embedded database file;
+ * `SLUICE_WAREHOUSE=mysql|embedded` decides instead.
  */
 import { Effect, Redacted, type Scope } from "effect"
 import { openMysqlWarehouse, redactUrl } from "../sinks/warehouse/MysqlWarehouse.ts"
@@ -12,14 +13,19 @@ const unreachable = (e: WarehouseError): boolean => {
   return code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "ENOTFOUND"
 }
 
-export const openWarehouse = (settings: SettingsShape): Effect.Effect<Warehouse, WarehouseError, Scope.Scope> =>
-  settings.mysqlUrlExplicit
-    ? openMysqlWarehouse(settings.mysqlUrl)
-    : openMysqlWarehouse(settings.mysqlUrl).pipe(
-      Effect.catchIf(unreachable, () =>
-        Effect.logInfo(`no MySQL answers at ${redactUrl(Redacted.value(settings.mysqlUrl))}: using the embedded warehouse`).pipe(
-          // Loaded only when needed: most deployments never open the embedded database.
-          Effect.andThen(Effect.promise(() => import("../sinks/warehouse/SqliteWarehouse.ts"))),
-          Effect.flatMap(({ openSqliteWarehouse }) => openSqliteWarehouse(settings.warehouseFile))
-        ))
-    )
+// Loaded only when needed: most deployments never open the embedded database.
+const openEmbedded = (file: string) =>
+  Effect.promise(() => import("../sinks/warehouse/SqliteWarehouse.ts")).pipe(
+    Effect.flatMap(({ openSqliteWarehouse }) => openSqliteWarehouse(file))
+  )
+
+export const openWarehouse = (settings: SettingsShape): Effect.Effect<Warehouse, WarehouseError, Scope.Scope> => {
+  if (settings.warehouse === "embedded") return openEmbedded(settings.warehouseFile)
+  if (settings.warehouse === "mysql" || settings.mysqlUrlExplicit) return openMysqlWarehouse(settings.mysqlUrl)
+  return openMysqlWarehouse(settings.mysqlUrl).pipe(
+    Effect.catchIf(unreachable, () =>
+      Effect.logInfo(`no MySQL answers at ${redactUrl(Redacted.value(settings.mysqlUrl))}: using the embedded warehouse`).pipe(
+        Effect.andThen(openEmbedded(settings.warehouseFile))
+      ))
+  )
+}

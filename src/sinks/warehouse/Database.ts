@@ -1,7 +1,7 @@
 /**
- * The warehouse's tables as Kysely types (sql/ holds their DDL). Values travel as strings where
- * exactness matters: DECIMAL and BIGINT come back as strings, dates as `YYYY-MM-DD`, datetimes
- * as `YYYY-MM-DD HH:MM:SS.mmm` in UTC.
+ * The warehouse's tables as Kysely types (sql/ holds their DDL). Values travel as text where
+ * exactness matters: DECIMAL comes back as a string, BIGINT as a string (MySQL) or a number
+ * (SQLite), dates as `YYYY-MM-DD`, datetimes as `YYYY-MM-DD HH:MM:SS.mmm` in UTC.
  */
 import type { ColumnType, Generated } from "kysely"
 

@@ -105,7 +105,8 @@ export const openMysqlWarehouse = (url: Redacted.Redacted<string>, poolSize = 8)
       db,
       migrationsDir: MIGRATIONS,
       upsert: (qb, _keys, set) => qb.onDuplicateKeyUpdate(set((column) => sql`VALUES(${sql.ref(column)})`) as never),
-      insertIgnore: (qb) => qb.ignore(),
+      // Not INSERT IGNORE: that would also turn foreign-key, NULL and truncation errors into warnings.
+      insertIgnore: (qb, keys) => qb.onDuplicateKeyUpdate({ [keys[0]!]: sql.ref(keys[0]!) } as never),
       forUpdate: (qb) => qb.forUpdate(),
       greatest: (a, b) => sql`GREATEST(${a}, ${b})`,
       least: (a, b) => sql`LEAST(${a}, ${b})`,

@@ -41,7 +41,13 @@ const chunks = <A>(rows: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>
 
 const sortedBy = <A>(rows: Iterable<A>, key: (a: A) => string): Array<A> =>
   // One global order of keys: concurrent windows lock shared rows in the same order.
-  [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+  [...rows]
+    .map((row) => [key(row), row] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, row]) => row)
+
+/** Product-days per recount statement: SQLite allows an expression tree 1,000 deep. */
+const RECOUNT_CHUNK = 250
 
 /** Writes the aggregates of one window (every statement but the offsets'). */
 const writeAggregates = async (
@@ -164,7 +170,7 @@ const writeAggregates = async (
     ).execute()
   }
   // unique_buyers is recounted from product_buyers for every product and day this window touched.
-  for (const rows of chunks(productDays, chunkSize)) {
+  for (const rows of chunks(productDays, Math.min(chunkSize, RECOUNT_CHUNK))) {
     await trx.updateTable("fact_product_purchase_counts as f")
       .set((eb) => ({
         unique_buyers: eb.selectFrom("product_buyers as b")
