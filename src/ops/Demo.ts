@@ -48,6 +48,7 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
     yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, transactionFeeds(settings.topic))))
+    if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     yield* Console.log("")
     yield* Console.log(`check it: npx sluice verify`)
     yield* Console.log(`read it (DuckDB, Spark, pandas…): ${settings.lakeDir}/streams/transaction_stream/*=*/**/*.parquet, or as a Delta table at ${settings.lakeDir}/streams/transaction_stream`)

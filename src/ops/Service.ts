@@ -10,6 +10,7 @@ import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from 
 import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
 import type { Sink } from "../sinks/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
+import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../sinks/warehouse/WarehouseSink.ts"
 import type { ValueDecoder } from "../topology/Decode.ts"
 import { runTopology } from "../topology/Runtime.ts"
@@ -19,6 +20,7 @@ import { loadExchangeRates } from "./ExchangeRates.ts"
 import { topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
+import { describeWarehouse } from "./VerifyWarehouse.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
 
 export interface ServiceOptions {
@@ -61,8 +63,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         )
         yield* Console.log(`lake: ${settings.lakeDir}`)
       }
+      let warehouse: Warehouse | undefined
       if (settings.sinks.includes("warehouse")) {
-        const warehouse = yield* openWarehouse(settings)
+        warehouse = yield* openWarehouse(settings)
         yield* Console.log(`warehouse: ${warehouse.description}`)
         if (options.migrate) {
           const report = yield* migrate(warehouse)
@@ -85,11 +88,13 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         topics: [settings.topic]
       })
       const stop = yield* gracefulStop
-      return yield* runTopology(topology, source, {
+      const summary = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         fencedBackoffMs: 1_000
       }, stop)
+      const warehouseLine = warehouse === undefined ? undefined : yield* describeWarehouse(warehouse, settings.group, settings.topic)
+      return { ...summary, warehouseLine }
     })
   )

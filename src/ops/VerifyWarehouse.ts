@@ -93,3 +93,20 @@ export const compareFacts = (
       compare("fact_user_transaction_summary_eur", yield* lakeFacts(lake.flattenedFiles, "user_id", "amount_eur"), yield* warehouseFacts("fact_user_transaction_summary_eur", "total_amount_eur"))
     ]
   })
+
+/** One line on what the warehouse holds: facts, transactions counted, EUR total, offsets. */
+export const describeWarehouse = (warehouse: Warehouse, group: string, topic: string) =>
+  Effect.gen(function*() {
+    const offsets = yield* warehouseOffsets(warehouse, group, topic)
+    const totals = yield* Effect.tryPromise({
+      try: () =>
+        warehouse.db.selectFrom("fact_user_transaction_summary_eur")
+          .select((eb) => [eb.fn.countAll<number>().as("facts"), eb.fn.sum<string>("transaction_count").as("n"), eb.fn.sum<string>("total_amount_eur").as("eur")])
+          .executeTakeFirst(),
+      catch: (cause) => warehouse.toError("read fact_user_transaction_summary_eur", cause)
+    })
+    const n = Number(totals?.n ?? 0)
+    const eur = Number(totals?.eur ?? 0)
+    const committed = [...offsets].sort((a, b) => a[0] - b[0]).map(([p, next]) => `${p}:${next - 1}`).join(" ") || "-"
+    return `warehouse: ${Number(totals?.facts ?? 0).toLocaleString("en-US")} user-day facts, ${n.toLocaleString("en-US")} transactions counted (failed ones excluded), EUR ${eur.toLocaleString("en-US", { maximumFractionDigits: 2 })}; committed offsets ${committed}`
+  })
