@@ -99,14 +99,3 @@ export const loadSettings = Effect.gen(function*() {
 export class Settings extends Context.Service<Settings, SettingsShape>()("sluice/ops/Settings") {
   static readonly layer = Layer.effect(Settings, loadSettings)
 }
-
-/** A connection URL with its password masked, for logs and messages. */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = "***"
-    return u.toString()
-  } catch {
-    return "<unparseable URL>"
-  }
-}

@@ -4,7 +4,8 @@
  * `SLUICE_WAREHOUSE=mysql|embedded` decides instead.
  */
 import { Effect, Redacted, type Scope } from "effect"
-import { openMysqlWarehouse, redactUrl } from "../sinks/warehouse/MysqlWarehouse.ts"
+import { redactUrl } from "../sinks/warehouse/ConnectionUrl.ts"
+import { openMysqlWarehouse } from "../sinks/warehouse/MysqlWarehouse.ts"
 import type { Warehouse, WarehouseError } from "../sinks/warehouse/Warehouse.ts"
 import type { SettingsShape } from "./Settings.ts"
 

@@ -13,6 +13,7 @@ import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
+import { redactSecrets } from "../sinks/warehouse/ConnectionUrl.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
 
@@ -176,7 +177,7 @@ const reasonOf = (cause: Cause.Cause<unknown>): string | undefined => {
     return `${command}: ${first.message.split("\n")[0]} (see: ${command} --help)`
   }
   const message = (error?.message ?? String(error)).split("\n")[0]!
-  return message.replace(/(mysql:\/\/[^:/@]+:)[^@]*@/g, "$1***@")
+  return redactSecrets(message)
 }
 
 cli.pipe(

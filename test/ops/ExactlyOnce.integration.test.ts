@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
-import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
+import { killAtRandomMoments, runSluice, runToCrashPoints, sandbox } from "../support/Sluice.ts"
 
 const MESSAGES = 200_000
 const { topic, lake, env, cleanup } = sandbox("eo", inject("kafkaBrokers"), {
@@ -16,8 +16,6 @@ const { topic, lake, env, cleanup } = sandbox("eo", inject("kafkaBrokers"), {
 })
 
 afterAll(cleanup)
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe("sluice run under SIGKILL", () => {
   it("lands every produced message exactly once in the lake", async () => {
@@ -29,23 +27,9 @@ describe("sluice run under SIGKILL", () => {
     const malformed = Number(/\(([\d,]+) malformed\)/.exec(produced.output)![1]!.replaceAll(",", ""))
     expect(malformed).toBeGreaterThan(1_500)
 
-    // Each named point of the commit protocol, reached a few windows in.
-    for (const point of ["lake:after-temp-write@3", "lake:after-rename@5", "lake:after-log-commit@4"]) {
-      const run = spawnSluice(["run"], { ...env, SLUICE_CRASH_AT: point })
-      const exit = await run.exited
-      expect(exit.signal, run.output()).toBe("SIGKILL")
-      expect(run.output()).toContain(`crash point ${point.split("@")[0]} reached`)
-    }
-
-    // Three kills at random moments while it writes.
-    for (let i = 0; i < 3; i++) {
-      const run = spawnSluice(["run"], env)
-      await run.waitFor(/resuming at offset/)
-      await sleep(300 + Math.floor(Math.random() * 2_500))
-      run.child.kill("SIGKILL")
-      const exit = await run.exited
-      expect(exit.signal, run.output()).toBe("SIGKILL")
-    }
+    // Each named point of the commit protocol, reached a few windows in; then random moments.
+    await runToCrashPoints(env, ["lake:after-temp-write@3", "lake:after-rename@5", "lake:after-log-commit@4"])
+    await killAtRandomMoments(env, 3, 2_500)
 
     const last = await runSluice(["run", "--until-idle", "2000"], env)
     expect(last.code, last.output).toBe(0)

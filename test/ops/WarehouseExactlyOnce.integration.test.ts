@@ -7,7 +7,7 @@
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import { expectedFromProduce } from "../support/Expected.ts"
-import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
+import { killAtRandomMoments, runSluice, runToCrashPoints, sandbox } from "../support/Sluice.ts"
 
 const MESSAGES = 100_000
 const SEED = 21
@@ -19,8 +19,6 @@ const { topic, env, mysqlUrl, cleanup } = sandbox("wheo", inject("kafkaBrokers")
 
 afterAll(cleanup)
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 describe("sluice run into MySQL under SIGKILL", () => {
   it("counts every valid, non-failed transaction exactly once", async () => {
     expect(mysqlUrl, "the integration tests need a MySQL/MariaDB (MYSQL_URL or the local one)").toBeDefined()
@@ -28,19 +26,8 @@ describe("sluice run into MySQL under SIGKILL", () => {
     expect(produced.code, produced.output).toBe(0)
     const expected = expectedFromProduce(MESSAGES, SEED, 0.01)
 
-    for (const point of ["warehouse:before-commit@3", "warehouse:after-commit@4", "warehouse:before-commit@2"]) {
-      const run = spawnSluice(["run"], { ...env, SLUICE_CRASH_AT: point })
-      const exit = await run.exited
-      expect(exit.signal, run.output()).toBe("SIGKILL")
-      expect(run.output()).toContain(`crash point ${point.split("@")[0]} reached`)
-    }
-    for (let i = 0; i < 3; i++) {
-      const run = spawnSluice(["run"], env)
-      await run.waitFor(/resuming at offset/)
-      await sleep(300 + Math.floor(Math.random() * 2_000))
-      run.child.kill("SIGKILL")
-      expect((await run.exited).signal, run.output()).toBe("SIGKILL")
-    }
+    await runToCrashPoints(env, ["warehouse:before-commit@3", "warehouse:after-commit@4", "warehouse:before-commit@2"])
+    await killAtRandomMoments(env, 3, 2_000)
 
     const last = await runSluice(["run", "--until-idle", "2000"], env)
     expect(last.code, last.output).toBe(0)

@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { createConnection } from "mysql2"
+import { expect } from "vitest"
 import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
@@ -138,3 +139,24 @@ export const dropDatabase = (url: string): Promise<void> =>
       else resolve()
     })
   })
+
+/** Runs `sluice run` once per crash point (`<point>[@n]`) and checks that each run died there. */
+export const runToCrashPoints = async (env: Record<string, string | undefined>, points: ReadonlyArray<string>): Promise<void> => {
+  for (const point of points) {
+    const run = spawnSluice(["run"], { ...env, SLUICE_CRASH_AT: point })
+    const exit = await run.exited
+    expect(exit.signal, run.output()).toBe("SIGKILL")
+    expect(run.output()).toContain(`crash point ${point.split("@")[0]} reached`)
+  }
+}
+
+/** Starts `sluice run` `times` times and kills each with SIGKILL at a random moment after it resumed. */
+export const killAtRandomMoments = async (env: Record<string, string | undefined>, times: number, maxDelayMs: number): Promise<void> => {
+  for (let i = 0; i < times; i++) {
+    const run = spawnSluice(["run"], env)
+    await run.waitFor(/resuming at offset/)
+    await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * maxDelayMs)))
+    run.child.kill("SIGKILL")
+    expect((await run.exited).signal, run.output()).toBe("SIGKILL")
+  }
+}

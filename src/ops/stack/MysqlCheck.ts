@@ -4,6 +4,9 @@
  */
 import { createConnection, type Connection } from "mysql2/promise"
 import { Duration, Effect } from "effect"
+import { redactUrl } from "../../sinks/warehouse/ConnectionUrl.ts"
+
+export { redactUrl }
 
 /** What the check found; `message` is the line to show a person. */
 export interface MysqlStatus {
@@ -20,17 +23,6 @@ interface MysqlTarget {
   readonly user: string
   readonly password: string
   readonly database: string
-}
-
-/** `url` fit for logs: the password, if any, replaced by `***`; an unparsable URL is not echoed. */
-export const redactUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== "") parsed.password = "***"
-    return parsed.toString()
-  } catch {
-    return "<unparsable MYSQL_URL>"
-  }
 }
 
 const parseTarget = (url: string): MysqlTarget | string => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { Effect, Redacted, type Scope } from "effect"
 import { CompiledQuery, Kysely, MysqlDialect, sql } from "kysely"
 import { createConnection, createPool } from "mysql2"
+import { redactSecrets, redactUrl } from "./ConnectionUrl.ts"
 import type { Database } from "./Database.ts"
 import { type Warehouse, WarehouseError } from "./Warehouse.ts"
 
@@ -16,22 +17,11 @@ const MIGRATIONS = fileURLToPath(new URL("../../../sql/mysql/", import.meta.url)
 const RETRYABLE_ERRNO = new Set([1213, 1205])
 const RETRYABLE_CODE = new Set(["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "EPIPE", "ETIMEDOUT"])
 
-/** A connection URL with its password masked, for logs and messages. */
-export const redactUrl = (url: string): string => {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = "***"
-    return u.toString()
-  } catch {
-    return "<unparseable URL>"
-  }
-}
-
 const toError = (op: string, cause: unknown): WarehouseError => {
   const e = cause as { errno?: number; code?: string; sqlMessage?: string; message?: string }
   const retryable = (e?.errno !== undefined && RETRYABLE_ERRNO.has(e.errno)) || (e?.code !== undefined && RETRYABLE_CODE.has(e.code))
   const reason = e?.sqlMessage ? `${e.code ?? e.errno}: ${e.sqlMessage}` : (e?.message ?? String(cause))
-  return new WarehouseError({ op, reason: reason.replace(/(mysql:\/\/[^:/@]+:)[^@]*@/g, "$1***@"), retryable, cause })
+  return new WarehouseError({ op, reason: redactSecrets(reason), retryable, cause })
 }
 
 const databaseOf = (url: URL): string => {

@@ -12,7 +12,7 @@ import type { Window } from "../../topology/Window.ts"
 import { crashNow } from "../CrashPoint.ts"
 import { type Sink, SinkError, SinkFenced } from "../Sink.ts"
 import type { Database } from "./Database.ts"
-import type { Warehouse, WarehouseError } from "./Warehouse.ts"
+import type { UpsertSet, Warehouse, WarehouseError } from "./Warehouse.ts"
 
 export interface WarehouseSinkOptions {
   /** The consumer group: offsets are kept per group, topic, partition and sink. */
@@ -57,6 +57,15 @@ const writeAggregates = async (
   chunkSize: number
 ): Promise<void> => {
   const ref = (c: string) => sql.ref(c)
+  // Type-1 attributes follow the latest event; MySQL evaluates left to right, so last_seen goes last.
+  const dimensionUpdate = (attributes: ReadonlyArray<string>): UpsertSet => (inserted) => {
+    const isNewer = sqlGe(inserted("last_seen"), ref("last_seen"))
+    return {
+      ...Object.fromEntries(attributes.map((c) => [c, w.choose(isNewer, inserted(c), ref(c))])),
+      first_seen: w.least(ref("first_seen"), inserted("first_seen")),
+      last_seen: w.greatest(ref("last_seen"), inserted("last_seen"))
+    }
+  }
   for (const rows of chunks(sortedBy(a.users.values(), (u) => u.userId), chunkSize)) {
     await w.upsert(
       trx.insertInto("dim_users").values(rows.map((u) => ({
@@ -69,18 +78,7 @@ const writeAggregates = async (
         last_seen: toDateTime(u.lastSeen)
       }))),
       ["user_id"],
-      (inserted) => {
-        const isNewer = sqlGe(inserted("last_seen"), ref("last_seen"))
-        // Type-1 attributes follow the latest event; MySQL evaluates left to right, so last_seen goes last.
-        return {
-          name: w.choose(isNewer, inserted("name"), ref("name")),
-          email: w.choose(isNewer, inserted("email"), ref("email")),
-          country: w.choose(isNewer, inserted("country"), ref("country")),
-          city: w.choose(isNewer, inserted("city"), ref("city")),
-          first_seen: w.least(ref("first_seen"), inserted("first_seen")),
-          last_seen: w.greatest(ref("last_seen"), inserted("last_seen"))
-        }
-      }
+      dimensionUpdate(["name", "email", "country", "city"])
     ).execute()
   }
   for (const rows of chunks(sortedBy(a.paymentMethods.values(), (p) => p.paymentMethodId), chunkSize)) {
@@ -93,15 +91,7 @@ const writeAggregates = async (
         last_seen: toDateTime(p.lastSeen)
       }))),
       ["payment_method_id"],
-      (inserted) => {
-        const isNewer = sqlGe(inserted("last_seen"), ref("last_seen"))
-        return {
-          name: w.choose(isNewer, inserted("name"), ref("name")),
-          category: w.choose(isNewer, inserted("category"), ref("category")),
-          first_seen: w.least(ref("first_seen"), inserted("first_seen")),
-          last_seen: w.greatest(ref("last_seen"), inserted("last_seen"))
-        }
-      }
+      dimensionUpdate(["name", "category"])
     ).execute()
   }
   const add = (inserted: (c: string) => Expression<any>, ...columns: ReadonlyArray<string>) =>
