@@ -1,0 +1,81 @@
+/**
+ * The Markdown form of a bench result: the machine, one row per throughput scenario, one row per
+ * offered load of the latency scenario, and what each figure measures.
+ */
+import { type BenchResult, isMeasured, type LatencyEntry, type ScenarioResult } from "./Results.ts"
+
+/** Display names and what each scenario runs, in report order. */
+export const scenarioLabels: ReadonlyArray<readonly [key: string, label: string]> = [
+  ["ceiling", "ceiling — Kafka ConsumerPerformance"],
+  ["lake", "lake — sluice run, lake only"],
+  ["warehouse", "warehouse — sluice run, warehouse only"],
+  ["both", "both — sluice run, lake + warehouse"],
+  ["baseline", "baseline — naive: Parquet + 1 INSERT/msg"],
+  ["baseline-lake", "baseline-lake — naive: Parquet only"]
+]
+
+const n = (x: number | undefined, digits = 0): string =>
+  x === undefined || !Number.isFinite(x) ? "–" : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+const ratio = (x: number | undefined): string => (x === undefined ? "–" : `${x < 0.1 ? x.toFixed(3) : x.toFixed(2)}×`)
+
+export const machineLine = (r: BenchResult): string =>
+  `${r.machine.cpu} · ${r.machine.cores} cores · ${r.machine.memoryGB} GB · ${r.machine.os} · Node ${r.machine.node} · ` +
+  `Kafka ${r.machine.kafka} (broker ${r.machine.brokers}, on the same machine)`
+
+const scenarioRow = (label: string, result: ScenarioResult | undefined, messages: number): string => {
+  if (result === undefined) return `| ${label} | not run |  |  |  |  |  |  |  |`
+  if (!isMeasured(result)) return `| ${label} | ${"skipped" in result ? `skipped: ${result.skipped}` : `FAILED: ${result.failed.split("\n")[0]}`} |  |  |  |  |  |  |  |`
+  const read = result.messages === messages ? "" : ` (first ${n(result.messages)} msgs)`
+  return `| ${label}${read} | **${n(result.msgPerSec)}** | ${n(result.wallMsgPerSec)} | ${n(result.mbPerSec, 1)} | ${n(result.cpuSecondsPerMillion, 1)} | ${n(result.peakRssMB)} | ${ratio(result.ratioToCeiling)} | ${ratio(result.ratioToBaseline)} | ${ratio(result.ratioToBaselineLake)} |`
+}
+
+const latencyRow = (rate: string, entry: LatencyEntry | undefined): string => {
+  if (entry === undefined) return `| ${n(Number(rate))} msg/s | not run |`
+  if (!("p99Ms" in entry)) return `| ${n(Number(rate))} msg/s | ${"skipped" in entry ? `skipped: ${entry.skipped}` : `FAILED: ${entry.failed.split("\n")[0]}`} |`
+  return `| ${n(entry.rate)} msg/s × ${entry.seconds} s | ${n(entry.rows)} | ${n(entry.p50Ms)} | ${n(entry.p95Ms)} | **${n(entry.p99Ms)}** | ${n(entry.maxMs)} | ${entry.metTarget ? "yes" : "**no**"} | ${entry.lagGrew ? "**yes**" : "no"} | ${n(entry.lagMax)} | ${entry.caughtUpAfterMs === null ? "not within 30 s" : `${n(entry.caughtUpAfterMs)} ms`} | ${n(entry.peakRssMB)} |`
+}
+
+/** The whole report as Markdown. */
+export const toMarkdown = (r: BenchResult): string => {
+  const avg = Math.round(r.topic.avgValueBytes)
+  const runs = Math.max(0, ...Object.values(r.scenarios).filter(isMeasured).map((s) => s.runs))
+  const latencyRates = Object.keys(r.latency)
+  const firstLatency = Object.values(r.latency).find((e) => "p99Ms" in e)
+  const maxAge = firstLatency !== undefined && "windowMaxAgeMs" in firstLatency ? firstLatency.windowMaxAgeMs : Number(r.settings["latencyWindowMaxAgeMs"])
+  return [
+    `## Sluice bench — ${r.date}, commit ${r.commit}${r.quick ? " (quick)" : ""}`,
+    "",
+    machineLine(r),
+    "",
+    `${n(r.messages)} messages on \`${r.topic.name}\` (${r.topic.partitions} partitions, ${r.topic.badRatio * 100}% malformed, ` +
+      `${avg} B average value); each throughput figure is the median of ${runs} run${runs === 1 ? "" : "s"}.`,
+    "",
+    "| scenario | msg/s | wall msg/s | MB/s | CPU s / 1M msgs | peak RSS MB | × ceiling | × baseline | × baseline-lake |",
+    "| --- | --: | --: | --: | --: | --: | --: | --: | --: |",
+    ...scenarioLabels.map(([key, label]) => scenarioRow(label, r.scenarios[key], r.messages)),
+    "",
+    "- **msg/s**: each scenario's own clock, first message fetched → last commit (sluice: its `msg/s` line; " +
+      "ceiling: ConsumerPerformance's `fetch.nMsg.sec`, group join excluded; baselines: first message → last file/INSERT). " +
+      "**wall msg/s**: messages ÷ the process's wall time (start-up, group join and, for sluice, the 500 ms `--until-idle` wait included).",
+    "- **MB/s**: message values only, at msg/s. **CPU s / 1M msgs** and **peak RSS**: the scenario's own process " +
+      "(user + system from rusage; the broker's and MySQL's CPU are not counted).",
+    ...(isMeasured(r.scenarios["baseline"]) && r.scenarios["baseline"].messages < r.messages
+      ? [`- **baseline** reads only the first ${n(r.scenarios["baseline"].messages)} messages: one autocommitted INSERT per message is that slow. Its rates are over those messages.`]
+      : []),
+    "",
+    `### Latency — \`sluice run\` (lake) under an offered load, \`SLUICE_WINDOW_MAX_AGE_MS=${maxAge}\`, target p99 ≤ ${n(maxAge + 250)} ms`,
+    "",
+    "| offered load | rows | p50 ms | p95 ms | p99 ms | max ms | p99 ≤ target | lag grew | max lag (msgs) | caught up after the load | peak RSS MB |",
+    "| --- | --: | --: | --: | --: | --: | :-: | :-: | --: | --: | --: |",
+    ...latencyRates.map((rate) => latencyRow(rate, r.latency[rate])),
+    "",
+    "- Latency of a row: the `commitInfo.timestamp` of the Delta commit that added its file to `transaction_stream`, minus its " +
+      "`_kafka_timestamp` (set by the producer). Lag: Kafka end offsets − the lake's committed `txn` offsets, sampled every second; " +
+      "it *grew* when its least-squares trend over the load added more than one window's worth of messages.",
+    "",
+    `Peak RSS of any \`sluice run\`: ${r.rssMaxMB > 0 ? `${n(r.rssMaxMB)} MB` : "–"}. The bench took ${n(r.elapsedSeconds / 60, 1)} min.`,
+    ...(r.notes.length === 0 ? [] : ["", ...r.notes.map((note) => `- ${note}`)]),
+    ""
+  ].join("\n")
+}

@@ -1,0 +1,136 @@
+/**
+ * The shape of a bench result (bench/results/*.json) and how repeated runs of a scenario become
+ * one figure: medians of the rates, the worst peak RSS, ratios to the ceiling and the baselines.
+ */
+import type { Machine } from "../harness/Machine.ts"
+import { median, round } from "../harness/Stats.ts"
+
+/** One run of a throughput scenario. */
+export interface ThroughputRun {
+  /** Messages the run read. */
+  readonly messages: number
+  /** The scenario's own rate: from its first fetched message to its last commit/write. */
+  readonly msgPerSec: number
+  /** `messages` over the process's wall time (start-up, group join and exit included). */
+  readonly wallMsgPerSec: number
+  readonly busySeconds: number
+  readonly wallSeconds: number
+  readonly cpuSeconds: number
+  readonly peakRssMB: number
+  /** Anything else the scenario measured (tool-specific figures). */
+  readonly extra?: Readonly<Record<string, number | string | boolean>>
+}
+
+export interface ThroughputResult {
+  readonly messages: number
+  readonly runs: number
+  /** Median over the runs of `ThroughputRun.msgPerSec`. */
+  readonly msgPerSec: number
+  /** What `msgPerSec` measures, in words. */
+  readonly msgPerSecMeasures: string
+  /** Median over the runs of `ThroughputRun.wallMsgPerSec`. */
+  readonly wallMsgPerSec: number
+  readonly wallSeconds: number
+  /** Message values (not keys) per second at `msgPerSec`, in MB (10^6 bytes). */
+  readonly mbPerSec: number
+  /** Median CPU seconds (user + system, the whole process) per million messages read. */
+  readonly cpuSecondsPerMillion: number
+  /** Largest peak RSS over the runs. */
+  readonly peakRssMB: number
+  ratioToCeiling?: number
+  /** Against `baseline` (naive consumer with one INSERT per message). */
+  ratioToBaseline?: number
+  /** Against `baseline-lake` (the naive consumer writing Parquet only). */
+  ratioToBaselineLake?: number
+  readonly note?: string
+  readonly samples: ReadonlyArray<ThroughputRun>
+}
+
+export type ScenarioResult = ThroughputResult | { readonly skipped: string } | { readonly failed: string }
+
+export const isMeasured = (r: ScenarioResult | undefined): r is ThroughputResult => r !== undefined && "msgPerSec" in r
+
+export interface LatencyResult {
+  /** Offered load, messages per second. */
+  readonly rate: number
+  readonly seconds: number
+  readonly produced: number
+  /** Rows of transaction_stream the percentiles are computed over. */
+  readonly rows: number
+  readonly windowMaxAgeMs: number
+  /** maxAge + 250 ms. */
+  readonly targetP99Ms: number
+  readonly p50Ms: number
+  readonly p95Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly metTarget: boolean
+  /** Whether the lag (Kafka end − lake committed) trended up over the run; see `lagSlopePerSecond`. */
+  readonly lagGrew: boolean
+  readonly lagMax: number
+  /** Least-squares slope of the lag samples while producing, messages per second. */
+  readonly lagSlopePerSecond: number
+  /** From the producer's last message to the lake having committed every offset. */
+  readonly caughtUpAfterMs: number | null
+  /** Percentiles of the last feed committed per window (transaction_flattened), for reference. */
+  readonly lastFeed: { readonly feed: string; readonly p50Ms: number; readonly p95Ms: number; readonly p99Ms: number }
+  readonly drainExitCode: number | null
+  readonly cpuSeconds: number
+  readonly peakRssMB: number
+  /** [seconds since the producer started, lag] every second. */
+  readonly lagSamples: ReadonlyArray<readonly [number, number]>
+}
+
+export type LatencyEntry = LatencyResult | { readonly skipped: string } | { readonly failed: string }
+
+export interface BenchResult {
+  readonly date: string
+  readonly commit: string
+  readonly quick: boolean
+  readonly machine: Machine
+  readonly messages: number
+  readonly topic: { readonly name: string; readonly partitions: number; readonly seed: number; readonly badRatio: number; readonly valueBytes: number; readonly avgValueBytes: number }
+  readonly settings: Readonly<Record<string, string | number>>
+  readonly scenarios: Readonly<Record<string, ScenarioResult>>
+  readonly latency: Readonly<Record<string, LatencyEntry>>
+  /** Largest peak RSS of any `sluice run` of this bench (throughput and latency). */
+  readonly rssMaxMB: number
+  readonly elapsedSeconds: number
+  readonly notes: ReadonlyArray<string>
+}
+
+/** Folds the runs of one scenario into its result. */
+export const summarize = (
+  runs: ReadonlyArray<ThroughputRun>,
+  valueBytesPerMessage: number,
+  msgPerSecMeasures: string,
+  note?: string
+): ThroughputResult => {
+  const rate = median(runs.map((r) => r.msgPerSec))
+  return {
+    messages: runs[0]?.messages ?? 0,
+    runs: runs.length,
+    msgPerSec: round(rate),
+    msgPerSecMeasures,
+    wallMsgPerSec: round(median(runs.map((r) => r.wallMsgPerSec))),
+    wallSeconds: round(median(runs.map((r) => r.wallSeconds)), 2),
+    mbPerSec: round((rate * valueBytesPerMessage) / 1e6, 1),
+    cpuSecondsPerMillion: round(median(runs.map((r) => (r.cpuSeconds / r.messages) * 1e6)), 1),
+    peakRssMB: round(Math.max(...runs.map((r) => r.peakRssMB))),
+    ...(note === undefined ? {} : { note }),
+    samples: runs
+  }
+}
+
+/** Adds each measured scenario's ratios to the ceiling and to the baselines. */
+export const addRatios = (scenarios: Record<string, ScenarioResult>): void => {
+  const ceiling = scenarios["ceiling"]
+  const baseline = scenarios["baseline"]
+  const baselineLake = scenarios["baseline-lake"]
+  for (const result of Object.values(scenarios)) {
+    if (!isMeasured(result)) continue
+    if (isMeasured(ceiling)) result.ratioToCeiling = round(result.msgPerSec / ceiling.msgPerSec, 3)
+    if (isMeasured(baseline)) result.ratioToBaseline = round(result.msgPerSec / baseline.msgPerSec, 2)
+    if (isMeasured(baselineLake)) result.ratioToBaselineLake = round(result.msgPerSec / baselineLake.msgPerSec, 2)
+  }
+}

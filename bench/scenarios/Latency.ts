@@ -1,0 +1,199 @@
+/**
+ * The `latency` scenario: `sluice run` as a long-running service under an offered load (`sluice
+ * produce --rate`), lag sampled every second, then produce → commit latency of every committed row.
+ */
+import { readdirSync, readFileSync, rmSync } from "node:fs"
+import * as path from "node:path"
+import { Consumer } from "@platformatic/kafka"
+import { Effect } from "effect"
+import { deleteTopics, ensureTopic } from "../../src/ops/KafkaAdmin.ts"
+import { sqlString, withDuckDb } from "../../src/ops/DuckDb.ts"
+import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { type BenchContext, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
+import { spawnMeasured } from "../harness/Measure.ts"
+import { percentile, round, slope } from "../harness/Stats.ts"
+import type { LatencyResult } from "../report/Results.ts"
+import { sluiceEnv } from "./Sluice.ts"
+
+export interface LatencyOptions {
+  readonly rate: number
+  readonly seconds: number
+  readonly windowMaxAgeMs: number
+}
+
+/** The lake's feeds of the transaction topic, in the order a window commits them. */
+const feedRoots = (lakeDir: string, topic: string) => [
+  path.join(lakeDir, "streams", "transaction_stream"),
+  path.join(lakeDir, "streams", "transaction_flattened"),
+  path.join(lakeDir, "_deadletter", topic)
+]
+
+/** Per partition, the next offset every feed has committed (min over the feeds' txn + 1). */
+const lakeCommitted = async (lakeDir: string, topic: string, partitions: number): Promise<Array<number>> => {
+  const committed = Array.from({ length: partitions }, () => Number.POSITIVE_INFINITY)
+  for (const root of feedRoots(lakeDir, topic)) {
+    const feed = path.basename(root)
+    const txns = (await Effect.runPromise(readSnapshot(root))).txns
+    for (let p = 0; p < partitions; p++) {
+      const version = txns.get(`${feed}@${topic}/${p}`)
+      committed[p] = Math.min(committed[p]!, version === undefined ? 0 : version + 1)
+    }
+  }
+  return committed
+}
+
+/** Each data file a commit added → that commit's `commitInfo.timestamp`, from the JSON commits. */
+export const commitTimesByFile = (tableRoot: string): Map<string, number> => {
+  const logDir = path.join(tableRoot, "_delta_log")
+  const times = new Map<string, number>()
+  for (const name of readdirSync(logDir).filter((n) => /^\d{20}\.json$/.test(n)).sort()) {
+    let timestamp: number | undefined
+    const added: Array<string> = []
+    for (const line of readFileSync(path.join(logDir, name), "utf8").split("\n")) {
+      if (line.trim() === "") continue
+      const action = JSON.parse(line) as { commitInfo?: { timestamp: number }; add?: { path: string } }
+      if (action.commitInfo) timestamp = action.commitInfo.timestamp
+      if (action.add) added.push(decodeURIComponent(action.add.path))
+    }
+    if (timestamp === undefined) throw new Error(`${path.join(logDir, name)} has no commitInfo`)
+    for (const file of added) times.set(path.join(tableRoot, file), timestamp)
+  }
+  return times
+}
+
+/** commit timestamp − `_kafka_timestamp` of every row of a feed's table, sorted ascending. */
+const rowLatencies = async (tableRoot: string): Promise<Float64Array> => {
+  const commits = commitTimesByFile(tableRoot)
+  if (commits.size === 0) return new Float64Array()
+  const files = [...commits.keys()].map(sqlString).join(", ")
+  const rows = await Effect.runPromise(
+    withDuckDb((db) => db.query(`SELECT filename, epoch_ms(_kafka_timestamp) AS ts FROM read_parquet([${files}], filename = true)`))
+  )
+  const latencies = new Float64Array(rows.length)
+  rows.forEach((row, i) => {
+    const committedAt = commits.get(String(row["filename"]))
+    if (committedAt === undefined) throw new Error(`no commit names ${String(row["filename"])}`)
+    latencies[i] = committedAt - Number(row["ts"])
+  })
+  return latencies.sort()
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Runs the service on a fresh topic, offers `rate` msg/s for `seconds`, and measures. */
+export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Promise<LatencyResult> => {
+  const { rate, seconds, windowMaxAgeMs } = options
+  const partitions = ctx.topic.partitions
+  const topic = `bench_latency_r${rate}_${ctx.runId}`
+  const lakeDir = path.join(ctx.tmpRoot, `latency-${rate}`)
+  const messages = rate * seconds
+  await Effect.runPromise(ensureTopic(ctx.brokers, topic, partitions))
+  const offsets = new Consumer({ clientId: "sluice-bench-lag", groupId: `bench_lag_${ctx.runId}`, bootstrapBrokers: [...ctx.brokers] })
+  const service = spawnMeasured(nodeBinary(ctx.root), [sluiceBin(ctx.root), "run"], {
+    cwd: ctx.root,
+    env: {
+      ...sluiceEnv(ctx, { lakeDir, group: newGroup(ctx, `latency${rate}`), sinks: "lake" }),
+      SLUICE_TOPIC: topic,
+      SLUICE_WINDOW_MAX_AGE_MS: String(windowMaxAgeMs)
+    },
+    timeoutMs: (seconds + 180) * 1000
+  })
+  let serviceExited = false
+  void service.done.then(() => (serviceExited = true), () => (serviceExited = true))
+  try {
+    await service.waitFor(/assigned, resuming at offset/, { times: partitions, timeoutMs: 60_000 })
+
+    const lag = async (): Promise<number> => {
+      const ends = (await offsets.listOffsets({ topics: [topic], timestamp: -1n })).get(topic) ?? []
+      const committed = await lakeCommitted(lakeDir, topic, partitions)
+      let total = 0
+      for (let p = 0; p < partitions; p++) total += Math.max(0, Number(ends[p] ?? 0n) - committed[p]!)
+      return total
+    }
+
+    const producer = spawnMeasured(
+      nodeBinary(ctx.root),
+      [
+        sluiceBin(ctx.root), "produce",
+        "--topic", topic,
+        "--messages", String(messages),
+        "--rate", String(rate),
+        "--partitions", String(partitions),
+        "--bad-ratio", String(ctx.topic.badRatio),
+        "--seed", String(ctx.topic.seed + rate)
+      ],
+      { cwd: ctx.root, env: { KAFKA_BROKERS: ctx.brokers.join(",") }, timeoutMs: (seconds + 120) * 1000 }
+    )
+    const producedAt = Date.now()
+    let producing = true
+    void producer.done.finally(() => (producing = false)).catch(() => undefined)
+    const samples: Array<readonly [number, number]> = []
+    while (producing) {
+      const next = Date.now() + 1_000
+      samples.push([round((Date.now() - producedAt) / 1000, 1), await lag()])
+      await sleep(Math.max(0, next - Date.now()))
+    }
+    const produced = await producer.done
+    if (produced.exitCode !== 0) throw new Error(`sluice produce exited ${produced.exitCode ?? produced.signal}:\n${produced.output}`)
+    const producerDoneAt = Date.now()
+
+    // Let the last windows age out and commit, then ask for a drain.
+    let caughtUpAfterMs: number | null = null
+    while (Date.now() - producerDoneAt < 30_000) {
+      const current = await lag()
+      samples.push([round((Date.now() - producedAt) / 1000, 1), current])
+      if (current === 0) {
+        caughtUpAfterMs = Date.now() - producerDoneAt
+        break
+      }
+      await sleep(100)
+    }
+    await service.signal("SIGTERM")
+    const stopped = await service.done
+    if (stopped.exitCode !== 0) throw new Error(`sluice run exited ${stopped.exitCode ?? stopped.signal} after SIGTERM:\n${stopped.output}`)
+
+    // The lag trend while the load was on, after a few seconds of warm-up.
+    const producingSeconds = (producerDoneAt - producedAt) / 1000
+    const steady = samples.filter(([t]) => t >= Math.min(5, producingSeconds / 4) && t <= producingSeconds)
+    const lagSlope = slope(steady.map(([x, y]) => ({ x, y })))
+    // Growth over the run of more than one window's worth of messages is a trend, not the sawtooth.
+    const lagGrew = lagSlope * producingSeconds > rate * (windowMaxAgeMs / 1000)
+
+    const stream = await rowLatencies(path.join(lakeDir, "streams", "transaction_stream"))
+    const flattened = await rowLatencies(path.join(lakeDir, "streams", "transaction_flattened"))
+    const targetP99Ms = windowMaxAgeMs + 250
+    const p99Ms = round(percentile(stream, 99))
+    return {
+      rate,
+      seconds,
+      produced: messages,
+      rows: stream.length,
+      windowMaxAgeMs,
+      targetP99Ms,
+      p50Ms: round(percentile(stream, 50)),
+      p95Ms: round(percentile(stream, 95)),
+      p99Ms,
+      maxMs: round(stream[stream.length - 1] ?? Number.NaN),
+      metTarget: p99Ms <= targetP99Ms,
+      lagGrew,
+      lagMax: Math.max(...samples.map(([, l]) => l)),
+      lagSlopePerSecond: round(lagSlope, 1),
+      caughtUpAfterMs,
+      lastFeed: {
+        feed: "transaction_flattened",
+        p50Ms: round(percentile(flattened, 50)),
+        p95Ms: round(percentile(flattened, 95)),
+        p99Ms: round(percentile(flattened, 99))
+      },
+      drainExitCode: stopped.exitCode,
+      cpuSeconds: round(stopped.cpuSeconds, 2),
+      peakRssMB: round(stopped.peakRssMB),
+      lagSamples: samples
+    }
+  } finally {
+    if (!serviceExited) await service.signal("SIGKILL").catch(() => undefined)
+    await offsets.close(true).catch(() => undefined)
+    rmSync(lakeDir, { recursive: true, force: true })
+    await Effect.runPromise(deleteTopics(ctx.brokers, [topic]).pipe(Effect.ignore))
+  }
+}

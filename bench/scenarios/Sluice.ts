@@ -1,0 +1,124 @@
+/**
+ * The `lake`, `warehouse` and `both` scenarios: `sluice run --until-idle` reading the whole bench
+ * topic with a fresh consumer group (and a fresh lake folder / database) per run.
+ */
+import { rmSync } from "node:fs"
+import * as path from "node:path"
+import { Effect } from "effect"
+import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { type BenchContext, deadlineFor, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
+import { spawnMeasured } from "../harness/Measure.ts"
+import { countRows, createDatabase, dropDatabase } from "../harness/Warehouse.ts"
+import type { ThroughputRun } from "../report/Results.ts"
+
+/** Which sinks a run writes, as `SLUICE_SINKS` spells them. */
+export type Sinks = "lake" | "warehouse" | "lake,warehouse"
+
+/** How long `--until-idle` waits once caught up; it counts in the wall time, not in `msgPerSec`. */
+export const UNTIL_IDLE_MS = 500
+
+export const SLUICE_RATE_MEASURES = "sluice's own figure: first message fetched → last window committed (the run's \"msg/s\" line)"
+
+/** The line `sluice run` ends with, e.g. "300,000 messages (296,955 valid, 3,045 dead letters) in 4 windows, 7.3 s … : 40,833 msg/s". */
+const RUN_LINE = /([\d,]+) messages \(([\d,]+) valid, ([\d,]+) dead letters\) in ([\d,]+) windows, ([\d.]+) s from first fetch to last commit: ([\d,]+) msg\/s/
+
+const int = (s: string) => Number(s.replaceAll(",", ""))
+
+export interface RunLine {
+  readonly total: number
+  readonly valid: number
+  readonly deadLetters: number
+  readonly windows: number
+  readonly busySeconds: number
+  readonly msgPerSec: number
+}
+
+/** The figures of `sluice run`'s summary line, or undefined when it did not print one. */
+export const parseRunLine = (output: string): RunLine | undefined => {
+  const m = RUN_LINE.exec(output)
+  if (m === null) return undefined
+  return { total: int(m[1]!), valid: int(m[2]!), deadLetters: int(m[3]!), windows: int(m[4]!), busySeconds: Number(m[5]), msgPerSec: int(m[6]!) }
+}
+
+/** Rows committed to a Delta table, from the `numRecords` of its live files' statistics. */
+export const committedRows = async (tableRoot: string): Promise<number> => {
+  const snapshot = await Effect.runPromise(readSnapshot(tableRoot))
+  let rows = 0
+  for (const add of snapshot.files.values()) rows += (JSON.parse(add.stats ?? "{}") as { numRecords?: number }).numRecords ?? 0
+  return rows
+}
+
+/** The environment of a `sluice run` against the bench topic (and nothing of the caller's config). */
+export const sluiceEnv = (ctx: BenchContext, extra: { lakeDir: string; group: string; sinks: Sinks; mysqlUrl?: string }) => ({
+  KAFKA_BROKERS: ctx.brokers.join(","),
+  SLUICE_TOPIC: ctx.topic.name,
+  SLUICE_LAKE_DIR: extra.lakeDir,
+  SLUICE_GROUP: extra.group,
+  SLUICE_SINKS: extra.sinks,
+  // A topic that does not exist: the built-in EUR rates, whatever another run left in exchange_rates.
+  SLUICE_RATES_TOPIC: "bench_no_exchange_rates",
+  SLUICE_INSTANCE_ID: undefined,
+  SLUICE_CRASH_AT: undefined,
+  ...(extra.mysqlUrl === undefined ? {} : { MYSQL_URL: extra.mysqlUrl })
+})
+
+/**
+ * One run: fresh lake folder, group (and database when the warehouse is written: \`sluice run\`
+ * applies the migrations itself), the whole topic read, then checks that everything landed: exactly the topic's messages, in the lake's tables
+ * (and offsets in the warehouse), before the figures are believed.
+ */
+export const runSluice = async (
+  ctx: BenchContext,
+  sinks: Sinks,
+  index: number
+): Promise<ThroughputRun> => {
+  const label = sinks.replace(",", "_")
+  const lakeDir = path.join(ctx.tmpRoot, `lake-${label}-${index}`)
+  const group = newGroup(ctx, label)
+  const database = `sluice_bench_${label}_${ctx.runId}_${index}`
+  const writesWarehouse = sinks !== "lake"
+  const mysqlUrl = writesWarehouse ? await createDatabase(database) : undefined
+  const env = sluiceEnv(ctx, { lakeDir, group, sinks, ...(mysqlUrl === undefined ? {} : { mysqlUrl }) })
+  try {
+    const run = await spawnMeasured(nodeBinary(ctx.root), [sluiceBin(ctx.root), "run", "--until-idle", String(UNTIL_IDLE_MS)], {
+      cwd: ctx.root,
+      env,
+      timeoutMs: deadlineFor(ctx.topic.messages)
+    }).done
+    if (run.exitCode !== 0) throw new Error(`sluice run (${sinks}) exited ${run.exitCode ?? run.signal}:\n${run.output}`)
+    const line = parseRunLine(run.output)
+    if (line === undefined) throw new Error(`sluice run (${sinks}) printed no summary line:\n${run.output}`)
+    if (line.total !== ctx.topic.messages || line.deadLetters !== ctx.topic.bad) {
+      throw new Error(
+        `sluice run (${sinks}) read ${line.total} messages (${line.deadLetters} dead letters), ` +
+          `the topic holds ${ctx.topic.messages} (${ctx.topic.bad} malformed):\n${run.output}`
+      )
+    }
+    if (sinks !== "warehouse") {
+      const valid = await committedRows(path.join(lakeDir, "streams", "transaction_stream"))
+      const dead = await committedRows(path.join(lakeDir, "_deadletter", ctx.topic.name))
+      if (valid !== line.valid || dead !== line.deadLetters) {
+        throw new Error(`lake holds ${valid} rows + ${dead} dead letters, the run reported ${line.valid} + ${line.deadLetters}`)
+      }
+    }
+    if (writesWarehouse) {
+      const offsets = await countRows(database, "sluice_offsets")
+      if (offsets === undefined || offsets === 0) {
+        throw new Error(`SLUICE_SINKS=${sinks} left no sluice_offsets rows in ${database}: did the warehouse run at all?\n${run.output}`)
+      }
+    }
+    return {
+      messages: line.total,
+      msgPerSec: line.msgPerSec,
+      wallMsgPerSec: line.total / (run.wallMs / 1000),
+      busySeconds: line.busySeconds,
+      wallSeconds: run.wallMs / 1000,
+      cpuSeconds: run.cpuSeconds,
+      peakRssMB: run.peakRssMB,
+      extra: { windows: line.windows, valid: line.valid, deadLetters: line.deadLetters }
+    }
+  } finally {
+    rmSync(lakeDir, { recursive: true, force: true })
+    if (writesWarehouse) await dropDatabase(database).catch(() => undefined)
+  }
+}
