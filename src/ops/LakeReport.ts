@@ -21,7 +21,7 @@ export interface FeedSummary {
 }
 
 /** Reads each feed's log and sums its live files. */
-export const summarizeFeeds = (lakeDir: string, topic: string, feeds: ReadonlyArray<LakeFeed<any, any>>) =>
+export const summarizeFeeds = (lakeDir: string, topic: string, feeds: ReadonlyArray<LakeFeed<any>>) =>
   Effect.forEach(feeds, (feed) =>
     Effect.gen(function*() {
       const root = tableRoot(lakeDir, feed)

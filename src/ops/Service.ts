@@ -8,6 +8,7 @@ import { type EurTransaction, type RateTable, valueInEur } from "../domain/Excha
 import { decodeTransaction } from "../domain/Transaction.ts"
 import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../sinks/lake/Feeds.ts"
 import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
+import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
 import type { Sink } from "../sinks/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
@@ -30,7 +31,7 @@ export interface ServiceOptions {
 }
 
 /** The lake feeds of the transaction topic, in the order they are committed. */
-export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed<EurTransaction>(topic)]
+export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed(topic)]
 
 /** Decodes a transaction and values it in EUR; a currency without a rate makes a dead letter. */
 export const transactionDecoder = (rates: RateTable): ValueDecoder<EurTransaction> => (json) =>
@@ -58,7 +59,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic), {
             lakeRoot: settings.lakeDir,
             compression: settings.compression,
-            checkpointInterval: settings.checkpointInterval
+            checkpointInterval: settings.checkpointInterval,
+            encoder: yield* makeParquetEncoder(settings.encodeWorkers)
           })
         )
         yield* Console.log(`lake: ${settings.lakeDir}`)

@@ -29,6 +29,8 @@ export interface SettingsShape {
   readonly warehouseFile: string
   readonly window: WindowLimits
   readonly compression: Compression
+  /** Worker threads that encode Parquet (0: in the main thread). */
+  readonly encodeWorkers: number
   readonly checkpointInterval: number
   readonly maxMessageBytes: number
   readonly drainTimeoutMs: number
@@ -89,6 +91,9 @@ export const loadSettings = Effect.gen(function*() {
       maxAgeMs: yield* int("SLUICE_WINDOW_MAX_AGE_MS", 5_000)
     },
     compression,
+    encodeWorkers: yield* Config.schema(Schema.NumberFromString.pipe(Schema.decodeTo(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))), "SLUICE_ENCODE_WORKERS").pipe(
+      Config.withDefault(1)
+    ),
     checkpointInterval: yield* int("SLUICE_CHECKPOINT_INTERVAL", 10),
     maxMessageBytes: yield* int("SLUICE_MAX_MESSAGE_BYTES", 1024 * 1024),
     drainTimeoutMs: yield* int("SLUICE_DRAIN_TIMEOUT_MS", 30_000)

@@ -104,6 +104,7 @@ const groupByTopicId = (list: ReadonlyArray<FetchPosition>, idOf: (topic: string
 
 const toBatches = (response: FetchResponse, names: Map<string, string>, requested: ReadonlyArray<FetchPosition>) => {
   const from = new Map(requested.map((p) => [`${p.topic}/${p.partition}`, p.offset]))
+  const fetchedAt = Date.now()
   const out: Array<FetchedPartition> = []
   for (const topicResponse of response.responses) {
     const topic = names.get(topicResponse.topicId)
@@ -134,7 +135,7 @@ const toBatches = (response: FetchResponse, names: Map<string, string>, requeste
         from: start,
         errorCode: part.errorCode,
         highWatermark,
-        batch: { topic, partition: part.partitionIndex, records, nextOffset: next, highWatermark }
+        batch: { topic, partition: part.partitionIndex, records, nextOffset: next, highWatermark, fetchedAt }
       })
     }
   }

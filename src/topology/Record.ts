@@ -21,6 +21,8 @@ export interface RecordBatch {
   readonly nextOffset: number
   /** The partition's end offset when the batch was fetched. */
   readonly highWatermark: number
+  /** When the batch was fetched, epoch millis. */
+  readonly fetchedAt: number
 }
 
 /** A decoded value with the Kafka coordinates it came from. */

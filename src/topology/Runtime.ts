@@ -8,7 +8,7 @@ import { decodeRecord, isDeadLetter } from "./Decode.ts"
 import type { RecordBatch } from "./Record.ts"
 import { type KafkaError, type Source, type TopicPartition, tpKey } from "./Source.ts"
 import { flowOf, type Topology } from "./Topology.ts"
-import { WindowBuffer } from "./Window.ts"
+import { WindowState } from "./Window.ts"
 
 export interface RuntimeOptions {
   /** Stop once every assigned partition is committed up to its end offset and nothing arrived for this long. */
@@ -78,52 +78,66 @@ export const runTopology = (
       Effect.gen(function*() {
         const flow = flowOf(topology, tp.topic)!
         const limits = topology.window
-        let window = new WindowBuffer<unknown>(tp.topic, tp.partition, from)
+        const openWindow = (start: number) =>
+          Effect.map(Effect.forEach(flow.sinks, (sink) => sink.open(tp.partition, start)), (sinks) => ({ state: new WindowState(start), sinks }))
+        let window = yield* openWindow(from)
+        let records = 0
+        let deadLetters = 0
 
         const flush = Effect.gen(function*() {
-          const closed = window.close()
-          yield* Effect.forEach(flow.sinks, (sink) => sink.write(closed), { concurrency: "unbounded", discard: true })
-          state.committed = closed.to + 1
-          state.records += closed.records.length
-          state.deadLetters += closed.deadLetters.length
+          const to = window.state.to
+          yield* Effect.forEach(window.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
+          state.committed = to + 1
+          state.records += records
+          state.deadLetters += deadLetters
+          records = 0
+          deadLetters = 0
           state.windows += 1
           state.lastActivityAt = Date.now()
           lastCommitAt = state.lastActivityAt
-          window = new WindowBuffer(tp.topic, tp.partition, closed.to + 1)
           state.windowOpen = false
-          yield* source.commitGroupOffset(tp, closed.to + 1)
+          window = yield* openWindow(to + 1)
+          yield* source.commitGroupOffset(tp, to + 1)
         })
 
         for (;;) {
           if (draining && Queue.sizeUnsafe(queue) === 0) {
-            if (!window.isEmpty) yield* flush
+            if (!window.state.isEmpty) yield* flush
             return
           }
           const now = Date.now()
           // Short waits, so that a drain or a window's deadline is noticed within 100 ms.
-          const wait = Math.min(100, Math.max(0, window.deadline(limits) - now))
+          const wait = Math.min(100, Math.max(0, window.state.deadline(limits) - now))
           const next = yield* Queue.take(queue).pipe(Effect.timeoutOption(wait))
           if (Option.isSome(next)) {
             const batch = next.value
-            const at = Date.now()
+            // A window's age counts from when its data was fetched, not from when it was dequeued.
+            const at = Math.min(Date.now(), batch.fetchedAt)
             firstRecordAt ??= at
             for (const record of batch.records) {
               const decoded = decodeRecord(tp.topic, tp.partition, record, flow.decode, topology.decodePolicy)
-              if (isDeadLetter(decoded)) window.deadLetters.push(decoded)
-              else window.records.push(decoded)
-              window.bytes += record.value?.length ?? 0
-              window.cover(record.offset, at)
+              if (isDeadLetter(decoded)) {
+                for (const w of window.sinks) w.addDeadLetter(decoded)
+                deadLetters++
+              } else {
+                for (const w of window.sinks) w.add(decoded)
+                records++
+              }
+              const ws = window.state
+              ws.count++
+              ws.bytes += record.value?.length ?? 0
+              ws.cover(record.offset, at)
               // A fetch can hold more than a window: close it exactly at its limit, mid-batch.
-              if (window.isFull(limits)) yield* flush
+              if (ws.isFull(limits)) yield* flush
             }
-            window.cover(batch.nextOffset - 1, at)
+            window.state.cover(batch.nextOffset - 1, at)
             state.fetched = batch.nextOffset
-            state.lastActivityAt = at
-            state.windowOpen = !window.isEmpty
+            state.lastActivityAt = Date.now()
+            state.windowOpen = !window.state.isEmpty
             const caughtUp = options.flushWhenCaughtUp === true && batch.nextOffset >= batch.highWatermark && Queue.sizeUnsafe(queue) === 0
-            if (caughtUp && !window.isEmpty) yield* flush
+            if (caughtUp && !window.state.isEmpty) yield* flush
           }
-          if (!window.isEmpty && Date.now() >= window.deadline(limits)) yield* flush
+          if (!window.state.isEmpty && Date.now() >= window.state.deadline(limits)) yield* flush
         }
       })
 

@@ -1,6 +1,6 @@
 /**
- * Windows: the unit of commit. A window holds the decoded records and dead letters of one
- * partition over a contiguous offset range, and closes on max records, max bytes or max age.
+ * Windows: the unit of commit. A window covers a contiguous offset range of one partition, and
+ * closes on max records, max bytes or max age, whichever comes first.
  */
 import type { DeadLetter, Decoded } from "./Record.ts"
 
@@ -12,35 +12,26 @@ export interface WindowLimits {
 
 export const defaultWindowLimits: WindowLimits = { maxRecords: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 5_000 }
 
-/** A closed window: offsets `from..to` of one partition, every one of them accounted for. */
+/** A whole window as a value: offsets `from..to` of one partition, every one of them accounted for. */
 export interface Window<T> {
   readonly topic: string
   readonly partition: number
-  /** First offset the window covers. */
   readonly from: number
   /** Last offset the window covers (gaps such as transaction markers included). */
   readonly to: number
   readonly records: ReadonlyArray<Decoded<T>>
   readonly deadLetters: ReadonlyArray<DeadLetter>
-  readonly bytes: number
-  /** When the first offset entered the window, epoch millis. */
-  readonly openedAt: number
 }
 
-/** An open window being filled by a partition's task. */
-export class WindowBuffer<T> {
-  readonly topic: string
-  readonly partition: number
+/** The bookkeeping of an open window: its range, size and age (the records live in the sinks). */
+export class WindowState {
   readonly from: number
   to: number
-  records: Array<Decoded<T>> = []
-  deadLetters: Array<DeadLetter> = []
+  count = 0
   bytes = 0
   openedAt = 0
 
-  constructor(topic: string, partition: number, from: number) {
-    this.topic = topic
-    this.partition = partition
+  constructor(from: number) {
     this.from = from
     this.to = from - 1
   }
@@ -50,13 +41,9 @@ export class WindowBuffer<T> {
     return this.to < this.from
   }
 
-  get count(): number {
-    return this.records.length + this.deadLetters.length
-  }
-
-  /** Extends the window to cover offsets up to `offset` (inclusive). */
-  cover(offset: number, now: number): void {
-    if (this.isEmpty) this.openedAt = now
+  /** Extends the window to cover offsets up to `offset` (inclusive); `at` is when its data was fetched. */
+  cover(offset: number, at: number): void {
+    if (this.isEmpty) this.openedAt = at
     if (offset > this.to) this.to = offset
   }
 
@@ -67,18 +54,5 @@ export class WindowBuffer<T> {
   /** Epoch millis at which the window must close whatever its size. */
   deadline(limits: WindowLimits): number {
     return this.isEmpty ? Number.POSITIVE_INFINITY : this.openedAt + limits.maxAgeMs
-  }
-
-  close(): Window<T> {
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      from: this.from,
-      to: this.to,
-      records: this.records,
-      deadLetters: this.deadLetters,
-      bytes: this.bytes,
-      openedAt: this.openedAt
-    }
   }
 }

@@ -21,7 +21,5 @@ export const windowOf = (topic: string, partition: number, from: number, values:
   from,
   to: from + values.length - 1,
   records: values.map((value, i) => ({ value, partition, offset: from + i, timestamp: 1_700_000_000_000 + i })),
-  deadLetters: [],
-  bytes: values.length * 300,
-  openedAt: 0
+  deadLetters: []
 })

@@ -1,278 +1,383 @@
 /**
- * The columns of a lake feed: one typed definition gives the Arrow vectors a Parquet file is
- * written from, the Delta schema string, and the per-file statistics of the Delta `add` action.
+ * The columns of lake feeds, built as rows arrive: each value *source* (a typed getter) grows one
+ * column per file, shared by every feed that reads it, and becomes Arrow data once; the same
+ * definitions give the Delta schema string and the per-file statistics of the Delta `add`.
  */
 import {
   Binary,
   Bool,
   type Data,
+  type DataType,
   Decimal,
+  Dictionary,
   Field,
   Float64,
   Int32,
   Int64,
   makeData,
   makeVector,
-  Schema as ArrowSchema,
   Struct,
   Table,
   TimestampMillisecond,
   Utf8,
-  type DataType,
   type Vector
 } from "apache-arrow"
 
-/** Column types of the lake. Money is DECIMAL(18,2) fed from integer cents, so sums stay exact. */
-export type ColumnType =
-  | { readonly kind: "string" }
-  | { readonly kind: "int32" }
-  | { readonly kind: "int64" }
-  | { readonly kind: "float64" }
-  | { readonly kind: "boolean" }
-  | { readonly kind: "binary" }
-  | { readonly kind: "timestamp" }
-  | { readonly kind: "decimal" }
-  | { readonly kind: "struct"; readonly fields: ReadonlyArray<Column<any>> }
+/** Scalar types of the lake. Money is DECIMAL(18,2) fed from integer cents, so sums stay exact. */
+export type ScalarType = "string" | "int32" | "int64" | "float64" | "boolean" | "binary" | "timestamp" | "decimal"
 
-/** Values by column kind: strings, JS numbers (int64 below 2^53, epoch millis, cents), bytes, a nested row. */
-export interface Column<R> {
-  readonly name: string
-  readonly type: ColumnType
+/**
+ * Where one value of a row comes from. Values by type: strings; JS numbers (int64 below 2^53,
+ * epoch millis, cents); booleans; bytes. Sources of the same key are built once per file.
+ */
+export interface Source<R> {
+  readonly key: string
+  readonly type: ScalarType
   readonly nullable: boolean
   readonly get: (row: R) => unknown
 }
 
+/** A table column: one source, or a struct of columns that is null where `present` says so. */
+export type Column<R> =
+  | { readonly kind: "scalar"; readonly name: string; readonly source: Source<R> }
+  | {
+    readonly kind: "struct"
+    readonly name: string
+    /** A boolean source; undefined when the struct is never null. */
+    readonly present: Source<R> | undefined
+    readonly fields: ReadonlyArray<Column<R>>
+  }
+
 export const DECIMAL_PRECISION = 18
 export const DECIMAL_SCALE = 2
 
-/** Shorthands for column definitions. */
-export const column = {
-  string: <R>(name: string, get: (row: R) => string | null, nullable = false): Column<R> => ({ name, type: { kind: "string" }, nullable, get }),
-  int32: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "int32" }, nullable, get }),
-  int64: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "int64" }, nullable, get }),
-  float64: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "float64" }, nullable, get }),
-  boolean: <R>(name: string, get: (row: R) => boolean | null, nullable = false): Column<R> => ({ name, type: { kind: "boolean" }, nullable, get }),
-  binary: <R>(name: string, get: (row: R) => Uint8Array | null, nullable = false): Column<R> => ({ name, type: { kind: "binary" }, nullable, get }),
-  timestamp: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "timestamp" }, nullable, get }),
-  decimal: <R>(name: string, get: (row: R) => number | null, nullable = false): Column<R> => ({ name, type: { kind: "decimal" }, nullable, get }),
-  struct: <R, S>(name: string, get: (row: R) => S | null, fields: ReadonlyArray<Column<S>>, nullable = false): Column<R> => ({
-    name,
-    type: { kind: "struct", fields },
-    nullable,
-    get
-  })
+const make = <R>(type: ScalarType) => (key: string, get: (row: R) => unknown, nullable = false): Source<R> => ({ key, type, nullable, get })
+
+/** Constructors of sources, by type. */
+export const source = {
+  string: <R>(key: string, get: (row: R) => string | null, nullable = false) => make<R>("string")(key, get, nullable),
+  int32: <R>(key: string, get: (row: R) => number | null, nullable = false) => make<R>("int32")(key, get, nullable),
+  int64: <R>(key: string, get: (row: R) => number | null, nullable = false) => make<R>("int64")(key, get, nullable),
+  float64: <R>(key: string, get: (row: R) => number | null, nullable = false) => make<R>("float64")(key, get, nullable),
+  boolean: <R>(key: string, get: (row: R) => boolean | null, nullable = false) => make<R>("boolean")(key, get, nullable),
+  binary: <R>(key: string, get: (row: R) => Uint8Array | null, nullable = false) => make<R>("binary")(key, get, nullable),
+  timestamp: <R>(key: string, get: (row: R) => number | null, nullable = false) => make<R>("timestamp")(key, get, nullable),
+  decimal: <R>(key: string, get: (row: R) => number | null, nullable = false) => make<R>("decimal")(key, get, nullable)
+}
+
+/** A column reading `source`. */
+export const scalar = <R>(name: string, src: Source<R>): Column<R> => ({ kind: "scalar", name, source: src })
+
+/** A struct column; null where `present` gives false. */
+export const struct = <R>(name: string, fields: ReadonlyArray<Column<R>>, present?: Source<R>): Column<R> => ({
+  kind: "struct",
+  name,
+  present,
+  fields
+})
+
+/** Every source the columns read, each once. */
+export const sourcesOf = <R>(columns: ReadonlyArray<Column<R>>): Array<Source<R>> => {
+  const byKey = new Map<string, Source<R>>()
+  const visit = (c: Column<R>) => {
+    if (c.kind === "scalar") byKey.set(c.source.key, c.source)
+    else {
+      if (c.present) byKey.set(c.present.key, c.present)
+      c.fields.forEach(visit)
+    }
+  }
+  columns.forEach(visit)
+  return [...byKey.values()]
 }
 
 // ---------------------------------------------------------------------------------------------
-// Arrow
+// Building
 
-const arrowType = (type: ColumnType): DataType => {
-  switch (type.kind) {
-    case "string":
-      return new Utf8()
-    case "int32":
-      return new Int32()
-    case "int64":
-      return new Int64()
-    case "float64":
-      return new Float64()
-    case "boolean":
-      return new Bool()
-    case "binary":
-      return new Binary()
-    case "timestamp":
-      return new TimestampMillisecond("UTC")
-    case "decimal":
-      return new Decimal(DECIMAL_SCALE, DECIMAL_PRECISION, 128)
-    case "struct":
-      return new Struct(type.fields.map(arrowField))
+const TWO_32 = 4294967296
+/** A string column stays dictionary-encoded while it has at most this many distinct values. */
+const MAX_DICTIONARY = 1024
+
+const grow = <A extends Float64Array | Int32Array | Uint8Array>(array: A, needed: number, make: (n: number) => A): A => {
+  if (needed <= array.length) return array
+  const next = make(Math.max(needed, array.length * 2))
+  next.set(array)
+  return next
+}
+
+/** A column of one source's values for one file, growing as rows are added. */
+class ColumnBuilder<R> {
+  readonly source: Source<R>
+  length = 0
+  nulls = 0
+  min = Number.POSITIVE_INFINITY
+  max = Number.NEGATIVE_INFINITY
+  #numbers = new Float64Array(0)
+  #valid = new Uint8Array(0)
+  #strings: Array<string | null> | undefined
+  #dictionary: Map<string, number> | undefined = new Map()
+  #dictionaryValues: Array<string> = []
+  #indices = new Int32Array(0)
+  #bytes: Array<Uint8Array | null> = []
+  #data: Data | undefined
+
+  constructor(src: Source<R>) {
+    this.source = src
+  }
+
+  append(row: R): void {
+    const v = this.source.get(row)
+    const i = this.length++
+    if (this.source.nullable) {
+      this.#valid = grow(this.#valid, i + 1, (n) => new Uint8Array(n))
+      this.#valid[i] = v == null ? 0 : 1
+    }
+    if (v == null) {
+      if (!this.source.nullable) throw new Error(`column ${this.source.key} is not nullable but row ${i} has no value`)
+      this.nulls++
+    }
+    switch (this.source.type) {
+      case "string":
+        return this.#appendString(i, v as string | null)
+      case "binary":
+        this.#bytes.push((v as Uint8Array | null) ?? null)
+        return
+      case "boolean":
+        this.#numbers = grow(this.#numbers, i + 1, (n) => new Float64Array(n))
+        this.#numbers[i] = v === true ? 1 : 0
+        return
+      default: {
+        this.#numbers = grow(this.#numbers, i + 1, (n) => new Float64Array(n))
+        if (v == null) return
+        const n = v as number
+        this.#numbers[i] = n
+        if (n < this.min) this.min = n
+        if (n > this.max) this.max = n
+      }
+    }
+  }
+
+  #appendString(i: number, v: string | null): void {
+    const dictionary = this.#dictionary
+    if (dictionary !== undefined) {
+      this.#indices = grow(this.#indices, i + 1, (n) => new Int32Array(n))
+      if (v == null) return
+      let index = dictionary.get(v)
+      if (index === undefined) {
+        if (dictionary.size === MAX_DICTIONARY) {
+          // Too many distinct values to be worth a dictionary: plain strings from here on.
+          this.#strings = Array.from({ length: i }, (_, j) => (this.#isValid(j) ? this.#dictionaryValues[this.#indices[j]!]! : null))
+          this.#dictionary = undefined
+          this.#strings.push(v)
+          return
+        }
+        index = dictionary.size
+        dictionary.set(v, index)
+        this.#dictionaryValues.push(v)
+      }
+      this.#indices[i] = index
+      return
+    }
+    this.#strings!.push(v)
+  }
+
+  #isValid(i: number): boolean {
+    return !this.source.nullable || this.#valid[i] === 1
+  }
+
+  /** The Arrow data of every row so far (built once; the builder is done with afterwards). */
+  data(): Data {
+    this.#data ??= this.#build()
+    return this.#data
+  }
+
+  /** The rows' values for min/max and null counts over rows from `start`. */
+  statsFrom(start: number): { nulls: number; min: number; max: number } {
+    if (start === 0) return { nulls: this.nulls, min: this.min, max: this.max }
+    let nulls = 0
+    let min = Number.POSITIVE_INFINITY
+    let max = Number.NEGATIVE_INFINITY
+    for (let i = start; i < this.length; i++) {
+      if (!this.#isValid(i)) {
+        nulls++
+        continue
+      }
+      const n = this.#numbers[i]!
+      if (n < min) min = n
+      if (n > max) max = n
+    }
+    return { nulls, min, max }
+  }
+
+  #validity(): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+    if (this.nulls === 0) return { nullBitmap: undefined, nullCount: 0 }
+    const bitmap = new Uint8Array((this.length + 7) >> 3)
+    if (this.source.nullable) {
+      for (let i = 0; i < this.length; i++) if (this.#valid[i] === 1) bitmap[i >> 3]! |= 1 << (i & 7)
+    }
+    return { nullBitmap: bitmap, nullCount: this.nulls }
+  }
+
+  #build(): Data {
+    const n = this.length
+    const validity = this.#validity()
+    const values = this.#numbers
+    switch (this.source.type) {
+      case "string": {
+        if (this.#dictionary !== undefined) {
+          const dictionary = makeVector(utf8Data(this.#dictionaryValues))
+          return makeData({
+            type: new Dictionary(new Utf8(), new Int32()),
+            length: n,
+            ...validity,
+            data: this.#indices.subarray(0, n),
+            dictionary
+          })
+        }
+        return utf8Data(this.#strings!, validity)
+      }
+      case "binary": {
+        let size = 0
+        for (const b of this.#bytes) size += b?.length ?? 0
+        const data = new Uint8Array(size)
+        const valueOffsets = new Int32Array(n + 1)
+        let at = 0
+        for (let i = 0; i < n; i++) {
+          const b = this.#bytes[i]
+          if (b != null) {
+            data.set(b, at)
+            at += b.length
+          }
+          valueOffsets[i + 1] = at
+        }
+        return makeData({ type: new Binary(), length: n, ...validity, valueOffsets, data })
+      }
+      case "boolean": {
+        const bits = new Uint8Array((n + 7) >> 3)
+        for (let i = 0; i < n; i++) if (values[i] === 1) bits[i >> 3]! |= 1 << (i & 7)
+        return makeData({ type: new Bool(), length: n, ...validity, data: bits })
+      }
+      case "int32":
+        return makeData({ type: new Int32(), length: n, ...validity, data: Int32Array.from(values.subarray(0, n)) })
+      case "float64":
+        return makeData({ type: new Float64(), length: n, ...validity, data: values.slice(0, n) })
+      case "int64":
+        return makeData({ type: new Int64(), length: n, ...validity, data: int64Words(values, n) })
+      case "timestamp":
+        return makeData({ type: new TimestampMillisecond("UTC"), length: n, ...validity, data: int64Words(values, n) })
+      case "decimal":
+        return makeData({ type: new Decimal(DECIMAL_SCALE, DECIMAL_PRECISION, 128), length: n, ...validity, data: decimalWords(values, n) })
+    }
   }
 }
 
-const arrowField = (c: Column<any>): Field => new Field(c.name, arrowType(c.type), c.nullable)
-
-/** The Arrow schema of a feed. */
-export const arrowSchema = (columns: ReadonlyArray<Column<any>>): ArrowSchema =>
-  new ArrowSchema(columns.map(arrowField))
-
-const TWO_32 = 4294967296
-
-/** Validity bitmap, or undefined when every value is present (Arrow's convention). */
-const validity = (values: ReadonlyArray<unknown>): { bitmap: Uint8Array | undefined; nulls: number } => {
-  let nulls = 0
-  for (let i = 0; i < values.length; i++) if (values[i] == null) nulls++
-  if (nulls === 0) return { bitmap: undefined, nulls }
-  const bitmap = new Uint8Array((values.length + 7) >> 3)
-  for (let i = 0; i < values.length; i++) if (values[i] != null) bitmap[i >> 3]! |= 1 << (i & 7)
-  return { bitmap, nulls }
-}
-
-const int64Words = (values: ReadonlyArray<unknown>): BigInt64Array => {
-  // Two 32-bit words per value, little-endian: avoids one BigInt allocation per value.
-  const words = new Int32Array(values.length * 2)
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (v == null) continue
-    const n = v as number
-    words[2 * i] = n % TWO_32 | 0
-    words[2 * i + 1] = Math.floor(n / TWO_32)
+const int64Words = (values: Float64Array, n: number): BigInt64Array => {
+  // Two 32-bit words per value, little-endian: no BigInt allocated per value.
+  const words = new Int32Array(n * 2)
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!
+    words[2 * i] = v % TWO_32 | 0
+    words[2 * i + 1] = Math.floor(v / TWO_32)
   }
   return new BigInt64Array(words.buffer)
 }
 
-const decimalWords = (values: ReadonlyArray<unknown>): Uint32Array => {
+const decimalWords = (values: Float64Array, n: number): Uint32Array => {
   // 128-bit two's complement, little-endian, of the unscaled value (cents).
-  const words = new Uint32Array(values.length * 4)
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (v == null) continue
-    const n = v as number
-    const lo = n % TWO_32
-    const hi = Math.floor(n / TWO_32)
-    words[4 * i] = lo >>> 0
-    words[4 * i + 1] = hi >>> 0
-    const sign = n < 0 ? 0xffffffff : 0
+  const words = new Uint32Array(n * 4)
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!
+    words[4 * i] = (v % TWO_32) >>> 0
+    words[4 * i + 1] = Math.floor(v / TWO_32) >>> 0
+    const sign = v < 0 ? 0xffffffff : 0
     words[4 * i + 2] = sign
     words[4 * i + 3] = sign
   }
   return words
 }
 
-const utf8 = (values: ReadonlyArray<unknown>): { offsets: Int32Array; data: Uint8Array } => {
+const utf8Data = (
+  values: ReadonlyArray<string | null>,
+  validity: { nullBitmap: Uint8Array | undefined; nullCount: number } = { nullBitmap: undefined, nullCount: 0 }
+): Data<Utf8> => {
   let capacity = 0
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (v != null) capacity += (v as string).length * 3
-  }
+  for (const v of values) if (v != null) capacity += v.length * 3
   const data = Buffer.allocUnsafe(capacity)
-  const offsets = new Int32Array(values.length + 1)
+  const valueOffsets = new Int32Array(values.length + 1)
   let at = 0
   for (let i = 0; i < values.length; i++) {
     const v = values[i]
-    if (v != null) at += data.write(v as string, at, "utf8")
-    offsets[i + 1] = at
+    if (v != null) at += data.write(v, at, "utf8")
+    valueOffsets[i + 1] = at
   }
-  return { offsets, data: data.subarray(0, at) }
+  return makeData({ type: new Utf8(), length: values.length, ...validity, valueOffsets, data: data.subarray(0, at) })
 }
 
-const bytes = (values: ReadonlyArray<unknown>): { offsets: Int32Array; data: Uint8Array } => {
-  let size = 0
-  for (let i = 0; i < values.length; i++) size += (values[i] as Uint8Array | null)?.length ?? 0
-  const data = new Uint8Array(size)
-  const offsets = new Int32Array(values.length + 1)
-  let at = 0
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as Uint8Array | null
-    if (v != null) {
-      data.set(v, at)
-      at += v.length
-    }
-    offsets[i + 1] = at
-  }
-  return { offsets, data }
-}
+/**
+ * The rows of one file being written: a column builder per source. Rows are added in offset
+ * order, so the rows from a given offset on are a suffix, which tables slice without copying.
+ */
+export class RowGroup<R> {
+  readonly #builders: ReadonlyArray<ColumnBuilder<R>>
+  readonly #byKey: ReadonlyMap<string, ColumnBuilder<R>>
 
-const columnData = (c: Column<any>, values: ReadonlyArray<unknown>): Data => {
-  const type = arrowType(c.type) as any
-  const { bitmap, nulls } = validity(values)
-  const base = { type, length: values.length, nullCount: nulls, nullBitmap: bitmap }
-  switch (c.type.kind) {
-    case "string": {
-      const { offsets, data } = utf8(values)
-      return makeData({ ...base, valueOffsets: offsets, data })
-    }
-    case "binary": {
-      const { offsets, data } = bytes(values)
-      return makeData({ ...base, valueOffsets: offsets, data })
-    }
-    case "int32":
-      return makeData({ ...base, data: Int32Array.from(values, (v) => (v as number | null) ?? 0) })
-    case "int64":
-    case "timestamp":
-      return makeData({ ...base, data: int64Words(values) })
-    case "float64":
-      return makeData({ ...base, data: Float64Array.from(values, (v) => (v as number | null) ?? 0) })
-    case "boolean": {
-      const bits = new Uint8Array((values.length + 7) >> 3)
-      for (let i = 0; i < values.length; i++) if (values[i] === true) bits[i >> 3]! |= 1 << (i & 7)
-      return makeData({ ...base, data: bits })
-    }
-    case "decimal":
-      return makeData({ ...base, data: decimalWords(values) })
-    case "struct": {
-      const children = c.type.fields.map((f) =>
-        columnData(f, values.map((v) => (v == null ? null : f.get(v))))
-      )
-      return makeData({ ...base, children })
-    }
+  constructor(sources: ReadonlyArray<Source<R>>) {
+    this.#builders = sources.map((s) => new ColumnBuilder(s))
+    this.#byKey = new Map(this.#builders.map((b) => [b.source.key, b]))
   }
-}
 
-/** Builds the Arrow table of `rows`, one vector per column. */
-export const toArrowTable = <R>(columns: ReadonlyArray<Column<R>>, rows: ReadonlyArray<R>): Table => {
-  const vectors: Record<string, Vector> = {}
-  for (const c of columns) {
-    const values = rows.map(c.get)
-    if (!c.nullable) {
-      const missing = values.indexOf(null)
-      if (missing >= 0 || values.includes(undefined)) {
-        throw new Error(`column ${c.name} is not nullable but row ${missing} has no value`)
+  get length(): number {
+    return this.#builders[0]?.length ?? 0
+  }
+
+  add(row: R): void {
+    for (const b of this.#builders) b.append(row)
+  }
+
+  #builder(src: Source<R>): ColumnBuilder<R> {
+    const b = this.#byKey.get(src.key)
+    if (b === undefined) throw new Error(`source ${src.key} is not built in this row group`)
+    return b
+  }
+
+  #columnData(c: Column<R>): Data {
+    if (c.kind === "scalar") return this.#builder(c.source).data()
+    const children = c.fields.map((f) => this.#columnData(f))
+    const type = new Struct(c.fields.map((f, i) => new Field(f.name, children[i]!.type as DataType, true)))
+    if (c.present === undefined) return makeData({ type, length: this.length, nullCount: 0, children })
+    const present = this.#builder(c.present)
+    const flags = present.data() as Data<Bool>
+    let nullCount = 0
+    for (let i = 0; i < this.length; i++) if (!((flags.values[i >> 3]! >> (i & 7)) & 1)) nullCount++
+    return makeData({ type, length: this.length, nullCount, nullBitmap: nullCount === 0 ? undefined : flags.values, children })
+  }
+
+  /** The Arrow table of `columns` over the rows from index `start`. */
+  table(columns: ReadonlyArray<Column<R>>, start = 0): Table {
+    const vectors: Record<string, Vector> = {}
+    for (const c of columns) {
+      const data = this.#columnData(c)
+      vectors[c.name] = makeVector(start === 0 ? data : data.slice(start, this.length - start))
+    }
+    return new Table(vectors)
+  }
+
+  /** Statistics of `columns` over the rows from index `start`: counts, min/max of numeric scalars. */
+  stats(columns: ReadonlyArray<Column<R>>, start = 0): FileStats {
+    const minValues: Record<string, unknown> = {}
+    const maxValues: Record<string, unknown> = {}
+    const nullCount: Record<string, number> = {}
+    for (const c of columns) {
+      if (c.kind !== "scalar") continue
+      const b = this.#builder(c.source)
+      const s = b.statsFrom(start)
+      nullCount[c.name] = s.nulls
+      if (NUMERIC.has(c.source.type) && s.min <= s.max) {
+        minValues[c.name] = statValue(c.source.type, s.min)
+        maxValues[c.name] = statValue(c.source.type, s.max)
       }
     }
-    vectors[c.name] = makeVector(columnData(c, values))
+    return { numRecords: this.length - start, minValues, maxValues, nullCount }
   }
-  return new Table(vectors)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Delta
-
-const deltaType = (type: ColumnType): unknown => {
-  switch (type.kind) {
-    case "string":
-      return "string"
-    case "int32":
-      return "integer"
-    case "int64":
-      return "long"
-    case "float64":
-      return "double"
-    case "boolean":
-      return "boolean"
-    case "binary":
-      return "binary"
-    case "timestamp":
-      return "timestamp"
-    case "decimal":
-      return `decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE})`
-    case "struct":
-      return deltaStruct(type.fields)
-  }
-}
-
-const deltaStruct = (columns: ReadonlyArray<Column<any>>) => ({
-  type: "struct",
-  fields: columns.map((c) => ({ name: c.name, type: deltaType(c.type), nullable: c.nullable, metadata: {} }))
-})
-
-export interface PartitionColumn {
-  readonly name: string
-  readonly type: "integer" | "string"
-}
-
-/** The Delta `schemaString`: the file columns followed by the partition columns. */
-export const deltaSchemaString = (
-  columns: ReadonlyArray<Column<any>>,
-  partitionColumns: ReadonlyArray<PartitionColumn>
-): string => {
-  const struct = deltaStruct(columns)
-  return JSON.stringify({
-    ...struct,
-    fields: [
-      ...struct.fields,
-      ...partitionColumns.map((p) => ({ name: p.name, type: p.type, nullable: false, metadata: {} }))
-    ]
-  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,8 +391,10 @@ export interface FileStats {
   readonly nullCount: Record<string, number>
 }
 
-const statValue = (type: ColumnType, v: number): unknown => {
-  switch (type.kind) {
+const NUMERIC = new Set<ScalarType>(["int32", "int64", "float64", "timestamp", "decimal"])
+
+const statValue = (type: ScalarType, v: number): unknown => {
+  switch (type) {
     case "timestamp":
       return new Date(v).toISOString()
     case "decimal":
@@ -297,30 +404,36 @@ const statValue = (type: ColumnType, v: number): unknown => {
   }
 }
 
-/** Statistics of `rows`; strings and nested columns get null counts only. */
-export const fileStats = <R>(columns: ReadonlyArray<Column<R>>, rows: ReadonlyArray<R>): FileStats => {
-  const minValues: Record<string, unknown> = {}
-  const maxValues: Record<string, unknown> = {}
-  const nullCount: Record<string, number> = {}
-  for (const c of columns) {
-    let nulls = 0
-    let min = Number.POSITIVE_INFINITY
-    let max = Number.NEGATIVE_INFINITY
-    const numeric = c.type.kind === "int32" || c.type.kind === "int64" || c.type.kind === "float64" || c.type.kind === "timestamp" || c.type.kind === "decimal"
-    for (let i = 0; i < rows.length; i++) {
-      const v = c.get(rows[i]!)
-      if (v == null) {
-        nulls++
-      } else if (numeric) {
-        if ((v as number) < min) min = v as number
-        if ((v as number) > max) max = v as number
-      }
-    }
-    if (c.type.kind !== "struct") nullCount[c.name] = nulls
-    if (numeric && min <= max) {
-      minValues[c.name] = statValue(c.type, min)
-      maxValues[c.name] = statValue(c.type, max)
-    }
-  }
-  return { numRecords: rows.length, minValues, maxValues, nullCount }
+// ---------------------------------------------------------------------------------------------
+// Delta
+
+const deltaScalar: Record<ScalarType, string> = {
+  string: "string",
+  int32: "integer",
+  int64: "long",
+  float64: "double",
+  boolean: "boolean",
+  binary: "binary",
+  timestamp: "timestamp",
+  decimal: `decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE})`
 }
+
+const deltaField = (c: Column<any>): unknown =>
+  c.kind === "scalar"
+    ? { name: c.name, type: deltaScalar[c.source.type], nullable: c.source.nullable, metadata: {} }
+    : { name: c.name, type: { type: "struct", fields: c.fields.map(deltaField) }, nullable: c.present !== undefined, metadata: {} }
+
+export interface PartitionColumn {
+  readonly name: string
+  readonly type: "integer" | "string"
+}
+
+/** The Delta `schemaString`: the file columns followed by the partition columns. */
+export const deltaSchemaString = (columns: ReadonlyArray<Column<any>>, partitionColumns: ReadonlyArray<PartitionColumn>): string =>
+  JSON.stringify({
+    type: "struct",
+    fields: [
+      ...columns.map(deltaField),
+      ...partitionColumns.map((p) => ({ name: p.name, type: p.type, nullable: false, metadata: {} }))
+    ]
+  })

@@ -46,6 +46,43 @@ export interface DeltaSnapshot {
   /** Last version committed by each application id. */
   readonly txns: ReadonlyMap<string, number>
   readonly lastCommitTimestamp: number | undefined
+  /** Live files, rows and bytes, in all and per partition folder: kept as commits apply. */
+  readonly totals: TableTotals
+}
+
+export interface FolderTotals {
+  files: number
+  records: number
+  bytes: number
+}
+
+export interface TableTotals extends FolderTotals {
+  readonly byFolder: Map<string, FolderTotals>
+}
+
+/** The row count of a data file, from its `add` statistics. */
+export const recordsOf = (add: Add): number =>
+  add.stats ? ((JSON.parse(add.stats) as { numRecords?: number }).numRecords ?? 0) : 0
+
+const folderOf = (p: string): string => {
+  const slash = p.lastIndexOf("/")
+  return slash < 0 ? "" : p.slice(0, slash)
+}
+
+const count = (totals: TableTotals, add: Add, sign: 1 | -1): void => {
+  const records = recordsOf(add) * sign
+  const folder = folderOf(add.path)
+  let f = totals.byFolder.get(folder)
+  if (f === undefined) {
+    f = { files: 0, records: 0, bytes: 0 }
+    totals.byFolder.set(folder, f)
+  }
+  for (const t of [totals, f]) {
+    t.files += sign
+    t.records += records
+    t.bytes += add.size * sign
+  }
+  if (f.files === 0) totals.byFolder.delete(folder)
 }
 
 interface MutableSnapshot {
@@ -56,6 +93,7 @@ interface MutableSnapshot {
   tombstones: Map<string, Remove>
   txns: Map<string, number>
   lastCommitTimestamp: number | undefined
+  totals: TableTotals
 }
 
 const emptySnapshot = (): MutableSnapshot => ({
@@ -65,15 +103,21 @@ const emptySnapshot = (): MutableSnapshot => ({
   files: new Map(),
   tombstones: new Map(),
   txns: new Map(),
-  lastCommitTimestamp: undefined
+  lastCommitTimestamp: undefined,
+  totals: { files: 0, records: 0, bytes: 0, byFolder: new Map() }
 })
 
 const apply = (snapshot: MutableSnapshot, actions: ReadonlyArray<Action>): void => {
   for (const action of actions) {
     if ("add" in action) {
+      const replaced = snapshot.files.get(action.add.path)
+      if (replaced) count(snapshot.totals, replaced, -1)
       snapshot.files.set(action.add.path, action.add)
+      count(snapshot.totals, action.add, 1)
       snapshot.tombstones.delete(action.add.path)
     } else if ("remove" in action) {
+      const removed = snapshot.files.get(action.remove.path)
+      if (removed) count(snapshot.totals, removed, -1)
       snapshot.files.delete(action.remove.path)
       snapshot.tombstones.set(action.remove.path, action.remove)
     }

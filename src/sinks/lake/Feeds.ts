@@ -1,24 +1,22 @@
 /**
- * The lake's feeds of a transaction topic: what rows each table takes from a window, how they
- * are laid out in columns, and by which instant they are partitioned.
+ * The lake's feeds of a transaction topic: which rows each table takes from a window (the
+ * decoded records or the dead letters), their columns, and the instant that partitions them.
  */
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
-import type { Transaction } from "../../domain/Transaction.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
-import type { Window } from "../../topology/Window.ts"
-import { type Column, column } from "./Columns.ts"
+import { type Column, scalar, source, struct } from "./Columns.ts"
 
 /** Where a feed's table lives under the lake root. */
 export type FeedKind = "streams" | "_deadletter"
 
 /** One lake table fed by a topic: its rows, their columns, and their partitioning instant. */
-export interface LakeFeed<T, R> {
+export interface LakeFeed<R> {
   readonly name: string
   readonly kind: FeedKind
   readonly description: string
+  /** Which rows of a window the feed takes: feeds of the same input share their built columns. */
+  readonly input: "records" | "deadLetters"
   readonly columns: ReadonlyArray<Column<R>>
-  /** The rows this feed takes from a window, in offset order. */
-  readonly rows: (window: Window<T>) => ReadonlyArray<R>
   readonly offsetOf: (row: R) => number
   /** The instant (epoch millis, UTC) whose date partitions the row. */
   readonly partitionTime: (row: R) => number
@@ -26,57 +24,59 @@ export interface LakeFeed<T, R> {
 
 type Tx = Decoded<EurTransaction>
 
-const lineage: ReadonlyArray<Column<Tx>> = [
-  column.int32("_kafka_partition", (r) => r.partition),
-  column.int64("_kafka_offset", (r) => r.offset),
-  column.timestamp("_kafka_timestamp", (r) => r.timestamp)
-]
-
-/** The columns every transaction feed starts with. */
-const transactionHead: ReadonlyArray<Column<Tx>> = [
-  column.string("transaction_id", (r) => r.value.transactionId),
-  column.timestamp("event_time", (r) => r.value.eventTimeMs),
-  column.string("transaction_type", (r) => r.value.transactionType),
-  column.string("status", (r) => r.value.status),
-  column.decimal("amount", (r) => r.value.amountCents),
-  column.string("currency", (r) => r.value.currency)
-]
-
-const userFields: ReadonlyArray<Column<Transaction["user"]>> = [
-  column.string("id", (u) => u.id),
-  column.string("name", (u) => u.name),
-  column.string("email", (u) => u.email),
-  column.string("country", (u) => u.country),
-  column.string("city", (u) => u.city)
-]
-
-const paymentMethodFields: ReadonlyArray<Column<Transaction["paymentMethod"]>> = [
-  column.string("id", (p) => p.id),
-  column.string("name", (p) => p.name),
-  column.string("category", (p) => p.category)
-]
-
-const productFields: ReadonlyArray<Column<NonNullable<Transaction["product"]>>> = [
-  column.string("id", (p) => p.id),
-  column.string("name", (p) => p.name),
-  column.string("category", (p) => p.category),
-  column.decimal("price", (p) => p.priceCents)
-]
+// Every value a transaction feed reads, once: feeds that show the same value share its column.
+const s = {
+  transactionId: source.string<Tx>("transaction_id", (r) => r.value.transactionId),
+  eventTime: source.timestamp<Tx>("event_time", (r) => r.value.eventTimeMs),
+  type: source.string<Tx>("transaction_type", (r) => r.value.transactionType),
+  status: source.string<Tx>("status", (r) => r.value.status),
+  amount: source.decimal<Tx>("amount", (r) => r.value.amountCents),
+  currency: source.string<Tx>("currency", (r) => r.value.currency),
+  userId: source.string<Tx>("user.id", (r) => r.value.user.id),
+  userName: source.string<Tx>("user.name", (r) => r.value.user.name),
+  userEmail: source.string<Tx>("user.email", (r) => r.value.user.email),
+  userCountry: source.string<Tx>("user.country", (r) => r.value.user.country),
+  userCity: source.string<Tx>("user.city", (r) => r.value.user.city),
+  methodId: source.string<Tx>("payment_method.id", (r) => r.value.paymentMethod.id),
+  methodName: source.string<Tx>("payment_method.name", (r) => r.value.paymentMethod.name),
+  methodCategory: source.string<Tx>("payment_method.category", (r) => r.value.paymentMethod.category),
+  hasProduct: source.boolean<Tx>("product?", (r) => r.value.product !== null),
+  productId: source.string<Tx>("product.id", (r) => r.value.product?.id ?? null, true),
+  productName: source.string<Tx>("product.name", (r) => r.value.product?.name ?? null, true),
+  productCategory: source.string<Tx>("product.category", (r) => r.value.product?.category ?? null, true),
+  productPrice: source.decimal<Tx>("product.price", (r) => r.value.product?.priceCents ?? null, true),
+  quantity: source.int32<Tx>("quantity", (r) => r.value.quantity),
+  ip: source.string<Tx>("ip_address", (r) => r.value.ipAddress, true),
+  card: source.string<Tx>("card_last4", (r) => r.value.cardLast4, true),
+  amountEur: source.decimal<Tx>("amount_eur", (r) => r.value.amountEurCents),
+  rate: source.float64<Tx>("rate_to_eur", (r) => r.value.rate.rateToEur),
+  rateValidFrom: source.timestamp<Tx>("rate_valid_from", (r) => r.value.rate.validFrom),
+  partition: source.int32<Tx>("_kafka_partition", (r) => r.partition),
+  offset: source.int64<Tx>("_kafka_offset", (r) => r.offset),
+  timestamp: source.timestamp<Tx>("_kafka_timestamp", (r) => r.timestamp)
+}
 
 /** A feed of valid transactions: the common head and tail columns around `body`, partitioned by event time. */
-const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<EurTransaction, Tx> => ({
+const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<Tx> => ({
   name,
   kind: "streams",
   description,
+  input: "records",
   columns: [
-    ...transactionHead,
+    scalar("transaction_id", s.transactionId),
+    scalar("event_time", s.eventTime),
+    scalar("transaction_type", s.type),
+    scalar("status", s.status),
+    scalar("amount", s.amount),
+    scalar("currency", s.currency),
     ...body,
-    column.int32("quantity", (r) => r.value.quantity),
-    column.string("ip_address", (r) => r.value.ipAddress, true),
-    column.string("card_last4", (r) => r.value.cardLast4, true),
-    ...lineage
+    scalar("quantity", s.quantity),
+    scalar("ip_address", s.ip),
+    scalar("card_last4", s.card),
+    scalar("_kafka_partition", s.partition),
+    scalar("_kafka_offset", s.offset),
+    scalar("_kafka_timestamp", s.timestamp)
   ],
-  rows: (window) => window.records,
   offsetOf: (r) => r.offset,
   partitionTime: (r) => r.value.eventTimeMs
 })
@@ -86,9 +86,19 @@ export const transactionStreamFeed = transactionFeed(
   "transaction_stream",
   "Every valid transaction as produced (nested user, payment method, product), with Kafka lineage",
   [
-    column.struct("user", (r) => r.value.user, userFields),
-    column.struct("payment_method", (r) => r.value.paymentMethod, paymentMethodFields),
-    column.struct("product", (r) => r.value.product, productFields, true)
+    struct("user", [
+      scalar("id", s.userId),
+      scalar("name", s.userName),
+      scalar("email", s.userEmail),
+      scalar("country", s.userCountry),
+      scalar("city", s.userCity)
+    ]),
+    struct("payment_method", [scalar("id", s.methodId), scalar("name", s.methodName), scalar("category", s.methodCategory)]),
+    struct(
+      "product",
+      [scalar("id", s.productId), scalar("name", s.productName), scalar("category", s.productCategory), scalar("price", s.productPrice)],
+      s.hasProduct
+    )
   ]
 )
 
@@ -97,41 +107,52 @@ export const transactionFlattenedFeed = transactionFeed(
   "transaction_flattened",
   "One flat row per valid transaction (user_*, payment_method_*, product_* columns, the amount in EUR and the rate applied), with Kafka lineage",
   [
-    column.string("user_id", (r) => r.value.user.id),
-    column.string("user_name", (r) => r.value.user.name),
-    column.string("user_email", (r) => r.value.user.email),
-    column.string("user_country", (r) => r.value.user.country),
-    column.string("user_city", (r) => r.value.user.city),
-    column.string("payment_method_id", (r) => r.value.paymentMethod.id),
-    column.string("payment_method_name", (r) => r.value.paymentMethod.name),
-    column.string("payment_method_category", (r) => r.value.paymentMethod.category),
-    column.string("product_id", (r) => r.value.product?.id ?? null, true),
-    column.string("product_name", (r) => r.value.product?.name ?? null, true),
-    column.string("product_category", (r) => r.value.product?.category ?? null, true),
-    column.decimal("product_price", (r) => r.value.product?.priceCents ?? null, true),
-    column.decimal("amount_eur", (r) => r.value.amountEurCents),
-    column.float64("rate_to_eur", (r) => r.value.rate.rateToEur),
-    column.timestamp("rate_valid_from", (r) => r.value.rate.validFrom)
+    scalar("user_id", s.userId),
+    scalar("user_name", s.userName),
+    scalar("user_email", s.userEmail),
+    scalar("user_country", s.userCountry),
+    scalar("user_city", s.userCity),
+    scalar("payment_method_id", s.methodId),
+    scalar("payment_method_name", s.methodName),
+    scalar("payment_method_category", s.methodCategory),
+    scalar("product_id", s.productId),
+    scalar("product_name", s.productName),
+    scalar("product_category", s.productCategory),
+    scalar("product_price", s.productPrice),
+    scalar("amount_eur", s.amountEur),
+    scalar("rate_to_eur", s.rate),
+    scalar("rate_valid_from", s.rateValidFrom)
   ]
 )
 
+const d = {
+  topic: source.string<DeadLetter>("_kafka_topic", (x) => x.topic),
+  partition: source.int32<DeadLetter>("_kafka_partition", (x) => x.partition),
+  offset: source.int64<DeadLetter>("_kafka_offset", (x) => x.offset),
+  timestamp: source.timestamp<DeadLetter>("_kafka_timestamp", (x) => x.timestamp),
+  key: source.binary<DeadLetter>("key", (x) => x.key, true),
+  value: source.binary<DeadLetter>("value", (x) => x.raw, true),
+  kind: source.string<DeadLetter>("error_kind", (x) => x.kind),
+  error: source.string<DeadLetter>("error", (x) => x.error)
+}
+
 /** The dead letters of a topic: the raw record kept whole, and why it was refused. */
-export const deadLetterFeed = <T>(topic: string): LakeFeed<T, DeadLetter> => ({
+export const deadLetterFeed = (topic: string): LakeFeed<DeadLetter> => ({
   name: topic,
   kind: "_deadletter",
   description: `Messages of ${topic} that could not be decoded, with the reason`,
+  input: "deadLetters",
   columns: [
-    column.string("_kafka_topic", (d) => d.topic),
-    column.int32("_kafka_partition", (d) => d.partition),
-    column.int64("_kafka_offset", (d) => d.offset),
-    column.timestamp("_kafka_timestamp", (d) => d.timestamp),
-    column.binary("key", (d) => d.key, true),
-    column.binary("value", (d) => d.raw, true),
-    column.string("error_kind", (d) => d.kind),
-    column.string("error", (d) => d.error)
+    scalar("_kafka_topic", d.topic),
+    scalar("_kafka_partition", d.partition),
+    scalar("_kafka_offset", d.offset),
+    scalar("_kafka_timestamp", d.timestamp),
+    scalar("key", d.key),
+    scalar("value", d.value),
+    scalar("error_kind", d.kind),
+    scalar("error", d.error)
   ],
-  rows: (window) => window.deadLetters,
-  offsetOf: (d) => d.offset,
+  offsetOf: (x) => x.offset,
   // A dead letter has no trustworthy event time: it is filed by its Kafka timestamp.
-  partitionTime: (d) => d.timestamp
+  partitionTime: (x) => x.timestamp
 })

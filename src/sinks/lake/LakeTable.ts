@@ -6,11 +6,12 @@ import { randomUUID } from "node:crypto"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { crashPoint } from "../CrashPoint.ts"
-import { deltaSchemaString, fileStats, toArrowTable } from "./Columns.ts"
+import type { Table } from "apache-arrow"
+import { deltaSchemaString, type FileStats } from "./Columns.ts"
 import type { Add } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
-import { datePartition, datePartitionColumns, partitionKey, partitionPath, partitionValues, type DatePartition } from "./HivePartition.ts"
+import { datePartitionColumns, partitionPath, partitionValues, type DatePartition } from "./HivePartition.ts"
 import {
   isTemporaryName,
   type LakeIOError,
@@ -23,16 +24,25 @@ import {
   writeTemporary
 } from "./LocalStore.ts"
 import { feedMetadata } from "./Metadata.ts"
-import { encodeParquet, type Compression } from "./ParquetFile.ts"
+import type { ParquetEncodeError, ParquetEncoder } from "./ParquetEncoder.ts"
+import type { Compression } from "./ParquetFile.ts"
 
 export interface LakeTableOptions {
   readonly lakeRoot: string
   readonly compression: Compression
   readonly checkpointInterval: number
+  readonly encoder: ParquetEncoder
+}
+
+/** The rows of one date partition of a window, ready to be written as one file. */
+export interface FilePart {
+  readonly date: DatePartition
+  readonly table: Table
+  readonly stats: FileStats
 }
 
 export interface LakeTable<R> {
-  readonly feed: LakeFeed<any, R>
+  readonly feed: LakeFeed<R>
   readonly root: string
   /** The txn application id of a partition: `<feed>@<topic>/<partition>`. */
   readonly appId: (topic: string, partition: number) => string
@@ -42,8 +52,8 @@ export interface LakeTable<R> {
    */
   readonly recover: (topic: string, partition: number) => Effect.Effect<number | undefined, LakeIOError | DeltaLogError>
   /**
-   * Writes `rows` (offsets `from..to` of a partition) and commits them with txn version `to`,
-   * provided the log still holds `expected` for this partition.
+   * Writes one file per part (offsets `from..to` of a partition) and commits them with txn
+   * version `to`, provided the log still holds `expected` for this partition.
    */
   readonly write: (args: {
     readonly topic: string
@@ -51,8 +61,8 @@ export interface LakeTable<R> {
     readonly from: number
     readonly to: number
     readonly expected: number | undefined
-    readonly rows: ReadonlyArray<R>
-  }) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError>
+    readonly parts: ReadonlyArray<FilePart>
+  }) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError | ParquetEncodeError>
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
 }
 
@@ -66,11 +76,11 @@ const partitionOfFile = (name: string): number | undefined => {
 }
 
 /** The folder of a feed's table under the lake root. */
-export const tableRoot = (lakeRoot: string, feed: Pick<LakeFeed<any, any>, "kind" | "name">): string =>
+export const tableRoot = (lakeRoot: string, feed: Pick<LakeFeed<any>, "kind" | "name">): string =>
   path.join(lakeRoot, feed.kind, feed.name)
 
 export const openLakeTable = <R>(
-  feed: LakeFeed<any, R>,
+  feed: LakeFeed<R>,
   options: LakeTableOptions
 ): Effect.Effect<LakeTable<R>, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
@@ -109,22 +119,25 @@ export const openLakeTable = <R>(
         return snapshot.txns.get(appId(topic, partition))
       })
 
-    const write: LakeTable<R>["write"] = ({ topic, partition, from, to, expected, rows }) =>
+    const write: LakeTable<R>["write"] = ({ topic, partition, from, to, expected, parts }) =>
       Effect.gen(function*() {
-        const groups = groupByDate(rows, feed.partitionTime)
         const adds: Array<Add> = []
         const folders = new Set<string>()
         const written: Array<string> = []
-        for (let n = 0; n < groups.length; n++) {
-          const { date, rows: part } = groups[n]!
-          const relative = `${partitionPath(date)}/${dataFileName(partition, from, to, n)}`
+        // Encoding runs in a worker: every part is sent off before the first is awaited.
+        const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
+          concurrency: "unbounded"
+        })
+        for (let n = 0; n < parts.length; n++) {
+          const part = parts[n]!
+          const bytes = encoded[n]!
+          const relative = `${partitionPath(part.date)}/${dataFileName(partition, from, to, n)}`
           const target = path.join(root, relative)
           const folder = path.dirname(target)
           if (!folders.has(folder)) {
             yield* mkdirs(folder)
             folders.add(folder)
           }
-          const bytes = encodeParquet(toArrowTable(feed.columns, part), options.compression)
           const tmp = yield* writeTemporary(target, bytes)
           yield* crashPoint("lake:after-temp-write")
           yield* publish(tmp, target)
@@ -132,11 +145,11 @@ export const openLakeTable = <R>(
           yield* crashPoint("lake:after-rename")
           adds.push({
             path: relative,
-            partitionValues: partitionValues(date),
+            partitionValues: partitionValues(part.date),
             size: bytes.length,
             modificationTime: Date.now(),
             dataChange: true,
-            stats: JSON.stringify(fileStats(feed.columns, part))
+            stats: JSON.stringify(part.stats)
           })
         }
         for (const folder of folders) yield* syncDirectory(folder)
@@ -163,21 +176,3 @@ export const openLakeTable = <R>(
 
     return { feed, root, appId, recover, write, snapshot: table.snapshot }
   })
-
-const groupByDate = <R>(
-  rows: ReadonlyArray<R>,
-  time: (row: R) => number
-): Array<{ date: DatePartition; rows: Array<R> }> => {
-  const groups = new Map<number, { date: DatePartition; rows: Array<R> }>()
-  for (const row of rows) {
-    const date = datePartition(time(row))
-    const key = partitionKey(date)
-    let group = groups.get(key)
-    if (group === undefined) {
-      group = { date, rows: [] }
-      groups.set(key, group)
-    }
-    group.rows.push(row)
-  }
-  return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g)
-}

@@ -20,29 +20,22 @@ const codecs: Record<Compression, WasmCompression> = {
   uncompressed: WasmCompression.UNCOMPRESSED
 }
 
-const properties = new Map<Compression, () => ReturnType<WriterPropertiesBuilder["build"]>>()
+// WriterProperties are consumed by writeParquet, so a fresh one is built per file.
+const writerProperties = (compression: Compression) =>
+  new WriterPropertiesBuilder()
+    .setCompression(codecs[compression])
+    .setStatisticsEnabled(EnabledStatistics.Chunk)
+    .setMaxRowGroupSize(1 << 20)
+    .setCreatedBy("sluice")
+    .build()
 
-const writerProperties = (compression: Compression) => {
-  let make = properties.get(compression)
-  if (make === undefined) {
-    // WriterProperties are consumed by writeParquet, so a fresh one is built per file.
-    make = () =>
-      new WriterPropertiesBuilder()
-        .setCompression(codecs[compression])
-        .setStatisticsEnabled(EnabledStatistics.Chunk)
-        .setMaxRowGroupSize(1 << 20)
-        .setCreatedBy("sluice")
-        .build()
-    properties.set(compression, make)
-  }
-  return make()
-}
+/** Encodes an Arrow IPC stream (as `tableToIPC(table, "stream")` gives it) as one Parquet file. */
+export const encodeParquetIpc = (ipc: Uint8Array, compression: Compression = "zstd"): Uint8Array =>
+  writeParquet(WasmTable.fromIPCStream(ipc), writerProperties(compression))
 
 /** Encodes an Arrow table as one Parquet file. */
-export const encodeParquet = (table: Table, compression: Compression = "zstd"): Uint8Array => {
-  const wasmTable = WasmTable.fromIPCStream(tableToIPC(table, "stream"))
-  return writeParquet(wasmTable, writerProperties(compression))
-}
+export const encodeParquet = (table: Table, compression: Compression = "zstd"): Uint8Array =>
+  encodeParquetIpc(tableToIPC(table, "stream"), compression)
 
 /** Decodes a whole Parquet file into an Arrow table. */
 export const decodeParquet = (bytes: Uint8Array): Table => {

@@ -5,12 +5,11 @@
  */
 import { Data, Effect, Schedule } from "effect"
 import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
-import { aggregate, type DailyAggregates } from "../../domain/DailyAggregates.ts"
+import { addTransaction, type DailyAggregates, emptyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import { centsToDecimal } from "../../domain/Money.ts"
-import type { Window } from "../../topology/Window.ts"
 import { crashNow } from "../CrashPoint.ts"
-import { type Sink, SinkError, SinkFenced } from "../Sink.ts"
+import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../Sink.ts"
 import type { Database } from "./Database.ts"
 import type { UpsertSet, Warehouse, WarehouseError } from "./Warehouse.ts"
 
@@ -239,42 +238,52 @@ export const makeWarehouseSink = (
       catch: (cause) => cause instanceof Fence ? cause : warehouse.toError(`write ${topic}/${partition} offsets ${from}..${to}`, cause)
     })
 
-  const write = (window: Window<EurTransaction>) =>
+  const open = (partition: number, from: number) =>
     Effect.gen(function*() {
-      const partition = window.partition
       if (!next.has(partition)) {
-        return yield* new SinkError({ sink: SINK, topic, partition, reason: "write before recover" })
+        return yield* new SinkError({ sink: SINK, topic, partition, reason: "window opened before recover" })
       }
       const expected = next.get(partition)
-      if (expected !== undefined && window.from > expected) {
-        return yield* new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${window.from - 1} were never written (window starts at ${window.from})` })
+      if (expected !== undefined && from > expected) {
+        return yield* new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${from - 1} were never written (window starts at ${from})` })
       }
-      const from = expected === undefined ? window.from : Math.max(window.from, expected)
-      if (window.to < from) return
-      const records = from === window.from ? window.records : window.records.filter((r) => r.offset >= from)
-      const aggregates = aggregate(records.map((r) => r.value))
-      yield* commit(partition, expected, from, window.to, aggregates).pipe(
-        Effect.retry({
-          while: (e) => e._tag === "WarehouseError" && e.retryable,
-          schedule: Schedule.exponential("100 millis", 2).pipe(Schedule.jittered),
-          times: options.maxAttempts - 1
-        }),
-        Effect.catchTag("Fence", (f) =>
-          Effect.fail(
-            new SinkFenced({
-              sink: SINK,
-              topic,
-              partition,
-              detail: f.found === undefined && f.expected !== undefined
-                ? `its offsets row is gone (expected ${f.expected})`
-                : `sluice_offsets holds ${f.found ?? "no row"}, this writer expected ${f.expected ?? "no row"}`
-            })
-          )),
-        Effect.mapError((e) => (e._tag === "WarehouseError" ? fail(partition)(e) : e))
-      )
-      crashNow("warehouse:after-commit")
-      next.set(partition, window.to + 1)
+      const start = expected === undefined ? from : Math.max(from, expected)
+      // Aggregated as records arrive: the window never holds the transactions themselves.
+      const aggregates = emptyAggregates()
+      const window: SinkWindow<EurTransaction> = {
+        add: (record) => {
+          if (record.offset >= start) addTransaction(aggregates, record.value)
+        },
+        addDeadLetter: () => undefined,
+        commit: (to) =>
+          to < start
+            ? Effect.void
+            : commit(partition, expected, start, to, aggregates).pipe(
+              Effect.retry({
+                while: (e) => e._tag === "WarehouseError" && e.retryable,
+                schedule: Schedule.exponential("100 millis", 2).pipe(Schedule.jittered),
+                times: options.maxAttempts - 1
+              }),
+              Effect.catchTag("Fence", (f) =>
+                Effect.fail(
+                  new SinkFenced({
+                    sink: SINK,
+                    topic,
+                    partition,
+                    detail: f.found === undefined && f.expected !== undefined
+                      ? `its offsets row is gone (expected ${f.expected})`
+                      : `sluice_offsets holds ${f.found ?? "no row"}, this writer expected ${f.expected ?? "no row"}`
+                  })
+                )),
+              Effect.mapError((e) => (e._tag === "WarehouseError" ? fail(partition)(e) : e)),
+              Effect.andThen(Effect.sync(() => {
+                crashNow("warehouse:after-commit")
+                next.set(partition, to + 1)
+              }))
+            )
+      }
+      return window
     })
 
-  return { name: SINK, recover, write }
+  return { name: SINK, recover, open }
 }

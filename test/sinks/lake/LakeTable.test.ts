@@ -3,10 +3,12 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { column } from "../../../src/sinks/lake/Columns.ts"
-import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
-import { dataFileName, openLakeTable } from "../../../src/sinks/lake/LakeTable.ts"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
+import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
+import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
+import { datePartition } from "../../../src/sinks/lake/HivePartition.ts"
+import { dataFileName, type FilePart, openLakeTable } from "../../../src/sinks/lake/LakeTable.ts"
+import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 
 interface Row {
   readonly offset: number
@@ -14,12 +16,16 @@ interface Row {
   readonly label: string
 }
 
-const feed: LakeFeed<unknown, Row> = {
+const feed: LakeFeed<Row> = {
   name: "things",
   kind: "streams",
   description: "test rows",
-  columns: [column.int64("_kafka_offset", (r: Row) => r.offset), column.timestamp("time", (r: Row) => r.time), column.string("label", (r: Row) => r.label)],
-  rows: () => [],
+  input: "records",
+  columns: [
+    scalar("_kafka_offset", source.int64<Row>("_kafka_offset", (r) => r.offset)),
+    scalar("time", source.timestamp<Row>("time", (r) => r.time)),
+    scalar("label", source.string<Row>("label", (r) => r.label))
+  ],
   offsetOf: (r) => r.offset,
   partitionTime: (r) => r.time
 }
@@ -33,34 +39,44 @@ const lake = () => {
   dirs.push(d)
   return d
 }
-const open = (root: string) => openLakeTable(feed, { lakeRoot: root, compression: "zstd", checkpointInterval: 10 })
-const rows = (from: number, to: number, day: number): Array<Row> =>
-  Array.from({ length: to - from + 1 }, (_, i) => ({ offset: from + i, time: Date.UTC(2026, 10, day, 12), label: `r${from + i}` }))
+const open = (root: string) => openLakeTable(feed, { lakeRoot: root, compression: "zstd", checkpointInterval: 10, encoder: inlineEncoder })
+
+/** One file part of rows `from..to`, all on day `day` of November 2026. */
+const part = (from: number, to: number, day: number): FilePart => {
+  const group = new RowGroup(sourcesOf(feed.columns))
+  for (let o = from; o <= to; o++) group.add({ offset: o, time: Date.UTC(2026, 10, day, 12), label: `r${o}` })
+  return { date: datePartition(Date.UTC(2026, 10, day)), table: group.table(feed.columns), stats: group.stats(feed.columns) }
+}
 
 const allFiles = (dir: string): Array<string> =>
   readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
 
 describe("LakeTable", () => {
-  it("writes one file per date partition and commits them with the partition's txn", async () => {
+  it("writes one file per date partition and commits them with the partition's txn and stats", async () => {
     const root = lake()
     const table = await Effect.runPromise(open(root))
-    await Effect.runPromise(table.write({ topic: "t", partition: 2, from: 0, to: 9, expected: undefined, rows: [...rows(0, 4, 21), ...rows(5, 9, 22)] }))
+    await Effect.runPromise(table.write({ topic: "t", partition: 2, from: 0, to: 9, expected: undefined, parts: [part(0, 4, 21), part(5, 9, 22)] }))
     const snapshot = await Effect.runPromise(table.snapshot)
-    expect([...snapshot.files.keys()].sort()).toEqual([
-      `year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`,
-      `year=2026/month=11/day=22/${dataFileName(2, 0, 9, 1)}`
-    ])
-    expect(snapshot.files.get(`year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`)?.partitionValues).toEqual({ year: "2026", month: "11", day: "21" })
+    const first = `year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`
+    expect([...snapshot.files.keys()].sort()).toEqual([first, `year=2026/month=11/day=22/${dataFileName(2, 0, 9, 1)}`])
+    expect(snapshot.files.get(first)?.partitionValues).toEqual({ year: "2026", month: "11", day: "21" })
+    expect(JSON.parse(snapshot.files.get(first)!.stats!)).toMatchObject({
+      numRecords: 5,
+      minValues: { _kafka_offset: 0, time: "2026-11-21T12:00:00.000Z" },
+      maxValues: { _kafka_offset: 4 },
+      nullCount: { label: 0 }
+    })
     expect(snapshot.txns.get("things@t/2")).toBe(9)
+    expect(snapshot.totals).toMatchObject({ files: 2, records: 10 })
     const counted = await Effect.runPromise(withDuckDb((db) =>
-      db.query(`SELECT count(*) AS n, count(DISTINCT day) AS days FROM read_parquet('${root}/streams/things/**/*.parquet', hive_partitioning = true)`)))
-    expect(counted[0]).toMatchObject({ n: 10n, days: 2n })
+      db.query(`SELECT count(*) AS n, count(DISTINCT day) AS days, min(label) AS first FROM read_parquet('${root}/streams/things/*=*/**/*.parquet', hive_partitioning = true)`)))
+    expect(counted[0]).toMatchObject({ n: 10n, days: 2n, first: "r0" })
   })
 
   it("on recovery removes the partition's files that no commit names, and leaves other partitions alone", async () => {
     const root = lake()
     const table = await Effect.runPromise(open(root))
-    await Effect.runPromise(table.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
+    await Effect.runPromise(table.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
     const dayDir = path.join(root, "streams", "things", "year=2026", "month=11", "day=21")
     const otherDay = path.join(root, "streams", "things", "year=2026", "month=11", "day=23")
     mkdirSync(otherDay, { recursive: true })
@@ -84,12 +100,12 @@ describe("LakeTable", () => {
     const root = lake()
     const winner = await Effect.runPromise(open(root))
     const loser = await Effect.runPromise(open(root))
-    await Effect.runPromise(winner.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
-    const exit = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 6, expected: undefined, rows: rows(0, 6, 22) }))
+    await Effect.runPromise(winner.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
+    const exit = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 6, expected: undefined, parts: [part(0, 6, 22)] }))
     expect(Exit.isFailure(exit) && JSON.stringify(exit).includes("Fenced")).toBe(true)
     expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=22", dataFileName(0, 0, 6, 0)))).toBe(false)
     // Same window boundaries as the winner: the file of that name is the winner's, and stays.
-    const again = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, rows: rows(0, 4, 21) }))
+    const again = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
     expect(Exit.isFailure(again)).toBe(true)
     expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=21", dataFileName(0, 0, 4, 0)))).toBe(true)
   })

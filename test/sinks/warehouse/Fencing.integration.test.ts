@@ -6,6 +6,7 @@
 import { Effect, Exit, Redacted } from "effect"
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
+import { writeWindow } from "../../../src/sinks/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openMysqlWarehouse } from "../../../src/sinks/warehouse/MysqlWarehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
@@ -43,12 +44,12 @@ describe("warehouse fencing", () => {
       const zombie = makeWarehouseSink(warehouse, topic, options)
       expect(yield* current.recover(topic, 0)).toBeUndefined()
       expect(yield* zombie.recover(topic, 0)).toBeUndefined()
-      yield* current.write(windowOf(topic, 0, 0, first))
+      yield* writeWindow(current, windowOf(topic, 0, 0, first))
       // The zombie read the offsets before the current writer committed: it must be refused.
-      const stale = yield* Effect.exit(zombie.write(windowOf(topic, 0, 0, first)))
+      const stale = yield* Effect.exit(writeWindow(zombie, windowOf(topic, 0, 0, first)))
       expect(Exit.isFailure(stale) && JSON.stringify(stale)).toContain("SinkFenced")
-      yield* current.write(windowOf(topic, 0, 1_000, second))
-      const stillStale = yield* Effect.exit(zombie.write(windowOf(topic, 0, 1_000, second)))
+      yield* writeWindow(current, windowOf(topic, 0, 1_000, second))
+      const stillStale = yield* Effect.exit(writeWindow(zombie, windowOf(topic, 0, 1_000, second)))
       expect(Exit.isFailure(stillStale) && JSON.stringify(stillStale)).toContain("SinkFenced")
       // Once it recovers, the former zombie resumes where the log of offsets says.
       expect(yield* zombie.recover(topic, 0)).toBe(2_000)

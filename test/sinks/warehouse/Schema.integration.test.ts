@@ -5,6 +5,7 @@
 import { Effect, Redacted } from "effect"
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
+import { writeWindow } from "../../../src/sinks/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openMysqlWarehouse } from "../../../src/sinks/warehouse/MysqlWarehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
@@ -63,7 +64,7 @@ describe("warehouse schema", () => {
       yield* migrate(warehouse)
       const sink = makeWarehouseSink(warehouse, topic, { ...defaultWarehouseSinkOptions, group: "schema" })
       yield* sink.recover(topic, 0)
-      yield* sink.write(windowOf(topic, 0, 0, [...mine, ...others]))
+      yield* writeWindow(sink, windowOf(topic, 0, 0, [...mine, ...others]))
     })))
     const user = await query<{ name: string; city: string }>("SELECT name, city FROM dim_users WHERE user_id = ?", [mine[0]!.user.id])
     expect(user).toEqual([{ name: hostile, city: "Ville \"quotée\" \\ ok" }])

@@ -13,6 +13,7 @@ import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from
 import { makeTransactionGenerator } from "../../../src/domain/Generator.ts"
 import { centsToDecimal, decimalToCents } from "../../../src/domain/Money.ts"
 import type { Window } from "../../../src/topology/Window.ts"
+import { writeWindow } from "../../../src/sinks/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openSqliteWarehouse, type SqliteWarehouseOptions } from "../../../src/sinks/warehouse/SqliteWarehouse.ts"
 import type { Warehouse } from "../../../src/sinks/warehouse/Warehouse.ts"
@@ -63,9 +64,7 @@ const windowOf = (partition: number, from: number, values: ReadonlyArray<EurTran
   from,
   to: from + values.length - 1,
   records: values.map((value, i) => ({ value, partition, offset: from + i, timestamp: value.eventTimeMs })),
-  deadLetters: [],
-  bytes: 0,
-  openedAt: 0
+  deadLetters: []
 })
 
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -153,10 +152,10 @@ describe("the warehouse sink on SQLite", () => {
     const p1 = transactions(2, 1_500)
     expect(await run(sink.recover(TOPIC, 0))).toBeUndefined()
     expect(await run(sink.recover(TOPIC, 1))).toBeUndefined()
-    await run(sink.write(windowOf(0, 0, p0.slice(0, 1_500))))
-    await run(sink.write(windowOf(1, 0, p1)))
-    await run(sink.write(windowOf(0, 1_500, p0.slice(1_500, 3_000))))
-    await run(sink.write(windowOf(0, 3_000, p0.slice(3_000))))
+    await run(writeWindow(sink, windowOf(0, 0, p0.slice(0, 1_500))))
+    await run(writeWindow(sink, windowOf(1, 0, p1)))
+    await run(writeWindow(sink, windowOf(0, 1_500, p0.slice(1_500, 3_000))))
+    await run(writeWindow(sink, windowOf(0, 3_000, p0.slice(3_000))))
 
     const expected = expectedFacts([...p0, ...p1])
     expect(expected.counted).toBeLessThan(6_000)
@@ -170,7 +169,7 @@ describe("the warehouse sink on SQLite", () => {
     const restarted = makeWarehouseSink(w, TOPIC, options)
     expect(await run(restarted.recover(TOPIC, 0))).toBe(4_500)
     expect(await run(restarted.recover(TOPIC, 1))).toBe(1_500)
-    await run(restarted.write(windowOf(0, 3_000, p0.slice(3_000))))
+    await run(writeWindow(restarted, windowOf(0, 3_000, p0.slice(3_000))))
     expect(await countedIn(w)).toBe(expected.counted)
   })
 
@@ -181,16 +180,16 @@ describe("the warehouse sink on SQLite", () => {
     const b = makeWarehouseSink(w, TOPIC, options)
     await run(a.recover(TOPIC, 0))
     await run(b.recover(TOPIC, 0))
-    await run(a.write(windowOf(0, 0, values.slice(0, 1_000))))
+    await run(writeWindow(a, windowOf(0, 0, values.slice(0, 1_000))))
 
     // b still believes the partition is new.
-    const first = await run(Effect.flip(b.write(windowOf(0, 0, values.slice(0, 1_000)))))
+    const first = await run(Effect.flip(writeWindow(b, windowOf(0, 0, values.slice(0, 1_000)))))
     expect(first).toMatchObject({ _tag: "SinkFenced", partition: 0, detail: "sluice_offsets holds 1000, this writer expected no row" })
 
     // b recovers and moves on; a, now stale, is refused in turn.
     expect(await run(b.recover(TOPIC, 0))).toBe(1_000)
-    await run(b.write(windowOf(0, 1_000, values.slice(1_000, 2_000))))
-    const second = await run(Effect.flip(a.write(windowOf(0, 1_000, values.slice(1_000, 2_000)))))
+    await run(writeWindow(b, windowOf(0, 1_000, values.slice(1_000, 2_000))))
+    const second = await run(Effect.flip(writeWindow(a, windowOf(0, 1_000, values.slice(1_000, 2_000)))))
     expect(second).toMatchObject({ _tag: "SinkFenced", detail: "sluice_offsets holds 2000, this writer expected 1000" })
 
     expect(await countedIn(w)).toBe(expectedFacts(values.slice(0, 2_000)).counted)
@@ -205,7 +204,7 @@ describe("the warehouse sink on SQLite", () => {
     // One attempt each: the loser must be fenced at once, not fail on the lock and succeed on a retry.
     const sinks = [one, other].map((w) => makeWarehouseSink(w, TOPIC, { ...options, maxAttempts: 1 }))
     for (const s of sinks) await run(s.recover(TOPIC, 0))
-    const results = await Promise.all(sinks.map((s) => run(Effect.result(s.write(windowOf(0, 0, values))))))
+    const results = await Promise.all(sinks.map((s) => run(Effect.result(writeWindow(s, windowOf(0, 0, values))))))
     expect(results.filter(Result.isSuccess)).toHaveLength(1)
     expect(results.filter(Result.isFailure).map((r) => r.failure._tag)).toEqual(["SinkFenced"])
     expect(await countedIn(one)).toBe(expectedFacts(values).counted)
@@ -216,7 +215,7 @@ describe("the warehouse sink on SQLite", () => {
     const sink = makeWarehouseSink(w, TOPIC, options)
     await run(sink.recover(TOPIC, 0))
     const values = transactions(5, 2_000)
-    await run(sink.write(windowOf(0, 0, values)))
+    await run(writeWindow(sink, windowOf(0, 0, values)))
     const buyer = values.find((t) => t.status !== "failed" && t.transactionType === "purchase")!.user.id
     const rowsOf = async (userId: string) =>
       Promise.all([
@@ -241,7 +240,7 @@ describe("the warehouse sink on SQLite", () => {
     const [t] = transactions(6, 1)
     const hostile = "'); DROP TABLE dim_users;--"
     const value: EurTransaction = { ...t!, status: "completed", user: { ...t!.user, id: `u-"${hostile}`, name: hostile, city: "O'Brien \\ \"Town\"" } }
-    await run(sink.write(windowOf(0, 0, [value])))
+    await run(writeWindow(sink, windowOf(0, 0, [value])))
     const row = await w.db.selectFrom("dim_users").selectAll().where("user_id", "=", `u-"${hostile}`).executeTakeFirstOrThrow()
     expect(row).toMatchObject({ name: hostile, city: "O'Brien \\ \"Town\"" })
     expect(await countedIn(w)).toBe(1)
@@ -339,7 +338,7 @@ describe("SQLite errors", () => {
     try {
       const sink = makeWarehouseSink(w, TOPIC, { ...options, maxAttempts: 1 })
       await run(sink.recover(TOPIC, 0))
-      const error = await run(Effect.flip(sink.write(windowOf(0, 0, transactions(7, 10)))))
+      const error = await run(Effect.flip(writeWindow(sink, windowOf(0, 0, transactions(7, 10)))))
       expect(error).toMatchObject({ _tag: "SinkError", cause: { _tag: "WarehouseError", retryable: true } })
     } finally {
       holder.exec("ROLLBACK")

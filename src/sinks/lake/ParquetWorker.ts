@@ -1,0 +1,28 @@
+/**
+ * A worker thread that encodes Parquet: it receives Arrow IPC streams and answers with Parquet
+ * bytes, both transferred without copying, so encoding runs on another core.
+ */
+import { parentPort } from "node:worker_threads"
+import { type Compression, encodeParquetIpc } from "./ParquetFile.ts"
+
+export interface EncodeRequest {
+  readonly id: number
+  readonly ipc: Uint8Array
+  readonly compression: Compression
+}
+
+export type EncodeResponse =
+  | { readonly id: number; readonly bytes: Uint8Array }
+  | { readonly id: number; readonly error: string }
+
+parentPort?.on("message", (request: EncodeRequest) => {
+  let response: EncodeResponse
+  try {
+    const bytes = encodeParquetIpc(request.ipc, request.compression)
+    response = { id: request.id, bytes }
+    parentPort!.postMessage(response, [bytes.buffer as ArrayBuffer])
+  } catch (e) {
+    response = { id: request.id, error: (e as Error).message ?? String(e) }
+    parentPort!.postMessage(response)
+  }
+})
