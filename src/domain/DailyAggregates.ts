@@ -55,132 +55,172 @@ export interface ProductDayFact {
   revenueEurCents: number
 }
 
-export interface DailyAggregates {
-  readonly users: Map<string, UserDimension>
-  readonly paymentMethods: Map<string, PaymentMethodDimension>
-  readonly userDays: Map<string, UserDayFact>
-  readonly paymentMethodDays: Map<string, PaymentMethodDayFact>
-  readonly productDays: Map<string, ProductDayFact>
-  /** (product, day, user) of every counted purchase. */
-  readonly buyers: Map<string, { readonly productId: string; readonly day: Day; readonly userId: string }>
-  /** The rates applied, by `currency@validFrom`. */
-  readonly rates: Map<string, ExchangeRate>
-  /** Transactions that reached the facts (not failed). */
-  counted: number
+/** A bought product on a day, and who bought it (for exact distinct counts). */
+interface ProductDay extends ProductDayFact {
+  readonly buyers: Set<string>
+}
+
+const DAY_MS = 86_400_000
+const dayNames = new Map<number, Day>()
+
+/** The UTC day of an instant, as the warehouse's `snapshot_date`. */
+export const dayOf = (epochMs: number): Day => {
+  const n = Math.floor(epochMs / DAY_MS)
+  let name = dayNames.get(n)
+  if (name === undefined) {
+    const d = utcDate(epochMs)
+    name = `${d.year}-${pad2(d.month)}-${pad2(d.day)}`
+    dayNames.set(n, name)
+  }
+  return name
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
 
-/** The UTC day of an instant, as the warehouse's `snapshot_date`. */
-export const dayOf = (epochMs: number): Day => {
-  const d = utcDate(epochMs)
-  return `${d.year}-${pad2(d.month)}-${pad2(d.day)}`
+const TYPE_INDEX: Record<string, number> = { purchase: 0, refund: 1, transfer: 2, withdrawal: 3, deposit: 4 }
+
+const getOrCreate = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+  let v = map.get(key)
+  if (v === undefined) {
+    v = make()
+    map.set(key, v)
+  }
+  return v
 }
 
-export const emptyAggregates = (): DailyAggregates => ({
-  users: new Map(),
-  paymentMethods: new Map(),
-  userDays: new Map(),
-  paymentMethodDays: new Map(),
-  productDays: new Map(),
-  buyers: new Map(),
-  rates: new Map(),
-  counted: 0
-})
+/**
+ * The aggregates of a window. Facts are kept in maps nested by entity then by (type and) day
+ * number, so adding a transaction hashes each id once and builds no composite key.
+ */
+export class DailyAggregates {
+  readonly users = new Map<string, UserDimension>()
+  readonly paymentMethods = new Map<string, PaymentMethodDimension>()
+  /** The rates applied (the rate table's own objects, so identity is enough). */
+  readonly rates = new Set<ExchangeRate>()
+  /** Transactions that reached the facts (not failed). */
+  counted = 0
+  readonly #userDays = new Map<string, Map<number, UserDayFact>>()
+  readonly #paymentMethodDays = new Map<string, Map<number, PaymentMethodDayFact>>()
+  readonly #productDays = new Map<string, Map<number, ProductDay>>()
 
-/** Adds one transaction to the aggregates (mutating them: this runs per record on the hot path). */
-export const addTransaction = (a: DailyAggregates, t: EurTransaction): void => {
-  const at = t.eventTimeMs
-  const user = a.users.get(t.user.id)
-  if (user === undefined) {
-    a.users.set(t.user.id, { userId: t.user.id, ...t.user, firstSeen: at, lastSeen: at })
-  } else {
-    if (at >= user.lastSeen) {
-      user.name = t.user.name
-      user.email = t.user.email
-      user.country = t.user.country
-      user.city = t.user.city
-      user.lastSeen = at
+  /** Adds one transaction (mutating: this runs per record on the hot path). */
+  add(t: EurTransaction): void {
+    const at = t.eventTimeMs
+    const user = this.users.get(t.user.id)
+    if (user === undefined) {
+      this.users.set(t.user.id, { userId: t.user.id, ...t.user, firstSeen: at, lastSeen: at })
+    } else {
+      if (at >= user.lastSeen) {
+        user.name = t.user.name
+        user.email = t.user.email
+        user.country = t.user.country
+        user.city = t.user.city
+        user.lastSeen = at
+      }
+      if (at < user.firstSeen) user.firstSeen = at
     }
-    if (at < user.firstSeen) user.firstSeen = at
-  }
-  const pm = a.paymentMethods.get(t.paymentMethod.id)
-  if (pm === undefined) {
-    a.paymentMethods.set(t.paymentMethod.id, {
-      paymentMethodId: t.paymentMethod.id,
-      name: t.paymentMethod.name,
-      category: t.paymentMethod.category,
-      firstSeen: at,
-      lastSeen: at
-    })
-  } else {
-    if (at >= pm.lastSeen) {
-      pm.name = t.paymentMethod.name
-      pm.category = t.paymentMethod.category
-      pm.lastSeen = at
-    }
-    if (at < pm.firstSeen) pm.firstSeen = at
-  }
-  if (t.status === "failed") return
-
-  a.counted += 1
-  a.rates.set(`${t.rate.currency}@${t.rate.validFrom}`, t.rate)
-  const day = dayOf(at)
-  const userKey = `${t.user.id}\u0000${t.transactionType}\u0000${day}`
-  const userDay = a.userDays.get(userKey)
-  if (userDay === undefined) {
-    a.userDays.set(userKey, {
-      userId: t.user.id,
-      transactionType: t.transactionType,
-      day,
-      totalCents: t.amountCents,
-      totalEurCents: t.amountEurCents,
-      count: 1
-    })
-  } else {
-    userDay.totalCents += t.amountCents
-    userDay.totalEurCents += t.amountEurCents
-    userDay.count += 1
-  }
-  const pmKey = `${t.paymentMethod.id}\u0000${day}`
-  const pmDay = a.paymentMethodDays.get(pmKey)
-  if (pmDay === undefined) {
-    a.paymentMethodDays.set(pmKey, { paymentMethodId: t.paymentMethod.id, day, totalEurCents: t.amountEurCents, count: 1 })
-  } else {
-    pmDay.totalEurCents += t.amountEurCents
-    pmDay.count += 1
-  }
-  if (t.transactionType === "purchase" && t.product !== null) {
-    const productKey = `${t.product.id}\u0000${day}`
-    const productDay = a.productDays.get(productKey)
-    if (productDay === undefined) {
-      a.productDays.set(productKey, {
-        productId: t.product.id,
-        day,
-        name: t.product.name,
-        category: t.product.category,
-        seenAt: at,
-        purchases: 1,
-        units: t.quantity,
-        revenueEurCents: t.amountEurCents
+    const pm = this.paymentMethods.get(t.paymentMethod.id)
+    if (pm === undefined) {
+      this.paymentMethods.set(t.paymentMethod.id, {
+        paymentMethodId: t.paymentMethod.id,
+        name: t.paymentMethod.name,
+        category: t.paymentMethod.category,
+        firstSeen: at,
+        lastSeen: at
       })
     } else {
-      productDay.purchases += 1
-      productDay.units += t.quantity
-      productDay.revenueEurCents += t.amountEurCents
-      if (at >= productDay.seenAt) {
-        productDay.name = t.product.name
-        productDay.category = t.product.category
-        productDay.seenAt = at
+      if (at >= pm.lastSeen) {
+        pm.name = t.paymentMethod.name
+        pm.category = t.paymentMethod.category
+        pm.lastSeen = at
+      }
+      if (at < pm.firstSeen) pm.firstSeen = at
+    }
+    if (t.status === "failed") return
+
+    this.counted += 1
+    this.rates.add(t.rate)
+    const dayNumber = Math.floor(at / DAY_MS)
+    const byTypeDay = getOrCreate(this.#userDays, t.user.id, () => new Map<number, UserDayFact>())
+    const typeDay = TYPE_INDEX[t.transactionType]! * 1_000_000 + dayNumber
+    const userDay = byTypeDay.get(typeDay)
+    if (userDay === undefined) {
+      byTypeDay.set(typeDay, {
+        userId: t.user.id,
+        transactionType: t.transactionType,
+        day: dayOf(at),
+        totalCents: t.amountCents,
+        totalEurCents: t.amountEurCents,
+        count: 1
+      })
+    } else {
+      userDay.totalCents += t.amountCents
+      userDay.totalEurCents += t.amountEurCents
+      userDay.count += 1
+    }
+    const pmDays = getOrCreate(this.#paymentMethodDays, t.paymentMethod.id, () => new Map<number, PaymentMethodDayFact>())
+    const pmDay = pmDays.get(dayNumber)
+    if (pmDay === undefined) {
+      pmDays.set(dayNumber, { paymentMethodId: t.paymentMethod.id, day: dayOf(at), totalEurCents: t.amountEurCents, count: 1 })
+    } else {
+      pmDay.totalEurCents += t.amountEurCents
+      pmDay.count += 1
+    }
+    if (t.transactionType === "purchase" && t.product !== null) {
+      const productDays = getOrCreate(this.#productDays, t.product.id, () => new Map<number, ProductDay>())
+      const productDay = productDays.get(dayNumber)
+      if (productDay === undefined) {
+        productDays.set(dayNumber, {
+          productId: t.product.id,
+          day: dayOf(at),
+          name: t.product.name,
+          category: t.product.category,
+          seenAt: at,
+          purchases: 1,
+          units: t.quantity,
+          revenueEurCents: t.amountEurCents,
+          buyers: new Set([t.user.id])
+        })
+      } else {
+        productDay.purchases += 1
+        productDay.units += t.quantity
+        productDay.revenueEurCents += t.amountEurCents
+        productDay.buyers.add(t.user.id)
+        if (at >= productDay.seenAt) {
+          productDay.name = t.product.name
+          productDay.category = t.product.category
+          productDay.seenAt = at
+        }
       }
     }
-    a.buyers.set(`${productKey}\u0000${t.user.id}`, { productId: t.product.id, day, userId: t.user.id })
+  }
+
+  /** Facts by user, type and day. */
+  *userDays(): Iterable<UserDayFact> {
+    for (const days of this.#userDays.values()) yield* days.values()
+  }
+
+  /** Facts by payment method and day. */
+  *paymentMethodDays(): Iterable<PaymentMethodDayFact> {
+    for (const days of this.#paymentMethodDays.values()) yield* days.values()
+  }
+
+  /** Facts by product and day. */
+  *productDays(): Iterable<ProductDayFact> {
+    for (const days of this.#productDays.values()) yield* days.values()
+  }
+
+  /** (product, day, user) of every counted purchase. */
+  *buyers(): Iterable<{ readonly productId: string; readonly day: Day; readonly userId: string }> {
+    for (const days of this.#productDays.values()) {
+      for (const p of days.values()) for (const userId of p.buyers) yield { productId: p.productId, day: p.day, userId }
+    }
   }
 }
 
 /** The aggregates of a batch. */
 export const aggregate = (transactions: Iterable<EurTransaction>): DailyAggregates => {
-  const a = emptyAggregates()
-  for (const t of transactions) addTransaction(a, t)
+  const a = new DailyAggregates()
+  for (const t of transactions) a.add(t)
   return a
 }

@@ -17,7 +17,7 @@ describe("aggregate", () => {
     const a = aggregate(xs)
     const counted = xs.filter((t) => t.status !== "failed")
     expect(a.counted).toBe(counted.length)
-    expect([...a.userDays.values()].reduce((n, f) => n + f.count, 0)).toBe(counted.length)
+    expect([...a.userDays()].reduce((n, f) => n + f.count, 0)).toBe(counted.length)
     const expected = new Map<string, { cents: number; eur: number; count: number }>()
     for (const t of counted) {
       const key = `${t.user.id}|${t.transactionType}|${dayOf(t.eventTimeMs)}`
@@ -27,8 +27,8 @@ describe("aggregate", () => {
       e.count += 1
       expected.set(key, e)
     }
-    expect(a.userDays.size).toBe(expected.size)
-    for (const f of a.userDays.values()) {
+    expect([...a.userDays()].length).toBe(expected.size)
+    for (const f of a.userDays()) {
       expect({ cents: f.totalCents, eur: f.totalEurCents, count: f.count }).toEqual(expected.get(`${f.userId}|${f.transactionType}|${f.day}`))
     }
   })
@@ -38,9 +38,9 @@ describe("aggregate", () => {
     const a = aggregate(xs)
     const purchases = xs.filter((t) => t.status !== "failed" && t.transactionType === "purchase" && t.product !== null)
     const buyers = new Set(purchases.map((t) => `${t.product!.id}|${dayOf(t.eventTimeMs)}|${t.user.id}`))
-    expect(a.buyers.size).toBe(buyers.size)
-    expect([...a.productDays.values()].reduce((n, p) => n + p.purchases, 0)).toBe(purchases.length)
-    expect([...a.productDays.values()].reduce((n, p) => n + p.units, 0)).toBe(purchases.reduce((n, t) => n + t.quantity, 0))
+    expect([...a.buyers()].length).toBe(buyers.size)
+    expect([...a.productDays()].reduce((n, p) => n + p.purchases, 0)).toBe(purchases.length)
+    expect([...a.productDays()].reduce((n, p) => n + p.units, 0)).toBe(purchases.reduce((n, t) => n + t.quantity, 0))
   })
 
   it("keeps dimensions of every transaction, failed ones too, with the latest attributes", () => {

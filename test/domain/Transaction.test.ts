@@ -1,7 +1,7 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeRandom } from "../../src/domain/Generator.ts"
-import { decodeTransaction, parseInstant, toWire, type TransactionDecodeError } from "../../src/domain/Transaction.ts"
+import { makeRandom, makeTransactionGenerator } from "../../src/domain/Generator.ts"
+import { decodeTransaction, decodeWithSchema, parseInstant, toWire, type TransactionDecodeError } from "../../src/domain/Transaction.ts"
 
 const valid = {
   transaction_id: "7b0c-1",
@@ -126,5 +126,46 @@ describe("toWire", () => {
   it("round-trips through decode", () => {
     const t = Result.getOrThrow(decodeTransaction(valid))
     expect(Result.getOrThrow(decodeTransaction(JSON.parse(JSON.stringify(toWire(t)))))).toEqual(t)
+  })
+})
+
+describe("the hot path of decodeTransaction", () => {
+  it("agrees with the schema on valid messages and on thousands of mutations of them", () => {
+    const random = makeRandom(99)
+    const next = makeTransactionGenerator({ seed: 99 })
+    const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(random() * xs.length)]!
+    const oddValues: ReadonlyArray<unknown> = [
+      null, true, 0, -1, 1.5, 1e13, 12.345, 0.1 + 0.2, "", "x", "x".repeat(4), "x".repeat(5), "x".repeat(64), "x".repeat(65),
+      "x".repeat(128), "x".repeat(129), "x".repeat(255), "x".repeat(256), "bad \ud800", "EUR", "eur", "purchase", "failed",
+      "2026-11-22T10:00:00Z", "2026-02-30T10:00:00Z", [], {}, { id: "p", name: "n", category: "c", price: 1 }
+    ]
+    const paths = [
+      ["transaction_id"], ["event_time"], ["transaction_type"], ["status"], ["amount"], ["currency"], ["quantity"], ["ip_address"],
+      ["card_last4"], ["user"], ["user", "id"], ["user", "name"], ["user", "email"], ["user", "country"], ["user", "city"],
+      ["payment_method"], ["payment_method", "id"], ["payment_method", "name"], ["payment_method", "category"], ["product"],
+      ["product", "id"], ["product", "name"], ["product", "category"], ["product", "price"], ["extra"], ["user", "extra"]
+    ]
+    let fastAccepted = 0
+    for (let i = 0; i < 20_000; i++) {
+      const wire = JSON.parse(JSON.stringify(toWire(next()))) as Record<string, any>
+      if (i % 4 !== 0) {
+        const path = pick(paths)
+        let target = wire
+        for (const key of path.slice(0, -1)) target = (target[key] ??= {})
+        const last = path[path.length - 1]!
+        if (random() < 0.2) delete target[last]
+        else target[last] = pick(oddValues)
+      }
+      const fast = decodeTransaction(wire)
+      const reference = decodeWithSchema(wire)
+      expect(Result.isSuccess(fast)).toBe(Result.isSuccess(reference))
+      if (Result.isSuccess(fast) && Result.isSuccess(reference)) {
+        expect(fast.success).toEqual(reference.success)
+        fastAccepted++
+      } else if (Result.isFailure(fast) && Result.isFailure(reference)) {
+        expect(fast.failure.message).toBe(reference.failure.message)
+      }
+    }
+    expect(fastAccepted).toBeGreaterThan(5_000)
   })
 })

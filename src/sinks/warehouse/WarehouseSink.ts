@@ -5,7 +5,7 @@
  */
 import { Data, Effect, Schedule } from "effect"
 import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
-import { addTransaction, type DailyAggregates, emptyAggregates } from "../../domain/DailyAggregates.ts"
+import { DailyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import { centsToDecimal } from "../../domain/Money.ts"
 import { crashNow } from "../CrashPoint.ts"
@@ -95,7 +95,7 @@ const writeAggregates = async (
   }
   const add = (inserted: (c: string) => Expression<any>, ...columns: ReadonlyArray<string>) =>
     Object.fromEntries(columns.map((c) => [c, sqlAdd(ref(c), inserted(c))]))
-  const userDays = sortedBy(a.userDays.values(), (f) => `${f.userId}\u0000${f.transactionType}\u0000${f.day}`)
+  const userDays = sortedBy(a.userDays(), (f) => `${f.userId}\u0000${f.transactionType}\u0000${f.day}`)
   for (const rows of chunks(userDays, chunkSize)) {
     await w.upsert(
       trx.insertInto("fact_user_transaction_summary").values(rows.map((f) => ({
@@ -120,7 +120,7 @@ const writeAggregates = async (
       (inserted) => add(inserted, "total_amount_eur", "transaction_count")
     ).execute()
   }
-  for (const rows of chunks(sortedBy(a.paymentMethodDays.values(), (f) => `${f.paymentMethodId}\u0000${f.day}`), chunkSize)) {
+  for (const rows of chunks(sortedBy(a.paymentMethodDays(), (f) => `${f.paymentMethodId}\u0000${f.day}`), chunkSize)) {
     await w.upsert(
       trx.insertInto("fact_payment_method_totals").values(rows.map((f) => ({
         payment_method_id: f.paymentMethodId,
@@ -132,7 +132,7 @@ const writeAggregates = async (
       (inserted) => add(inserted, "total_amount_eur", "transaction_count")
     ).execute()
   }
-  const productDays = sortedBy(a.productDays.values(), (f) => `${f.productId}\u0000${f.day}`)
+  const productDays = sortedBy(a.productDays(), (f) => `${f.productId}\u0000${f.day}`)
   for (const rows of chunks(productDays, chunkSize)) {
     await w.upsert(
       trx.insertInto("fact_product_purchase_counts").values(rows.map((f) => ({
@@ -152,7 +152,7 @@ const writeAggregates = async (
       })
     ).execute()
   }
-  for (const rows of chunks(sortedBy(a.buyers.values(), (b) => `${b.productId}\u0000${b.day}\u0000${b.userId}`), chunkSize)) {
+  for (const rows of chunks(sortedBy(a.buyers(), (b) => `${b.productId}\u0000${b.day}\u0000${b.userId}`), chunkSize)) {
     await w.insertIgnore(
       trx.insertInto("product_buyers").values(rows.map((b) => ({ product_id: b.productId, snapshot_date: b.day, user_id: b.userId }))),
       ["product_id", "snapshot_date", "user_id"]
@@ -170,7 +170,7 @@ const writeAggregates = async (
       .where((eb) => eb.or(rows.map((r) => eb.and([eb("f.product_id", "=", r.productId), eb("f.snapshot_date", "=", r.day)]))))
       .execute()
   }
-  for (const rows of chunks(sortedBy(a.rates.values(), (r) => `${r.currency}\u0000${r.validFrom}`), chunkSize)) {
+  for (const rows of chunks(sortedBy(a.rates, (r) => `${r.currency}\u0000${r.validFrom}`), chunkSize)) {
     await w.insertIgnore(
       trx.insertInto("dim_exchange_rates").values(rows.map((r) => ({ currency: r.currency, valid_from: toDateTime(r.validFrom), rate_to_eur: r.rateToEur }))),
       ["currency", "valid_from"]
@@ -249,10 +249,10 @@ export const makeWarehouseSink = (
       }
       const start = expected === undefined ? from : Math.max(from, expected)
       // Aggregated as records arrive: the window never holds the transactions themselves.
-      const aggregates = emptyAggregates()
+      const aggregates = new DailyAggregates()
       const window: SinkWindow<EurTransaction> = {
         add: (record) => {
-          if (record.offset >= start) addTransaction(aggregates, record.value)
+          if (record.offset >= start) aggregates.add(record.value)
         },
         addDeadLetter: () => undefined,
         commit: (to) =>
