@@ -3,7 +3,7 @@
  * decode into windows, write each window to every sink), reassignment, idle detection and drain.
  */
 import { Deferred, Effect, Fiber, Option, Queue } from "effect"
-import { type SinkError, SinkFenced } from "../sinks/Sink.ts"
+import type { SinkError, SinkFenced } from "../sinks/Sink.ts"
 import { decodeRecord, isDeadLetter } from "./Decode.ts"
 import type { RecordBatch } from "./Record.ts"
 import { type KafkaError, type Source, type TopicPartition, tpKey } from "./Source.ts"
@@ -83,27 +83,49 @@ export const runTopology = (
         let window = yield* openWindow(from)
         let records = 0
         let deadLetters = 0
+        // The previous window's commit, still running while the next window fills.
+        let inFlight: Fiber.Fiber<void, SinkFenced | SinkError | KafkaError> | undefined
 
+        const awaitInFlight = Effect.suspend(() => {
+          const fiber = inFlight
+          inFlight = undefined
+          return fiber === undefined ? Effect.void : Fiber.join(fiber)
+        })
+
+        const commit = (closing: typeof window, to: number, counts: { records: number; deadLetters: number }) =>
+          Effect.gen(function*() {
+            yield* Effect.forEach(closing.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
+            state.committed = to + 1
+            state.records += counts.records
+            state.deadLetters += counts.deadLetters
+            state.windows += 1
+            state.lastActivityAt = Date.now()
+            lastCommitAt = state.lastActivityAt
+            yield* source.commitGroupOffset(tp, to + 1)
+          })
+
+        /**
+         * Closes the window: its commit starts, and the next window opens at once and fills while it
+         * runs. Commits stay in order, one at a time: a second close first waits for the first.
+         */
         const flush = Effect.gen(function*() {
-          const to = window.state.to
-          yield* Effect.forEach(window.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
-          state.committed = to + 1
-          state.records += records
-          state.deadLetters += deadLetters
+          const closing = window
+          const to = closing.state.to
+          const counts = { records, deadLetters }
           records = 0
           deadLetters = 0
-          state.windows += 1
-          state.lastActivityAt = Date.now()
-          lastCommitAt = state.lastActivityAt
-          state.windowOpen = false
+          yield* awaitInFlight
           window = yield* openWindow(to + 1)
-          yield* source.commitGroupOffset(tp, to + 1)
+          state.windowOpen = false
+          inFlight = yield* Effect.forkChild(commit(closing, to, counts))
         })
 
         for (;;) {
+          // A finished commit is joined as soon as it ends, so that its failure is not left unseen.
+          if (inFlight?.pollUnsafe() !== undefined) yield* awaitInFlight
           if (draining && Queue.sizeUnsafe(queue) === 0) {
             if (!window.state.isEmpty) yield* flush
-            return
+            return yield* awaitInFlight
           }
           const now = Date.now()
           // Short waits, so that a drain or a window's deadline is noticed within 100 ms.

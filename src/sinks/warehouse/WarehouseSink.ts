@@ -243,11 +243,10 @@ export const makeWarehouseSink = (
       if (!next.has(partition)) {
         return yield* new SinkError({ sink: SINK, topic, partition, reason: "window opened before recover" })
       }
-      const expected = next.get(partition)
-      if (expected !== undefined && from > expected) {
-        return yield* new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${from - 1} were never written (window starts at ${from})` })
-      }
-      const start = expected === undefined ? from : Math.max(from, expected)
+      // While the previous window's commit is in flight, `next` still lags behind `from`; it is
+      // only ahead of it right after recovery, when nothing is in flight.
+      const opened = next.get(partition)
+      const start = opened === undefined ? from : Math.max(from, opened)
       // Aggregated as records arrive: the window never holds the transactions themselves.
       const aggregates = new DailyAggregates()
       const window: SinkWindow<EurTransaction> = {
@@ -256,9 +255,14 @@ export const makeWarehouseSink = (
         },
         addDeadLetter: () => undefined,
         commit: (to) =>
-          to < start
-            ? Effect.void
-            : commit(partition, expected, start, to, aggregates).pipe(
+          Effect.suspend(() => {
+            // Read now: the windows before this one have committed by the time it commits.
+            const expected = next.get(partition)
+            if (expected !== undefined && start > expected) {
+              return Effect.fail(new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${start - 1} were never written (window starts at ${start})` }))
+            }
+            if (to < start) return Effect.void
+            return commit(partition, expected, start, to, aggregates).pipe(
               Effect.retry({
                 while: (e) => e._tag === "WarehouseError" && e.retryable,
                 schedule: Schedule.exponential("100 millis", 2).pipe(Schedule.jittered),
@@ -281,6 +285,7 @@ export const makeWarehouseSink = (
                 next.set(partition, to + 1)
               }))
             )
+          })
       }
       return window
     })
