@@ -29,8 +29,9 @@ export const decodeRecord = <T>(
     partition,
     offset: record.offset,
     timestamp: record.timestamp,
-    key: record.key,
-    raw: record.value,
+    // Copies: a slice would keep the whole fetch response alive until the window commits.
+    key: record.key === null ? null : Buffer.from(record.key),
+    raw: record.value === null ? null : Buffer.from(record.value),
     kind,
     error
   })

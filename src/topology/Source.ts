@@ -27,7 +27,7 @@ export interface SourceOptions {
 }
 
 export const defaultSourceOptions = {
-  maxBytesPerPartition: 8 * 1024 * 1024,
+  maxBytesPerPartition: 1024 * 1024,
   maxWaitMs: 250,
   queueCapacity: 4,
   sessionTimeoutMs: 30_000
