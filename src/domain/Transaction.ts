@@ -29,7 +29,49 @@ export const parseInstant = (text: string): number => {
   return lastInstant
 }
 
+const digit = (text: string, at: number): number => {
+  const c = text.charCodeAt(at) - 48
+  return c >= 0 && c <= 9 ? c : Number.NaN
+}
+const two = (text: string, at: number): number => digit(text, at) * 10 + digit(text, at + 1)
+
+/**
+ * The common shapes, `YYYY-MM-DDTHH:MM:SS[.mmm](Z|±HH:MM)`, read digit by digit (the regular
+ * expression below reads the rest): NaN when the text is not of these shapes.
+ */
+const parseCommonInstant = (text: string): number => {
+  const n = text.length
+  const fraction = n === 24 || n === 29
+  if (!(n === 20 || n === 25 || fraction)) return Number.NaN
+  if (text[4] !== "-" || text[7] !== "-" || text[10] !== "T" || text[13] !== ":" || text[16] !== ":") return Number.NaN
+  if (fraction && text[19] !== ".") return Number.NaN
+  const year = two(text, 0) * 100 + two(text, 2)
+  const month = two(text, 5)
+  const day = two(text, 8)
+  const hour = two(text, 11)
+  const minute = two(text, 14)
+  const second = two(text, 17)
+  const millis = fraction ? digit(text, 20) * 100 + two(text, 21) : 0
+  const zone = fraction ? 23 : 19
+  let offsetMinutes = 0
+  if (text[zone] === "Z") {
+    if (n !== zone + 1) return Number.NaN
+  } else {
+    const sign = text[zone] === "+" ? 1 : text[zone] === "-" ? -1 : 0
+    const oh = two(text, zone + 1)
+    const om = two(text, zone + 4)
+    if (sign === 0 || text[zone + 3] !== ":" || n !== zone + 6 || oh > 23 || om > 59) return Number.NaN
+    offsetMinutes = sign * (oh * 60 + om)
+  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    return Number.NaN
+  }
+  return daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis
+}
+
 const parseInstantUncached = (text: string): number => {
+  const common = parseCommonInstant(text)
+  if (!Number.isNaN(common)) return common
   const m = isoDateTime.exec(text)
   if (m === null) return Number.NaN
   const year = Number(m[1])

@@ -97,12 +97,27 @@ const TWO_32 = 4294967296
 /** A string column stays dictionary-encoded while it has at most this many distinct values. */
 const MAX_DICTIONARY = 1024
 
-const grow = <A extends Float64Array | Int32Array | Uint8Array>(array: A, needed: number, make: (n: number) => A): A => {
-  if (needed <= array.length) return array
-  const next = make(Math.max(needed, array.length * 2))
-  next.set(array)
+const growFloat64 = (a: Float64Array<ArrayBuffer>, needed: number): Float64Array<ArrayBuffer> => {
+  const next = new Float64Array(Math.max(needed, a.length * 2, 256))
+  next.set(a)
   return next
 }
+const growInt32 = (a: Int32Array<ArrayBuffer>, needed: number): Int32Array<ArrayBuffer> => {
+  const next = new Int32Array(Math.max(needed, a.length * 2, 256))
+  next.set(a)
+  return next
+}
+const growUint8 = (a: Uint8Array<ArrayBuffer>, needed: number): Uint8Array<ArrayBuffer> => {
+  const next = new Uint8Array(Math.max(needed, a.length * 2, 256))
+  next.set(a)
+  return next
+}
+
+// Kinds of storage, as small integers for the per-row switch.
+const STRING = 0
+const BINARY = 1
+const BOOLEAN = 2
+const NUMBER = 3
 
 /** A column of one source's values for one file, growing as rows are added. */
 class ColumnBuilder<R> {
@@ -111,6 +126,9 @@ class ColumnBuilder<R> {
   nulls = 0
   min = Number.POSITIVE_INFINITY
   max = Number.NEGATIVE_INFINITY
+  readonly #get: (row: R) => unknown
+  readonly #nullable: boolean
+  readonly #kind: number
   #numbers = new Float64Array(0)
   #valid = new Uint8Array(0)
   #strings: Array<string | null> | undefined
@@ -122,31 +140,36 @@ class ColumnBuilder<R> {
 
   constructor(src: Source<R>) {
     this.source = src
+    this.#get = src.get
+    this.#nullable = src.nullable
+    this.#kind = src.type === "string" ? STRING : src.type === "binary" ? BINARY : src.type === "boolean" ? BOOLEAN : NUMBER
   }
 
+  // The hot path: one call per row and source. No closure or object is allocated here.
   append(row: R): void {
-    const v = this.source.get(row)
+    const v = this.#get(row)
     const i = this.length++
-    if (this.source.nullable) {
-      this.#valid = grow(this.#valid, i + 1, (n) => new Uint8Array(n))
+    if (this.#nullable) {
+      if (i >= this.#valid.length) this.#valid = growUint8(this.#valid, i + 1)
       this.#valid[i] = v == null ? 0 : 1
     }
     if (v == null) {
-      if (!this.source.nullable) throw new Error(`column ${this.source.key} is not nullable but row ${i} has no value`)
+      if (!this.#nullable) throw new Error(`column ${this.source.key} is not nullable but row ${i} has no value`)
       this.nulls++
     }
-    switch (this.source.type) {
-      case "string":
-        return this.#appendString(i, v as string | null)
-      case "binary":
+    switch (this.#kind) {
+      case STRING:
+        this.#appendString(i, v as string | null)
+        return
+      case BINARY:
         this.#bytes.push((v as Uint8Array | null) ?? null)
         return
-      case "boolean":
-        this.#numbers = grow(this.#numbers, i + 1, (n) => new Float64Array(n))
+      case BOOLEAN:
+        if (i >= this.#numbers.length) this.#numbers = growFloat64(this.#numbers, i + 1)
         this.#numbers[i] = v === true ? 1 : 0
         return
       default: {
-        this.#numbers = grow(this.#numbers, i + 1, (n) => new Float64Array(n))
+        if (i >= this.#numbers.length) this.#numbers = growFloat64(this.#numbers, i + 1)
         if (v == null) return
         const n = v as number
         this.#numbers[i] = n
@@ -159,7 +182,7 @@ class ColumnBuilder<R> {
   #appendString(i: number, v: string | null): void {
     const dictionary = this.#dictionary
     if (dictionary !== undefined) {
-      this.#indices = grow(this.#indices, i + 1, (n) => new Int32Array(n))
+      if (i >= this.#indices.length) this.#indices = growInt32(this.#indices, i + 1)
       if (v == null) return
       let index = dictionary.get(v)
       if (index === undefined) {
@@ -181,7 +204,7 @@ class ColumnBuilder<R> {
   }
 
   #isValid(i: number): boolean {
-    return !this.source.nullable || this.#valid[i] === 1
+    return !this.#nullable || this.#valid[i] === 1
   }
 
   /** The Arrow data of every row so far (built once; the builder is done with afterwards). */
@@ -211,7 +234,7 @@ class ColumnBuilder<R> {
   #validity(): { nullBitmap: Uint8Array | undefined; nullCount: number } {
     if (this.nulls === 0) return { nullBitmap: undefined, nullCount: 0 }
     const bitmap = new Uint8Array((this.length + 7) >> 3)
-    if (this.source.nullable) {
+    if (this.#nullable) {
       for (let i = 0; i < this.length; i++) if (this.#valid[i] === 1) bitmap[i >> 3]! |= 1 << (i & 7)
     }
     return { nullBitmap: bitmap, nullCount: this.nulls }
