@@ -21,6 +21,21 @@ export interface ThroughputRun {
   readonly extra?: Readonly<Record<string, number | string | boolean>>
 }
 
+/** A run's figures: what the scenario counted, and what the process cost (from `Measured`). */
+export const throughputRun = (
+  run: { readonly wallMs: number; readonly cpuSeconds: number; readonly peakRssMB: number },
+  counted: { readonly messages: number; readonly msgPerSec: number; readonly busySeconds: number; readonly extra?: ThroughputRun["extra"] }
+): ThroughputRun => ({
+  messages: counted.messages,
+  msgPerSec: counted.msgPerSec,
+  wallMsgPerSec: counted.messages / (run.wallMs / 1000),
+  busySeconds: counted.busySeconds,
+  wallSeconds: run.wallMs / 1000,
+  cpuSeconds: run.cpuSeconds,
+  peakRssMB: run.peakRssMB,
+  ...(counted.extra === undefined ? {} : { extra: counted.extra })
+})
+
 export interface ThroughputResult {
   readonly messages: number
   readonly runs: number

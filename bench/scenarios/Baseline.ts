@@ -8,7 +8,7 @@ import { createConnection } from "mysql2/promise"
 import { type BenchContext, deadlineFor, newGroup, nodeBinary } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { createDatabase, dropDatabase } from "../harness/Warehouse.ts"
-import type { ThroughputRun } from "../report/Results.ts"
+import { throughputRun, type ThroughputRun } from "../report/Results.ts"
 
 export const BASELINE_RATE_MEASURES = "the naive consumer's own figure: first message received → last file written / INSERT done"
 
@@ -66,16 +66,12 @@ export const runBaseline = async (ctx: BenchContext, withInserts: boolean, index
     if (run.exitCode !== 0 || line === undefined) throw new Error(`naive consumer exited ${run.exitCode ?? run.signal}:\n${run.output}`)
     const report = JSON.parse(line) as NaiveReport
     if (report.consumed !== messages) throw new Error(`naive consumer read ${report.consumed} of ${messages} messages`)
-    return {
+    return throughputRun(run, {
       messages,
       msgPerSec: report.msgPerSec,
-      wallMsgPerSec: messages / (run.wallMs / 1000),
       busySeconds: report.busyMs / 1000,
-      wallSeconds: run.wallMs / 1000,
-      cpuSeconds: run.cpuSeconds,
-      peakRssMB: run.peakRssMB,
       extra: { files: report.files, parseErrors: report.parseErrors, insertErrors: report.insertErrors }
-    }
+    })
   } finally {
     rmSync(out, { recursive: true, force: true })
     if (withInserts) await dropDatabase(database).catch(() => undefined)

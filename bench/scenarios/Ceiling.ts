@@ -5,7 +5,7 @@
 import * as Stack from "../../src/ops/Stack.ts"
 import { type BenchContext, deadlineFor, newGroup } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
-import type { ThroughputRun } from "../report/Results.ts"
+import { throughputRun, type ThroughputRun } from "../report/Results.ts"
 
 export const CEILING_RATE_MEASURES =
   "ConsumerPerformance's fetch.nMsg.sec: first fetch → last record, group join excluded (nMsg.sec, join included, is in extra)"
@@ -54,18 +54,14 @@ export const runCeiling = async (ctx: BenchContext): Promise<ThroughputRun> => {
   if (figures.messages !== ctx.topic.messages) {
     throw new Error(`ConsumerPerformance read ${figures.messages} messages, the topic holds ${ctx.topic.messages}:\n${run.output}`)
   }
-  return {
+  return throughputRun(run, {
     messages: figures.messages,
     msgPerSec: figures.fetchMsgPerSec,
-    wallMsgPerSec: figures.messages / (run.wallMs / 1000),
     busySeconds: figures.fetchMs / 1000,
-    wallSeconds: run.wallMs / 1000,
-    cpuSeconds: run.cpuSeconds,
-    peakRssMB: run.peakRssMB,
     extra: {
       msgPerSecWithJoin: figures.msgPerSec,
       mbPerSecKeysAndValues: figures.fetchMbPerSec,
       rebalanceMs: figures.rebalanceMs
     }
-  }
+  })
 }

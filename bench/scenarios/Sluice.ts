@@ -9,7 +9,7 @@ import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
 import { type BenchContext, deadlineFor, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { countRows, createDatabase, dropDatabase } from "../harness/Warehouse.ts"
-import type { ThroughputRun } from "../report/Results.ts"
+import { throughputRun, type ThroughputRun } from "../report/Results.ts"
 
 /** Which sinks a run writes, as `SLUICE_SINKS` spells them. */
 export type Sinks = "lake" | "warehouse" | "lake,warehouse"
@@ -107,16 +107,12 @@ export const runSluice = async (
         throw new Error(`SLUICE_SINKS=${sinks} left no sluice_offsets rows in ${database}: did the warehouse run at all?\n${run.output}`)
       }
     }
-    return {
+    return throughputRun(run, {
       messages: line.total,
       msgPerSec: line.msgPerSec,
-      wallMsgPerSec: line.total / (run.wallMs / 1000),
       busySeconds: line.busySeconds,
-      wallSeconds: run.wallMs / 1000,
-      cpuSeconds: run.cpuSeconds,
-      peakRssMB: run.peakRssMB,
       extra: { windows: line.windows, valid: line.valid, deadLetters: line.deadLetters }
-    }
+    })
   } finally {
     rmSync(lakeDir, { recursive: true, force: true })
     if (writesWarehouse) await dropDatabase(database).catch(() => undefined)
