@@ -5,7 +5,8 @@
 import * as path from "node:path"
 import { Config, Context, Effect, Layer, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
-import type { WindowLimits } from "../topology/Window.ts"
+import { defaultDecodePolicy } from "../topology/Decode.ts"
+import { defaultWindowLimits, type WindowLimits } from "../topology/Window.ts"
 
 export interface SettingsShape {
   readonly brokers: ReadonlyArray<string>
@@ -86,16 +87,16 @@ export const loadSettings = Effect.gen(function*() {
     warehouse,
     warehouseFile: path.resolve(warehouseFile || path.join(path.dirname(path.resolve(lakeDir)), "warehouse.sqlite")),
     window: {
-      maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", 100_000),
-      maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", 64 * 1024 * 1024),
-      maxAgeMs: yield* int("SLUICE_WINDOW_MAX_AGE_MS", 5_000)
+      maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", defaultWindowLimits.maxRecords),
+      maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", defaultWindowLimits.maxBytes),
+      maxAgeMs: yield* int("SLUICE_WINDOW_MAX_AGE_MS", defaultWindowLimits.maxAgeMs)
     },
     compression,
     encodeWorkers: yield* Config.schema(Schema.NumberFromString.pipe(Schema.decodeTo(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))), "SLUICE_ENCODE_WORKERS").pipe(
       Config.withDefault(1)
     ),
     checkpointInterval: yield* int("SLUICE_CHECKPOINT_INTERVAL", 10),
-    maxMessageBytes: yield* int("SLUICE_MAX_MESSAGE_BYTES", 1024 * 1024),
+    maxMessageBytes: yield* int("SLUICE_MAX_MESSAGE_BYTES", defaultDecodePolicy.maxMessageBytes),
     drainTimeoutMs: yield* int("SLUICE_DRAIN_TIMEOUT_MS", 30_000)
   }
   return settings

@@ -100,9 +100,6 @@ export const readOptional = (file: string): Effect.Effect<Option.Option<Buffer>,
       (e) => (code(e) === "ENOENT" ? Option.none() : Promise.reject(e))
     ))
 
-/** The entries of a folder, or none when it does not exist. */
-export const listOptional = (dir: string): Effect.Effect<ReadonlyArray<string>, LakeIOError> =>
-  io("list", dir, () => fs.readdir(dir).catch((e) => (code(e) === "ENOENT" ? [] : Promise.reject(e))))
 
 /** Every file below `dir`, as paths relative to it. */
 export const listRecursive = (dir: string): Effect.Effect<ReadonlyArray<string>, LakeIOError> =>
@@ -117,9 +114,6 @@ export const listRecursive = (dir: string): Effect.Effect<ReadonlyArray<string>,
 export const removeFile = (file: string): Effect.Effect<void, LakeIOError> =>
   io("unlink", file, () => fs.unlink(file).catch((e) => (code(e) === "ENOENT" ? undefined : Promise.reject(e))))
 
-/** Size and modification time of a file. */
-export const stat = (file: string): Effect.Effect<{ size: number; mtimeMs: number }, LakeIOError> =>
-  io("stat", file, () => fs.stat(file).then((s) => ({ size: s.size, mtimeMs: Math.floor(s.mtimeMs) })))
 
 /**
  * Replaces a file atomically but without fsync: for derived files (such as `_metadata.json`)
