@@ -5,6 +5,7 @@
 import { createConnection, type Connection } from "mysql2/promise"
 import { Duration, Effect } from "effect"
 import { redactUrl } from "../../sinks/warehouse/ConnectionUrl.ts"
+import { createDatabaseSql } from "../../sinks/warehouse/MysqlWarehouse.ts"
 
 export { redactUrl }
 
@@ -45,8 +46,6 @@ const parseTarget = (url: string): MysqlTarget | string => {
   }
 }
 
-const quoteIdentifier = (name: string): string => "`" + name.replaceAll("`", "``") + "`"
-
 const timeout = Duration.seconds(5)
 
 /**
@@ -78,7 +77,7 @@ export const checkMysql = (url: string, options: { readonly createDatabase: bool
         let database = ""
         if (target.database !== "") {
           if (options.createDatabase) {
-            await connection.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(target.database)}`)
+            await connection.query(createDatabaseSql(target.database))
             database = `, database ${target.database} ready`
           } else {
             const [found] = await connection.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [

@@ -30,6 +30,10 @@ const databaseOf = (url: URL): string => {
   return name
 }
 
+/** The statement that creates a warehouse database if it is missing, with the collation the tables use. */
+export const createDatabaseSql = (name: string): string =>
+  `CREATE DATABASE IF NOT EXISTS \`${name.replaceAll("`", "``")}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`
+
 /** Creates the URL's database when it does not exist (a connection without a database first). */
 const ensureDatabase = (url: string) =>
   Effect.tryPromise({
@@ -45,7 +49,7 @@ const ensureDatabase = (url: string) =>
             connection.destroy()
             return reject(connectError)
           }
-          connection.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`, (error) => {
+          connection.query(createDatabaseSql(name), (error) => {
             connection.end()
             if (error) reject(error)
             else resolve()
