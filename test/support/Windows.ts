@@ -3,14 +3,14 @@
  */
 import { Result } from "effect"
 import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from "../../src/domain/ExchangeRate.ts"
-import { makeTransactionGenerator } from "../../src/domain/Generator.ts"
+import { type GeneratorOptions, makeTransactionGenerator } from "../../src/domain/Generator.ts"
 import type { Window } from "../../src/topology/Window.ts"
 
 const rates = new RateTable(defaultExchangeRates)
 
 /** `count` seeded transactions valued in EUR. */
-export const eurTransactions = (count: number, seed: number): Array<EurTransaction> => {
-  const next = makeTransactionGenerator({ seed })
+export const eurTransactions = (count: number, seed: number, options: Partial<GeneratorOptions> = {}): Array<EurTransaction> => {
+  const next = makeTransactionGenerator({ ...options, seed })
   return Array.from({ length: count }, () => Result.getOrThrow(valueInEur(next(), rates)))
 }
 

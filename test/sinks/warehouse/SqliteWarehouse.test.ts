@@ -9,15 +9,14 @@ import { DatabaseSync } from "node:sqlite"
 import { Effect, Exit, Result, Scope } from "effect"
 import { sql } from "kysely"
 import { afterEach, describe, expect, it } from "vitest"
-import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from "../../../src/domain/ExchangeRate.ts"
-import { makeTransactionGenerator } from "../../../src/domain/Generator.ts"
+import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
 import { centsToDecimal, decimalToCents } from "../../../src/domain/Money.ts"
-import type { Window } from "../../../src/topology/Window.ts"
 import { writeWindow } from "../../../src/sinks/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openSqliteWarehouse, type SqliteWarehouseOptions } from "../../../src/sinks/warehouse/SqliteWarehouse.ts"
 import type { Warehouse } from "../../../src/sinks/warehouse/Warehouse.ts"
 import { makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
+import { eurTransactions, windowOf as windowAt } from "../../support/Windows.ts"
 
 const TOPIC = "transaction_stream"
 const options = { group: "sluice", chunkSize: 500, maxAttempts: 3 }
@@ -48,24 +47,8 @@ const migrated = async (file = tempFile()): Promise<Warehouse> => {
   return warehouse
 }
 
-const rates = new RateTable(defaultExchangeRates)
-const transactions = (seed: number, n: number): Array<EurTransaction> => {
-  const next = makeTransactionGenerator({ seed, users: 60, products: 12, days: 3 })
-  return Array.from({ length: n }, () => {
-    const r = valueInEur(next(), rates)
-    if (Result.isFailure(r)) throw new Error(r.failure.message)
-    return r.success
-  })
-}
-
-const windowOf = (partition: number, from: number, values: ReadonlyArray<EurTransaction>): Window<EurTransaction> => ({
-  topic: TOPIC,
-  partition,
-  from,
-  to: from + values.length - 1,
-  records: values.map((value, i) => ({ value, partition, offset: from + i, timestamp: value.eventTimeMs })),
-  deadLetters: []
-})
+const transactions = (seed: number, n: number): Array<EurTransaction> => eurTransactions(n, seed, { users: 60, products: 12, days: 3 })
+const windowOf = (partition: number, from: number, values: ReadonlyArray<EurTransaction>) => windowAt(TOPIC, partition, from, values)
 
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 /** total / count in cents, rounded half away from zero, as DECIMAL(18,2) text. */
