@@ -3,7 +3,7 @@
  * decode into windows, write each window to every sink), reassignment, idle detection and drain.
  */
 import { Deferred, Effect, Fiber, Option, Queue } from "effect"
-import type { SinkError, SinkFenced } from "../sinks/Sink.ts"
+import type { SinkError, SinkFenced } from "./Sink.ts"
 import { decodeRecord, isDeadLetter } from "./Decode.ts"
 import type { RecordBatch } from "./Record.ts"
 import { type KafkaError, type Source, type TopicPartition, tpKey } from "./Source.ts"

@@ -2,7 +2,7 @@
  * A topology as a typed value: each source topic, the decoder of its values (the processor that
  * turns bytes into domain records or dead letters), and the sinks its windows are written to.
  */
-import type { Sink } from "../sinks/Sink.ts"
+import type { Sink } from "./Sink.ts"
 import type { DecodePolicy, ValueDecoder } from "./Decode.ts"
 import type { WindowLimits } from "./Window.ts"
 

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
-import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../Sink.ts"
+import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../../topology/Sink.ts"
 import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartition, type DatePartition } from "./HivePartition.ts"

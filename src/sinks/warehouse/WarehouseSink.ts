@@ -9,7 +9,7 @@ import { DailyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import { centsToDecimal } from "../../domain/Money.ts"
 import { crashNow } from "../CrashPoint.ts"
-import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../Sink.ts"
+import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../../topology/Sink.ts"
 import type { Database } from "./Database.ts"
 import type { UpsertSet, Warehouse, WarehouseError } from "./Warehouse.ts"
 

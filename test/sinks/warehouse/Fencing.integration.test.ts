@@ -6,7 +6,7 @@
 import { Effect, Exit, Redacted } from "effect"
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
-import { writeWindow } from "../../../src/sinks/Sink.ts"
+import { writeWindow } from "../../../src/topology/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openMysqlWarehouse } from "../../../src/sinks/warehouse/MysqlWarehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"

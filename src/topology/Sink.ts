@@ -4,8 +4,8 @@
  * writer of the same partition.
  */
 import { Data, Effect } from "effect"
-import type { DeadLetter, Decoded } from "../topology/Record.ts"
-import type { Window } from "../topology/Window.ts"
+import type { DeadLetter, Decoded } from "./Record.ts"
+import type { Window } from "./Window.ts"
 
 /** A writer lost the race for a partition: its window is dropped and it must recover and re-seek. */
 export class SinkFenced extends Data.TaggedError("SinkFenced")<{
