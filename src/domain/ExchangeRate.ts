@@ -77,6 +77,11 @@ export class RateTable {
     for (const list of this.#byCurrency.values()) list.sort((a, b) => a.validFrom - b.validFrom)
   }
 
+  /** Every rate, by currency then `validFrom`. */
+  all(): Array<ExchangeRate> {
+    return [...this.#byCurrency.keys()].sort().flatMap((c) => this.#byCurrency.get(c)!)
+  }
+
   get size(): number {
     let n = 0
     for (const list of this.#byCurrency.values()) n += list.length

@@ -4,7 +4,7 @@
  */
 import { Console, Effect } from "effect"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
-import { ensureTopic, topicOffsets } from "./KafkaAdmin.ts"
+import { ensureTopic, topicId, topicOffsets } from "./KafkaAdmin.ts"
 import { produce } from "./Produce.ts"
 import { runService, transactionFeeds } from "./Service.ts"
 import type { SettingsShape } from "./Settings.ts"
@@ -47,7 +47,7 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     const summary = yield* runService(settings, { untilIdleMs: 1_500, migrate: true })
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
-    yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, transactionFeeds(settings.topic))))
+    yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, yield* topicId(settings.brokers, settings.topic), transactionFeeds(settings.topic))))
     if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     yield* Console.log("")
     yield* Console.log(`check it: npx sluice verify`)

@@ -33,6 +33,15 @@ export const topicPartitions = (brokers: ReadonlyArray<string>, topic: string): 
     return metadata.topics.get(topic)?.partitionsCount
   })
 
+/** The id of a topic's current incarnation, or undefined when it does not exist. */
+export const topicId = (brokers: ReadonlyArray<string>, topic: string): Effect.Effect<string | undefined, KafkaError> =>
+  withAdmin(brokers, `describe topic ${topic}`, async (admin) => {
+    const topics = await admin.listTopics()
+    if (!topics.includes(topic)) return undefined
+    const metadata = await admin.metadata({ topics: [topic] })
+    return metadata.topics.get(topic)?.id
+  })
+
 /** Creates a topic when it does not exist; returns its partition count. */
 export const ensureTopic = (
   brokers: ReadonlyArray<string>,

@@ -7,6 +7,7 @@ import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { LakeFeed } from "../sinks/lake/Feeds.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { feedMetadata } from "../sinks/lake/Metadata.ts"
+import { parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { RunSummary } from "../topology/Runtime.ts"
 
 export interface FeedSummary {
@@ -20,16 +21,16 @@ export interface FeedSummary {
   readonly offsets: Readonly<Record<string, number>>
 }
 
-/** Reads each feed's log and sums its live files. */
-export const summarizeFeeds = (lakeDir: string, topic: string, feeds: ReadonlyArray<LakeFeed<any>>) =>
+/** Reads each feed's log and sums its live files; offsets are those of the topic's incarnation `topicId`. */
+export const summarizeFeeds = (lakeDir: string, topic: string, topicId: string | undefined, feeds: ReadonlyArray<LakeFeed<any>>) =>
   Effect.forEach(feeds, (feed) =>
     Effect.gen(function*() {
       const root = tableRoot(lakeDir, feed)
       const meta = feedMetadata(feed, root, yield* readSnapshot(root))
       const offsets: Record<string, number> = {}
       for (const [appId, offset] of Object.entries(meta.committedOffsets)) {
-        const prefix = `${feed.name}@${topic}/`
-        if (appId.startsWith(prefix)) offsets[appId.slice(prefix.length)] = offset
+        const parsed = parseOffsetsAppId(appId)
+        if (parsed?.feed === feed.name && parsed.topic === topic && parsed.topicId === (topicId ?? "")) offsets[String(parsed.partition)] = offset
       }
       return { feed: feed.name, kind: feed.kind, rows: meta.records, files: meta.files, bytes: meta.bytes, version: meta.version, offsets } satisfies FeedSummary
     }))

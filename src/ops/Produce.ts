@@ -1,6 +1,7 @@
 /**
  * The load generator behind `sluice produce`: seeded transactions (a share of them malformed)
- * sent to Kafka by an idempotent producer, at a fixed rate or as fast as the broker takes them.
+ * sent to Kafka by an idempotent producer, at a fixed rate or as fast as the broker takes them;
+ * optionally inside Kafka transactions, some of them aborted, as an exactly-once upstream writes.
  */
 import { Producer } from "@platformatic/kafka"
 import { SingleBar } from "cli-progress"
@@ -19,11 +20,18 @@ export interface ProduceOptions {
   readonly badRatio: number
   readonly seed: number
   readonly progress: boolean
+  /** Messages per Kafka transaction; 0 (the default) sends without transactions. */
+  readonly transactionSize?: number | undefined
+  /** With transactions: every n-th one is aborted (0, the default: none). */
+  readonly abortEvery?: number | undefined
 }
 
 export interface ProduceReport {
+  /** Messages sent and, with transactions, committed. */
   readonly sent: number
   readonly bad: number
+  /** Messages sent in transactions that were aborted (not counted in `sent`). */
+  readonly aborted: number
   readonly elapsedMs: number
 }
 
@@ -41,6 +49,20 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
     const startedAt = Date.now()
     let sent = 0
     let bad = 0
+    let aborted = 0
+    let transactions = 0
+    const transactionSize = options.transactionSize ?? 0
+    const abortEvery = options.abortEvery ?? 0
+    const transactional = transactionSize > 0
+    const deadline = <A>(op: Effect.Effect<A, KafkaError>) =>
+      op.pipe(
+        Effect.timeoutOrElse({
+          duration: SEND_DEADLINE_MS,
+          orElse: () => Effect.fail(new KafkaError({ op: `produce to ${options.topic}`, cause: new Error(`no acknowledgement within ${SEND_DEADLINE_MS / 1000} s`) }))
+        })
+      )
+    const call = <A>(what: string, f: () => Promise<A>) =>
+      deadline(Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op: `${what} on ${options.topic}`, cause }) }))
     yield* Effect.acquireUseRelease(
       Effect.sync(() =>
         new Producer({
@@ -48,28 +70,34 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
           bootstrapBrokers: [...options.brokers],
           idempotent: true,
           acks: -1,
-          retries: 5
+          retries: 5,
+          ...(transactional ? { transactionalId: `sluice-produce-${options.topic}-${options.seed}` } : {})
         })
       ),
       (producer) =>
         Effect.gen(function*() {
           while (sent < options.messages) {
-            const size = Math.min(BATCH, options.messages - sent, options.rate > 0 ? Math.max(1, Math.ceil(options.rate / 10)) : BATCH)
+            const size = Math.min(
+              transactional ? transactionSize : BATCH,
+              options.messages - sent,
+              options.rate > 0 ? Math.max(1, Math.ceil(options.rate / 10)) : BATCH
+            )
             const batch: Array<GeneratedMessage> = []
             for (let i = 0; i < size; i++) batch.push(next())
-            yield* Effect.tryPromise({
-              try: () =>
-                producer.send({
-                  messages: batch.map((m) => ({ topic: options.topic, key: Buffer.from(m.key), value: m.value }))
-                }),
-              catch: (cause) => new KafkaError({ op: `produce to ${options.topic}`, cause })
-            }).pipe(
-              Effect.timeoutOrElse({
-                duration: SEND_DEADLINE_MS,
-                orElse: () =>
-                  Effect.fail(new KafkaError({ op: `produce to ${options.topic}`, cause: new Error(`no acknowledgement within ${SEND_DEADLINE_MS / 1000} s`) }))
-              })
-            )
+            const messages = batch.map((m) => ({ topic: options.topic, key: Buffer.from(m.key), value: m.value }))
+            if (transactional) {
+              transactions++
+              const abort = abortEvery > 0 && transactions % abortEvery === 0
+              const transaction = yield* call("begin a transaction", () => producer.beginTransaction())
+              yield* call("send in a transaction", () => transaction.send({ messages }))
+              yield* call(abort ? "abort a transaction" : "commit a transaction", () => (abort ? transaction.abort() : transaction.commit()))
+              if (abort) {
+                aborted += size
+                continue
+              }
+            } else {
+              yield* call("produce", () => producer.send({ messages }))
+            }
             sent += size
             bad += batch.filter((m) => m.bad !== undefined).length
             const elapsed = Date.now() - startedAt
@@ -83,5 +111,5 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
         }),
       (producer) => Effect.promise(() => producer.close().catch(() => undefined))
     ).pipe(Effect.ensuring(Effect.sync(() => bar?.stop())))
-    return { sent, bad, elapsedMs: Date.now() - startedAt }
+    return { sent, bad, aborted, elapsedMs: Date.now() - startedAt }
   })

@@ -3,24 +3,24 @@
  * and EUR valuation, lake and warehouse sinks), joins the consumer group and runs until stopped
  * or caught up, draining on SIGINT/SIGTERM.
  */
-import { Console, Effect, Result } from "effect"
-import { type EurTransaction, type RateTable, valueInEur } from "../domain/ExchangeRate.ts"
-import { decodeTransaction } from "../domain/Transaction.ts"
-import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../sinks/lake/Feeds.ts"
+import { Console, Effect } from "effect"
+import type { EurTransaction } from "../domain/ExchangeRate.ts"
 import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
 import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
 import type { Sink } from "../topology/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../sinks/warehouse/WarehouseSink.ts"
-import type { ValueDecoder } from "../topology/Decode.ts"
+import { formatVersion } from "../topology/Decisions.ts"
+import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
 import { loadExchangeRates } from "./ExchangeRates.ts"
-import { topicPartitions } from "./KafkaAdmin.ts"
+import { topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
+import { transactionDecisions, transactionFeeds } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
 
@@ -30,12 +30,7 @@ export interface ServiceOptions {
   readonly migrate: boolean
 }
 
-/** The lake feeds of the transaction topic, in the order they are committed. */
-export const transactionFeeds = (topic: string) => [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed(topic)]
-
-/** Decodes a transaction and values it in EUR; a currency without a rate makes a dead letter. */
-export const transactionDecoder = (rates: RateTable): ValueDecoder<EurTransaction> => (json) =>
-  Result.flatMap(decodeTransaction(json), (t) => valueInEur(t, rates))
+export { transactionFeeds } from "./TransactionFlow.ts"
 
 /**
  * Runs the service until caught up (with `untilIdleMs`) or until the first SIGINT/SIGTERM, which
@@ -52,7 +47,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         })
       }
       const rates = yield* loadExchangeRates(settings.brokers, settings.ratesTopic)
-      yield* Console.log(`EUR rates: ${rates.source}`)
+      const decisions = transactionDecisions(rates.table.all(), settings.maxMessageBytes)
+      yield* Console.log(`EUR rates: ${rates.source}; decisions ${formatVersion(decisions.current().version)}`)
+      const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
       const sinks: Array<Sink<EurTransaction>> = []
       if (settings.sinks.includes("lake")) {
         sinks.push(
@@ -60,7 +57,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
             lakeRoot: settings.lakeDir,
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
-            encoder: yield* makeParquetEncoder(settings.encodeWorkers)
+            encoder: yield* makeParquetEncoder(settings.encodeWorkers),
+            outage
           })
         )
         yield* Console.log(`lake: ${settings.lakeDir}`)
@@ -73,12 +71,11 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           const report = yield* migrate(warehouse)
           if (report.applied.length > 0) yield* Console.log(`warehouse: applied ${report.applied.map((m) => m.file).join(", ")}`)
         }
-        sinks.push(makeWarehouseSink(warehouse, settings.topic, { ...defaultWarehouseSinkOptions, group: settings.group }))
+        sinks.push(makeWarehouseSink(warehouse, settings.topic, { ...defaultWarehouseSinkOptions, group: settings.group, outage }))
       }
       const topology: Topology = {
-        flows: [{ topic: settings.topic, decode: transactionDecoder(rates.table), sinks }],
-        window: settings.window,
-        decodePolicy: { maxMessageBytes: settings.maxMessageBytes }
+        flows: [{ topic: settings.topic, decisions, sinks }],
+        window: settings.window
       }
       const source = yield* makeSource({
         ...defaultSourceOptions,
@@ -87,16 +84,21 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         clientId: settings.clientId,
         groupInstanceId: settings.instanceId,
         sessionTimeoutMs: settings.sessionTimeoutMs,
-        topics: [settings.topic]
+        topics: [settings.topic],
+        onOffsetOutOfRange: settings.onOffsetOutOfRange,
+        outage
       })
       const stop = yield* gracefulStop
       const summary = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
+        stalledAfterMs: settings.stalledAfterMs,
         fencedBackoffMs: 1_000
       }, stop)
-      const warehouseLine = warehouse === undefined ? undefined : yield* describeWarehouse(warehouse, settings.group, settings.topic)
+      const warehouseLine = warehouse === undefined
+        ? undefined
+        : yield* describeWarehouse(warehouse, settings.group, settings.topic, yield* topicId(settings.brokers, settings.topic))
       return { ...summary, warehouseLine }
     })
   )

@@ -35,6 +35,12 @@ export interface SettingsShape {
   readonly checkpointInterval: number
   readonly maxMessageBytes: number
   readonly drainTimeoutMs: number
+  /** How long a lost dependency (broker, MySQL, the lake's disk) is waited for before the service fails. */
+  readonly outageTimeoutMs: number
+  /** What to do when a partition's next offset was deleted from Kafka before any sink read it. */
+  readonly onOffsetOutOfRange: "fail" | "earliest"
+  /** A catch-up run fails when partitions owned elsewhere make no progress for this long. */
+  readonly stalledAfterMs: number
 }
 
 export type SinkName = "lake" | "warehouse"
@@ -72,6 +78,10 @@ export const loadSettings = Effect.gen(function*() {
   const compression = yield* Config.Literals(["zstd", "snappy", "uncompressed"] as const, "SLUICE_COMPRESSION").pipe(
     Config.withDefault("zstd" as const)
   )
+  const onOffsetOutOfRange = yield* Config.Literals(["fail", "earliest"] as const, "SLUICE_ON_OFFSET_OUT_OF_RANGE").pipe(
+    Config.withDefault("fail" as const)
+  )
+  const sessionTimeoutMs = yield* int("SLUICE_SESSION_TIMEOUT_MS", 30_000)
   const settings: SettingsShape = {
     brokers: brokers.split(",").map((b) => b.trim()).filter((b) => b.length > 0),
     mysqlUrl: mysql._tag === "Some" ? mysql.value : Redacted.make(DEFAULT_MYSQL_URL),
@@ -80,7 +90,7 @@ export const loadSettings = Effect.gen(function*() {
     group,
     clientId: `sluice-${process.pid}`,
     instanceId: instanceId._tag === "Some" ? instanceId.value : undefined,
-    sessionTimeoutMs: yield* int("SLUICE_SESSION_TIMEOUT_MS", 30_000),
+    sessionTimeoutMs,
     topic,
     ratesTopic,
     sinks,
@@ -97,7 +107,11 @@ export const loadSettings = Effect.gen(function*() {
     ),
     checkpointInterval: yield* int("SLUICE_CHECKPOINT_INTERVAL", 10),
     maxMessageBytes: yield* int("SLUICE_MAX_MESSAGE_BYTES", defaultDecodePolicy.maxMessageBytes),
-    drainTimeoutMs: yield* int("SLUICE_DRAIN_TIMEOUT_MS", 30_000)
+    drainTimeoutMs: yield* int("SLUICE_DRAIN_TIMEOUT_MS", 30_000),
+    outageTimeoutMs: yield* int("SLUICE_OUTAGE_TIMEOUT_MS", 300_000),
+    onOffsetOutOfRange,
+    // The group notices a dead member after its session timeout and reassigns within a rebalance.
+    stalledAfterMs: yield* int("SLUICE_STALLED_AFTER_MS", 2 * sessionTimeoutMs + 30_000)
   }
   return settings
 })

@@ -1,87 +1,75 @@
 /**
- * `sluice verify`: reconciles, per partition, Kafka's offsets with what the lake committed and
- * holds (rows, dead letters), and reports every gap, duplicate or disagreement between feeds.
+ * `sluice verify`: reconciles, per partition of the topic's current incarnation, Kafka's offsets
+ * with what the lake committed and holds (rows, dead letters) and with the warehouse, and reports
+ * every gap, duplicate or disagreement. Offsets that carry no data for a read_committed reader
+ * (transaction markers, aborted or compacted records) are told apart from lost ones by reading
+ * Kafka; rows of an earlier incarnation of the topic (deleted, then created again) are reported apart.
  */
 import * as path from "node:path"
 import { Effect } from "effect"
-import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
-import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { type DuckDb, type DuckDbError, parquetRelation, withDuckDb } from "./DuckDb.ts"
-import type { DeltaLogError } from "../sinks/lake/DeltaLog.ts"
+import type { Add } from "../sinks/lake/DeltaAction.ts"
+import { type DeltaLogError, readSnapshot } from "../sinks/lake/DeltaLog.ts"
+import type { LakeFeed } from "../sinks/lake/Feeds.ts"
+import { tableRoot, TOPIC_ID_TAG } from "../sinks/lake/LakeTable.ts"
 import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import { offsetsAppId, parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { WarehouseError } from "../sinks/warehouse/Warehouse.ts"
-import type { KafkaError } from "../topology/Fetch.ts"
-import { type PartitionOffsets, topicOffsets } from "./KafkaAdmin.ts"
-import { transactionFeeds } from "./Service.ts"
+import { KafkaError } from "../topology/Fetch.ts"
+import { dataOffsets } from "../topology/TopicReader.ts"
+import { type DuckDb, type DuckDbError, parquetRelation, withDuckDb } from "./DuckDb.ts"
+import { type PartitionOffsets, topicId as currentTopicId, topicOffsets } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
+import { transactionFeeds } from "./TransactionFlow.ts"
+import { compareFacts, type FactComparison, type LakeIncarnation, warehouseOffsets } from "./VerifyWarehouse.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
-import { compareFacts, type FactComparison, warehouseOffsets } from "./VerifyWarehouse.ts"
 
 export interface PartitionCheck {
   readonly partition: number
   readonly kafkaStart: number
+  /** The partition's end for a read_committed reader (its last stable offset). */
   readonly kafkaEnd: number
   /** Last offset each lake feed committed (null: nothing yet). */
   readonly lakeCommitted: Record<string, number | null>
   /** Rows per feed for offsets still in Kafka's log. */
   readonly lakeRows: Record<string, number>
+  /** Offsets of the committed range that carry no data: transaction markers, aborted or compacted records. */
+  readonly offsetsWithoutData: number
   /** The warehouse's next offset (null: nothing committed; absent: no warehouse checked). */
   readonly warehouseNext?: number | null
   readonly problems: ReadonlyArray<string>
 }
 
+/** What the lake or the warehouse still holds of an earlier incarnation of the topic. */
+export interface EarlierIncarnation {
+  /** Its topic id ("" for data written before topic ids were recorded). */
+  readonly topicId: string
+  readonly where: string
+  readonly rows: number
+  /** Next offset committed per partition. */
+  readonly committed: Record<string, number>
+}
+
 export interface VerifyReport {
   readonly topic: string
+  readonly topicId: string
   readonly partitions: ReadonlyArray<PartitionCheck>
+  readonly earlierIncarnations: ReadonlyArray<EarlierIncarnation>
   /** The warehouse checked, and its facts against the lake's recomputation. */
   readonly warehouse?: { readonly description: string; readonly facts: ReadonlyArray<FactComparison> }
   readonly ok: boolean
 }
 
-export const verify = (settings: SettingsShape) =>
-  withDuckDb((db) =>
-    Effect.gen(function*(): Effect.fn.Return<VerifyReport, KafkaError | LakeIOError | DeltaLogError | DuckDbError | WarehouseError> {
-      const topic = settings.topic
-      const offsets = yield* topicOffsets(settings.brokers, topic)
-      const tables = yield* Effect.forEach(transactionFeeds(topic), (feed) =>
-        Effect.gen(function*() {
-          const root = tableRoot(settings.lakeDir, feed)
-          const snapshot = yield* readSnapshot(root)
-          const files = [...snapshot.files.keys()].map((f) => path.join(root, f))
-          const rows = yield* rowsByPartition(db, files, offsets)
-          return { feed, snapshot, files, rows }
-        }))
-      const lakeChecks = offsets.map((o) => checkPartition(topic, o, tables))
-      if (!settings.sinks.includes("warehouse")) {
-        return { topic, partitions: lakeChecks, ok: lakeChecks.every((c) => c.problems.length === 0) } satisfies VerifyReport
-      }
-      return yield* Effect.scoped(
-        Effect.gen(function*() {
-          const warehouse = yield* openWarehouse(settings)
-          const committed = yield* warehouseOffsets(warehouse, settings.group, topic)
-          const partitions = lakeChecks.map((c) => {
-            const next = committed.get(c.partition)
-            const problems = [...c.problems]
-            if (c.kafkaEnd > c.kafkaStart && next === undefined) problems.push(`warehouse: nothing committed, Kafka holds ${c.kafkaStart}..${c.kafkaEnd - 1}`)
-            else if (next !== undefined && next < c.kafkaEnd) problems.push(`warehouse: committed up to ${next - 1}, Kafka ends at ${c.kafkaEnd - 1}`)
-            return { ...c, warehouseNext: next ?? null, problems }
-          })
-          const lakeAhead = partitions.every((p) =>
-            p.warehouseNext === null || Object.values(p.lakeCommitted).every((l) => l !== null && l >= p.warehouseNext! - 1)
-          )
-          const facts = lakeAhead
-            ? yield* compareFacts(db, warehouse, { streamFiles: tables[0]!.files, flattenedFiles: tables[1]!.files }, committed)
-            : [{ fact: "facts", keys: 0, transactions: 0, mismatches: ["not compared: the lake is behind the warehouse"] }]
-          return {
-            topic,
-            partitions,
-            warehouse: { description: warehouse.description, facts },
-            ok: partitions.every((p) => p.problems.length === 0) && facts.every((f) => f.mismatches.length === 0)
-          } satisfies VerifyReport
-        })
-      )
-    })
-  )
+type VerifyError = KafkaError | LakeIOError | DeltaLogError | DuckDbError | WarehouseError
+
+interface TableState {
+  readonly feed: LakeFeed<any>
+  readonly label: string
+  readonly txns: ReadonlyMap<string, number>
+  /** Live files by topic id ("" when untagged). */
+  readonly filesByTopicId: ReadonlyMap<string, ReadonlyArray<string>>
+  /** Rows per Kafka partition of the current incarnation's files. */
+  readonly rows: ReadonlyMap<number, PartitionRows>
+}
 
 interface PartitionRows {
   readonly rows: number
@@ -89,6 +77,78 @@ interface PartitionRows {
   /** Rows whose offset Kafka still holds (at or after the log start). */
   readonly inLog: number
 }
+
+const topicIdOf = (add: Add): string => add.tags?.[TOPIC_ID_TAG] ?? ""
+
+export const verify = (settings: SettingsShape) =>
+  withDuckDb((db) =>
+    Effect.gen(function*(): Effect.fn.Return<VerifyReport, VerifyError> {
+      const topic = settings.topic
+      const id = yield* currentTopicId(settings.brokers, topic)
+      if (id === undefined) {
+        return yield* new KafkaError({ op: `verify ${topic}`, cause: new Error(`topic ${topic} does not exist on ${settings.brokers.join(",")}`) })
+      }
+      const offsets = yield* topicOffsets(settings.brokers, topic)
+      const tables: Array<TableState> = yield* Effect.forEach(transactionFeeds(topic), (feed) =>
+        Effect.gen(function*() {
+          const root = tableRoot(settings.lakeDir, feed)
+          const snapshot = yield* readSnapshot(root)
+          const filesByTopicId = new Map<string, Array<string>>()
+          for (const add of snapshot.files.values()) {
+            const list = filesByTopicId.get(topicIdOf(add)) ?? []
+            list.push(path.join(root, add.path))
+            filesByTopicId.set(topicIdOf(add), list)
+          }
+          const rows = yield* rowsByPartition(db, filesByTopicId.get(id) ?? [], offsets)
+          return { feed, label: feed.kind === "_deadletter" ? "dead letters" : feed.name, txns: snapshot.txns, filesByTopicId, rows }
+        }))
+      const lakeChecks = yield* Effect.forEach(offsets, (o) => checkPartition(settings.brokers, db, topic, id, o, tables))
+      const earlier = yield* earlierInLake(db, topic, id, tables)
+      if (!settings.sinks.includes("warehouse")) {
+        return { topic, topicId: id, partitions: lakeChecks, earlierIncarnations: earlier, ok: lakeChecks.every((c) => c.problems.length === 0) } satisfies VerifyReport
+      }
+      return yield* Effect.scoped(
+        Effect.gen(function*() {
+          const warehouse = yield* openWarehouse(settings)
+          const byIncarnation = yield* warehouseOffsets(warehouse, settings.group, topic)
+          const committed = byIncarnation.get(id) ?? new Map<number, number>()
+          const partitions = lakeChecks.map((c) => {
+            const next = committed.get(c.partition)
+            const problems = [...c.problems]
+            if (c.kafkaEnd > c.kafkaStart && next === undefined) problems.push(`warehouse: nothing committed, Kafka holds ${c.kafkaStart}..${c.kafkaEnd - 1}`)
+            else if (next !== undefined && next < c.kafkaEnd) problems.push(`warehouse: committed up to ${next - 1}, Kafka ends at ${c.kafkaEnd - 1}`)
+            return { ...c, warehouseNext: next ?? null, problems }
+          })
+          const earlierInWarehouse = [...byIncarnation].filter(([topicId]) => topicId !== id).map(([topicId, next]): EarlierIncarnation => ({
+            topicId,
+            where: "warehouse",
+            rows: 0,
+            committed: Object.fromEntries([...next].map(([p, n]) => [String(p), n]))
+          }))
+          const lakeAhead = partitions.every((p) =>
+            p.warehouseNext === null || Object.values(p.lakeCommitted).every((l) => l !== null && l >= p.warehouseNext! - 1)
+          )
+          // Facts add up every incarnation the warehouse counted: the lake's rows of each, below its offsets.
+          const incarnations: Array<LakeIncarnation> = [...byIncarnation].map(([topicId, next]) => ({
+            streamFiles: tables[0]!.filesByTopicId.get(topicId) ?? [],
+            flattenedFiles: tables[1]!.filesByTopicId.get(topicId) ?? [],
+            committed: next
+          }))
+          const facts = lakeAhead
+            ? yield* compareFacts(db, warehouse, incarnations)
+            : [{ fact: "facts", keys: 0, transactions: 0, mismatches: ["not compared: the lake is behind the warehouse"] }]
+          return {
+            topic,
+            topicId: id,
+            partitions,
+            earlierIncarnations: [...earlier, ...earlierInWarehouse],
+            warehouse: { description: warehouse.description, facts },
+            ok: partitions.every((p) => p.problems.length === 0) && facts.every((f) => f.mismatches.length === 0)
+          } satisfies VerifyReport
+        })
+      )
+    })
+  )
 
 /** Row counts per Kafka partition of a set of lake files, by their lineage columns. */
 const rowsByPartition = (db: DuckDb, files: ReadonlyArray<string>, offsets: ReadonlyArray<PartitionOffsets>) =>
@@ -107,40 +167,99 @@ const rowsByPartition = (db: DuckDb, files: ReadonlyArray<string>, offsets: Read
     )
   })
 
-type TableState = {
-  readonly feed: { readonly name: string; readonly kind: string }
-  readonly snapshot: { readonly txns: ReadonlyMap<string, number> }
-  readonly rows: ReadonlyMap<number, PartitionRows>
+/** The offsets in `from..to` of a partition that have a row in any of `files`, ascending. */
+const lakeOffsets = (db: DuckDb, files: ReadonlyArray<string>, partition: number, from: number, to: number) =>
+  db.query(`
+    SELECT DISTINCT _kafka_offset AS o FROM ${parquetRelation(files, "0::INTEGER AS _kafka_partition, 0::BIGINT AS _kafka_offset")}
+    WHERE _kafka_partition = ${partition} AND _kafka_offset BETWEEN ${from} AND ${to} ORDER BY 1`).pipe(
+    Effect.map((rows) => rows.map((r) => Number(r.o)))
+  )
+
+/** `a \ b` of two ascending lists. */
+const minus = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): Array<number> => {
+  const out: Array<number> = []
+  let j = 0
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) j++
+    if (j >= b.length || b[j] !== x) out.push(x)
+  }
+  return out
 }
 
-const checkPartition = (topic: string, o: PartitionOffsets, tables: ReadonlyArray<TableState>): PartitionCheck => {
-  const problems: Array<string> = []
-  const lakeCommitted: Record<string, number | null> = {}
-  const lakeRows: Record<string, number> = {}
-  for (const t of tables) {
-    const label = t.feed.kind === "_deadletter" ? "dead letters" : t.feed.name
-    const committed = t.snapshot.txns.get(`${t.feed.name}@${topic}/${o.partition}`)
-    lakeCommitted[label] = committed ?? null
-    const r = t.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 }
-    lakeRows[label] = r.inLog
-    if (r.rows !== r.distinct) problems.push(`${label}: ${r.rows - r.distinct} duplicate offsets`)
-    if (o.end > o.start && committed === undefined) problems.push(`${label}: nothing committed, Kafka holds ${o.start}..${o.end - 1}`)
-    else if (committed !== undefined && committed < o.end - 1) problems.push(`${label}: committed up to ${committed}, Kafka ends at ${o.end - 1}`)
-    else if (committed !== undefined && committed > o.end - 1) problems.push(`${label}: committed ${committed} beyond Kafka's end ${o.end - 1} (topic recreated?)`)
-  }
-  const [stream, flattened, dead] = tables.map((t) => t.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 })
-  const lastCommon = Math.min(...tables.map((t) => t.snapshot.txns.get(`${t.feed.name}@${topic}/${o.partition}`) ?? o.start - 1))
-  const expected = Math.max(0, lastCommon - o.start + 1)
-  const present = (stream?.inLog ?? 0) + (dead?.inLog ?? 0)
-  if (problems.length === 0 && present !== expected) {
-    problems.push(
-      present < expected
-        ? `${expected - present} offsets of ${o.start}..${lastCommon} are in neither the stream nor the dead letters`
-        : `${present - expected} more rows than offsets ${o.start}..${lastCommon}`
-    )
-  }
-  if ((flattened?.inLog ?? 0) !== (stream?.inLog ?? 0) && problems.length === 0) {
-    problems.push(`transaction_flattened has ${flattened?.inLog ?? 0} rows, transaction_stream ${stream?.inLog ?? 0}`)
-  }
-  return { partition: o.partition, kafkaStart: o.start, kafkaEnd: o.end, lakeCommitted, lakeRows, problems }
-}
+const firstFew = (offsets: ReadonlyArray<number>): string => offsets.slice(0, 5).join(", ") + (offsets.length > 5 ? ", …" : "")
+
+const checkPartition = (
+  brokers: ReadonlyArray<string>,
+  db: DuckDb,
+  topic: string,
+  topicId: string,
+  o: PartitionOffsets,
+  tables: ReadonlyArray<TableState>
+): Effect.Effect<PartitionCheck, KafkaError | DuckDbError> =>
+  Effect.gen(function*() {
+    const sp = { topic, topicId, partition: o.partition }
+    const problems: Array<string> = []
+    const lakeCommitted: Record<string, number | null> = {}
+    const lakeRows: Record<string, number> = {}
+    const committedOf = (t: TableState) => t.txns.get(offsetsAppId(t.feed.name, sp))
+    for (const t of tables) {
+      const committed = committedOf(t)
+      lakeCommitted[t.label] = committed ?? null
+      const r = t.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 }
+      lakeRows[t.label] = r.inLog
+      if (r.rows !== r.distinct) problems.push(`${t.label}: ${r.rows - r.distinct} duplicate offsets`)
+      if (o.end > o.start && committed === undefined) problems.push(`${t.label}: nothing committed, Kafka holds ${o.start}..${o.end - 1}`)
+      else if (committed !== undefined && committed < o.end - 1) problems.push(`${t.label}: committed up to ${committed}, Kafka ends at ${o.end - 1}`)
+      else if (committed !== undefined && committed > o.end - 1) problems.push(`${t.label}: committed ${committed} beyond Kafka's end ${o.end - 1}`)
+    }
+    const [stream, flattened, dead] = tables.map((t) => t.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 })
+    const lastCommon = Math.min(...tables.map((t) => committedOf(t) ?? o.start - 1))
+    const range = Math.max(0, lastCommon - o.start + 1)
+    const present = (stream?.inLog ?? 0) + (dead?.inLog ?? 0)
+    let offsetsWithoutData = 0
+    // Every offset has its row: there is nothing to tell apart. Otherwise Kafka says which offsets carry data.
+    if (problems.length === 0 && present !== range) {
+      const data = yield* dataOffsets(brokers, topic, o.partition, o.start, lastCommon)
+      const files = [...(tables[0]!.filesByTopicId.get(topicId) ?? []), ...(tables[2]!.filesByTopicId.get(topicId) ?? [])]
+      const inLake = yield* lakeOffsets(db, files, o.partition, o.start, lastCommon)
+      const lost = minus(data, inLake)
+      const extra = minus(inLake, data)
+      offsetsWithoutData = range - data.length
+      if (lost.length > 0) {
+        problems.push(`${lost.length} offsets of ${o.start}..${lastCommon} that carry data are in neither the stream nor the dead letters (${firstFew(lost)})`)
+      }
+      if (extra.length > 0) {
+        problems.push(`${extra.length} rows of ${o.start}..${lastCommon} are for offsets that carry no data for a read_committed reader: aborted or compacted records (${firstFew(extra)})`)
+      }
+    }
+    if ((flattened?.inLog ?? 0) !== (stream?.inLog ?? 0) && problems.length === 0) {
+      problems.push(`transaction_flattened has ${flattened?.inLog ?? 0} rows, transaction_stream ${stream?.inLog ?? 0}`)
+    }
+    return { partition: o.partition, kafkaStart: o.start, kafkaEnd: o.end, lakeCommitted, lakeRows, offsetsWithoutData, problems }
+  })
+
+/** Per earlier topic id: the stream's rows and what each feed committed. */
+const earlierInLake = (db: DuckDb, topic: string, currentId: string, tables: ReadonlyArray<TableState>) =>
+  Effect.gen(function*() {
+    const ids = new Set<string>()
+    for (const t of tables) {
+      for (const id of t.filesByTopicId.keys()) if (id !== currentId) ids.add(id)
+      for (const appId of t.txns.keys()) {
+        const parsed = parseOffsetsAppId(appId)
+        if (parsed !== undefined && parsed.topic === topic && parsed.topicId !== currentId) ids.add(parsed.topicId)
+      }
+    }
+    return yield* Effect.forEach([...ids].sort(), (id) =>
+      Effect.gen(function*() {
+        const files = [...(tables[0]!.filesByTopicId.get(id) ?? []), ...(tables[2]!.filesByTopicId.get(id) ?? [])]
+        const rows = files.length === 0 ? [{ n: 0 }] : yield* db.query(`SELECT count(*) AS n FROM ${parquetRelation(files, "")}`)
+        const committed: Record<string, number> = {}
+        for (const appId of tables[0]!.txns.keys()) {
+          const parsed = parseOffsetsAppId(appId)
+          if (parsed !== undefined && parsed.feed === tables[0]!.feed.name && parsed.topic === topic && parsed.topicId === id) {
+            committed[String(parsed.partition)] = tables[0]!.txns.get(appId)! + 1
+          }
+        }
+        return { topicId: id, where: "lake", rows: Number(rows[0]?.n ?? 0), committed } satisfies EarlierIncarnation
+      }))
+  })

@@ -17,15 +17,30 @@ export interface FactComparison {
   readonly mismatches: ReadonlyArray<string>
 }
 
-/** The warehouse's next offset per partition (absent: nothing committed). */
+/** The warehouse's next offset per topic id (one per incarnation of the topic) and partition (absent: nothing committed). */
 export const warehouseOffsets = (warehouse: Warehouse, group: string, topic: string) =>
   Effect.tryPromise({
     try: () =>
-      warehouse.db.selectFrom("sluice_offsets").select(["partition", "next_offset"])
+      warehouse.db.selectFrom("sluice_offsets").select(["topic_id", "partition", "next_offset"])
         .where("consumer_group", "=", group).where("topic", "=", topic).where("sink", "=", "warehouse")
         .execute(),
     catch: (cause) => warehouse.toError("read sluice_offsets", cause)
-  }).pipe(Effect.map((rows) => new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]))))
+  }).pipe(Effect.map((rows) => {
+    const byId = new Map<string, Map<number, number>>()
+    for (const r of rows) {
+      const next = byId.get(r.topic_id) ?? new Map<number, number>()
+      next.set(Number(r.partition), Number(r.next_offset))
+      byId.set(r.topic_id, next)
+    }
+    return byId
+  }))
+
+/** The lake's files of one incarnation of the topic, and the warehouse's offsets for it. */
+export interface LakeIncarnation {
+  readonly streamFiles: ReadonlyArray<string>
+  readonly flattenedFiles: ReadonlyArray<string>
+  readonly committed: ReadonlyMap<number, number>
+}
 
 interface Fact {
   readonly count: number
@@ -54,30 +69,30 @@ const compare = (fact: string, lake: Map<string, Fact>, warehouse: Map<string, F
 
 /**
  * Recomputes (count, sum) by user, type and UTC day from the lake rows whose offsets the
- * warehouse has committed, and compares them with the warehouse's facts, exactly, in cents.
+ * warehouse has committed (every incarnation of the topic it counted), and compares them with the
+ * warehouse's facts, exactly, in cents.
  */
-export const compareFacts = (
-  db: DuckDb,
-  warehouse: Warehouse,
-  lake: { readonly streamFiles: ReadonlyArray<string>; readonly flattenedFiles: ReadonlyArray<string> },
-  committed: ReadonlyMap<number, number>
-) =>
+export const compareFacts = (db: DuckDb, warehouse: Warehouse, incarnations: ReadonlyArray<LakeIncarnation>) =>
   Effect.gen(function*() {
-    const below = committed.size === 0
-      ? "false"
-      : `(${[...committed].map(([p, next]) => `(_kafka_partition = ${p} AND _kafka_offset < ${next})`).join(" OR ")})`
+    const below = (committed: ReadonlyMap<number, number>) =>
+      committed.size === 0
+        ? "false"
+        : `(${[...committed].map(([p, next]) => `(_kafka_partition = ${p} AND _kafka_offset < ${next})`).join(" OR ")})`
     // `AT TIME ZONE 'UTC'` makes the day UTC's whatever DuckDB's session time zone is.
-    const lakeFacts = (files: ReadonlyArray<string>, userId: string, amount: string) =>
-      files.length === 0
+    const lakeFacts = (filesOf: (i: LakeIncarnation) => ReadonlyArray<string>, userId: string, amount: string) => {
+      const parts = incarnations.filter((i) => filesOf(i).length > 0).map((i) => `
+            SELECT ${userId} AS user_id, transaction_type, strftime(event_time AT TIME ZONE 'UTC', '%Y-%m-%d') AS day, ${amount} AS amount
+            FROM ${parquetRelation(filesOf(i), "")}
+            WHERE status <> ${sqlString("failed")} AND ${below(i.committed)}`)
+      return parts.length === 0
         ? Effect.succeed(new Map<string, Fact>())
         : db.query(`
-            SELECT ${userId} AS user_id, transaction_type, strftime(event_time AT TIME ZONE 'UTC', '%Y-%m-%d') AS day,
-                   count(*) AS n, sum(${amount})::VARCHAR AS total
-            FROM ${parquetRelation(files, "")}
-            WHERE status <> ${sqlString("failed")} AND ${below}
+            SELECT user_id, transaction_type, day, count(*) AS n, sum(amount)::VARCHAR AS total
+            FROM (${parts.join(" UNION ALL ")})
             GROUP BY ALL`).pipe(
             Effect.map((rows) => new Map(rows.map((r) => [keyOf(r), { count: Number(r.n), cents: decimalToCents(String(r.total)) }])))
           )
+    }
     const warehouseFacts = (table: "fact_user_transaction_summary" | "fact_user_transaction_summary_eur", amount: string) =>
       Effect.tryPromise({
         try: () =>
@@ -89,15 +104,15 @@ export const compareFacts = (
         )
       )
     return [
-      compare("fact_user_transaction_summary", yield* lakeFacts(lake.streamFiles, "user.id", "amount"), yield* warehouseFacts("fact_user_transaction_summary", "total_amount")),
-      compare("fact_user_transaction_summary_eur", yield* lakeFacts(lake.flattenedFiles, "user_id", "amount_eur"), yield* warehouseFacts("fact_user_transaction_summary_eur", "total_amount_eur"))
+      compare("fact_user_transaction_summary", yield* lakeFacts((i) => i.streamFiles, "user.id", "amount"), yield* warehouseFacts("fact_user_transaction_summary", "total_amount")),
+      compare("fact_user_transaction_summary_eur", yield* lakeFacts((i) => i.flattenedFiles, "user_id", "amount_eur"), yield* warehouseFacts("fact_user_transaction_summary_eur", "total_amount_eur"))
     ]
   })
 
 /** One line on what the warehouse holds: facts, transactions counted, EUR total, offsets. */
-export const describeWarehouse = (warehouse: Warehouse, group: string, topic: string) =>
+export const describeWarehouse = (warehouse: Warehouse, group: string, topic: string, topicId: string | undefined) =>
   Effect.gen(function*() {
-    const offsets = yield* warehouseOffsets(warehouse, group, topic)
+    const offsets = (yield* warehouseOffsets(warehouse, group, topic)).get(topicId ?? "") ?? new Map<number, number>()
     const totals = yield* Effect.tryPromise({
       try: () =>
         warehouse.db.selectFrom("fact_user_transaction_summary_eur")

@@ -7,6 +7,7 @@ import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
+import { topicId } from "./KafkaAdmin.ts"
 import { produce } from "./Produce.ts"
 import { runService, transactionFeeds } from "./Service.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -49,14 +50,21 @@ const run = Command.make(
       Flag.withDescription("Exit 0 once every partition is committed up to Kafka's end and nothing arrived for this many ms"),
       Flag.optional
     ),
-    noMigrate: Flag.Boolean("no-migrate").pipe(Flag.withDescription("Do not apply pending warehouse migrations at start"), Flag.withDefault(false))
+    noMigrate: Flag.Boolean("no-migrate").pipe(Flag.withDescription("Do not apply pending warehouse migrations at start"), Flag.withDefault(false)),
+    onOffsetOutOfRange: Flag.Literals("on-offset-out-of-range", ["fail", "earliest"] as const).pipe(
+      Flag.withDescription(
+        "When a partition's next offset was deleted from Kafka (retention) before any sink read it: fail (default: $SLUICE_ON_OFFSET_OUT_OF_RANGE or fail) or skip to the earliest offset left"
+      ),
+      Flag.optional
+    )
   },
-  Effect.fn(function*({ untilIdle, noMigrate }) {
-    const s = yield* settings
+  Effect.fn(function*({ untilIdle, noMigrate, onOffsetOutOfRange }) {
+    const base = yield* settings
+    const s = Option.isSome(onOffsetOutOfRange) ? { ...base, onOffsetOutOfRange: onOffsetOutOfRange.value } : base
     yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
     const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
     yield* Console.log(formatRun(summary))
-    if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, transactionFeeds(s.topic))))
+    if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))))
     if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
   })
@@ -70,13 +78,24 @@ const produceCommand = Command.make(
     rate: Flag.Int("rate").pipe(Flag.withDescription("Messages per second (0: as fast as possible)"), atLeast(0), Flag.withDefault(0)),
     partitions: Flag.Int("partitions").pipe(Flag.withDescription("Partitions when the topic is created"), atLeast(1), Flag.withDefault(4)),
     badRatio: Flag.Finite("bad-ratio").pipe(Flag.withDescription("Share of malformed messages, 0..1"), Flag.filter((r: number) => r >= 0 && r <= 1, (r) => `must be between 0 and 1, got ${r}`), Flag.withDefault(0)),
-    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the generator (same seed, same messages)"), Flag.withDefault(42))
+    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the generator (same seed, same messages)"), Flag.withDefault(42)),
+    transactionSize: Flag.Int("transaction-size").pipe(
+      Flag.withDescription("Send in Kafka transactions of this many messages, as an exactly-once producer does (0: no transactions)"),
+      atLeast(0),
+      Flag.withDefault(0)
+    ),
+    abortEvery: Flag.Int("abort-every").pipe(
+      Flag.withDescription("With --transaction-size: abort every n-th transaction (0: none); aborted messages are not counted as produced"),
+      atLeast(0),
+      Flag.withDefault(0)
+    )
   },
   Effect.fn(function*(f) {
     const s = yield* settings
     const report = yield* produce({ ...f, brokers: s.brokers, progress: process.stdout.isTTY === true })
+    const aborted = report.aborted === 0 ? "" : `, and ${report.aborted.toLocaleString("en-US")} in aborted transactions`
     yield* Console.log(
-      `produced ${report.sent.toLocaleString("en-US")} messages (${report.bad.toLocaleString("en-US")} malformed) to ${f.topic} in ${(report.elapsedMs / 1000).toFixed(1)} s`
+      `produced ${report.sent.toLocaleString("en-US")} messages (${report.bad.toLocaleString("en-US")} malformed)${aborted} to ${f.topic} in ${(report.elapsedMs / 1000).toFixed(1)} s`
     )
   })
 ).pipe(Command.withDescription("Produce realistic transactions (seeded, optionally with malformed ones)"))
@@ -94,8 +113,15 @@ const verifyCommand = Command.make(
         const committed = Object.entries(p.lakeCommitted).map(([k, v]) => `${k}=${v ?? "-"}`).join(" ")
         const rows = Object.entries(p.lakeRows).map(([k, v]) => `${k}=${v}`).join(" ")
         const warehouse = p.warehouseNext === undefined ? "" : `  warehouse next=${p.warehouseNext ?? "-"}`
+        const noData = p.offsetsWithoutData === 0 ? "" : `  ${p.offsetsWithoutData} offsets without data (transaction markers, aborted or compacted records)`
         yield* Console.log(
-          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}${warehouse}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
+          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}${warehouse}${noData}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
+        )
+      }
+      for (const e of report.earlierIncarnations) {
+        const committed = Object.entries(e.committed).map(([p, n]) => `${p}:${n - 1}`).join(" ") || "-"
+        yield* Console.log(
+          `${report.topic} earlier incarnation ${e.topicId === "" ? "(id not recorded)" : e.topicId} in the ${e.where}: ${e.where === "lake" ? `${e.rows.toLocaleString("en-US")} rows, ` : ""}committed ${committed} (kept; not checked against the current topic ${report.topicId})`
         )
       }
       if (report.warehouse) {

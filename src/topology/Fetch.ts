@@ -1,11 +1,12 @@
 /**
- * One round of Kafka fetches: the wanted partitions grouped by leader, fetched concurrently, and
- * each partition's record batches turned into a `RecordBatch` (control batches skipped, offsets
- * before the requested one dropped).
+ * One round of Kafka fetches, read as `read_committed`: the wanted partitions grouped by leader,
+ * fetched concurrently, each partition's batches filtered by `ReadCommitted` and reported with its
+ * own error code, so that one partition's error never hides the others' data.
  */
-import { type Consumer, IS_CONTROL } from "@platformatic/kafka"
-import { Data, Effect } from "effect"
-import type { RecordBatch, SourceRecord } from "./Record.ts"
+import { type Consumer, FetchIsolationLevels, protocolErrorsCodesById } from "@platformatic/kafka"
+import { Clock, Data, Effect } from "effect"
+import { readCommitted } from "./ReadCommitted.ts"
+import type { RecordBatch } from "./Record.ts"
 
 /** A Kafka call failed. */
 export class KafkaError extends Data.TaggedError("KafkaError")<{
@@ -23,13 +24,28 @@ export interface FetchPosition {
   readonly offset: number
 }
 
+/** Broker error codes a fetch reports per partition (Kafka's protocol numbers them so). */
+export const FetchErrors = {
+  none: 0,
+  offsetOutOfRange: 1,
+  unknownTopicOrPartition: 3,
+  unknownTopicId: 100,
+  inconsistentTopicId: 103
+} as const
+
+/** The name of a broker error code, for log lines. */
+export const errorName = (code: number): string =>
+  protocolErrorsCodesById[code as keyof typeof protocolErrorsCodesById] ?? `error ${code}`
+
 export interface FetchedPartition {
   readonly topic: string
+  /** The id of the topic the data came from (a recreated topic has a new one). */
+  readonly topicId: string
   readonly partition: number
   /** The offset that was asked for. */
   readonly from: number
+  /** 0, or the broker's error code for this partition (its batch is then empty). */
   readonly errorCode: number
-  readonly highWatermark: number
   /** The records from `from` on; `nextOffset` is `from` when the broker had nothing new. */
   readonly batch: RecordBatch
 }
@@ -39,25 +55,63 @@ export interface FetchLimits {
   readonly maxBytesPerPartition: number
 }
 
+/** The topic ids the cluster knows now, by name (a deleted topic is absent). */
+export const topicIds = (consumer: Consumer, topics: ReadonlyArray<string>, refresh: boolean) =>
+  Effect.tryPromise({
+    try: () => consumer.metadata({ topics: [...topics], forceUpdate: refresh }),
+    catch: (cause) => new KafkaError({ op: `metadata of ${topics.join(",")}`, cause })
+  }).pipe(Effect.map((metadata) => new Map([...metadata.topics].map(([name, t]) => [name, t.id]))))
+
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>
+
+/**
+ * The response a failed fetch still carries: the client rejects a whole response when one of its
+ * partitions reports an error, and keeps the response on the error (or on the last of its retries).
+ */
+const responseOf = (error: unknown): FetchResponse | undefined => {
+  const e = error as { response?: FetchResponse; errors?: ReadonlyArray<unknown> } | undefined
+  if (e?.response?.responses !== undefined) return e.response
+  for (const inner of [...(e?.errors ?? [])].reverse()) {
+    const found = responseOf(inner)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/** What one round fetched, and which wanted partitions have no leader (their topic may be gone). */
+export interface FetchRound {
+  readonly fetched: Array<FetchedPartition>
+  readonly leaderless: Array<FetchPosition>
+}
 
 /** Fetches once from every wanted partition. */
 export const fetchOnce = (
   consumer: Consumer,
   wanted: ReadonlyArray<FetchPosition>,
   limits: FetchLimits
-): Effect.Effect<Array<FetchedPartition>, KafkaError> =>
+): Effect.Effect<Array<FetchedPartition>, KafkaError> => Effect.map(fetchRound(consumer, wanted, limits), (r) => r.fetched)
+
+/** Fetches once from every wanted partition, and says which could not be routed to a leader. */
+export const fetchRound = (
+  consumer: Consumer,
+  wanted: ReadonlyArray<FetchPosition>,
+  limits: FetchLimits
+): Effect.Effect<FetchRound, KafkaError> =>
   Effect.gen(function*() {
-    if (wanted.length === 0) return []
+    if (wanted.length === 0) return { fetched: [], leaderless: [] }
     const topics = [...new Set(wanted.map((w) => w.topic))]
     const metadata = yield* Effect.tryPromise({
       try: () => consumer.metadata({ topics }),
       catch: (cause) => new KafkaError({ op: `metadata of ${topics.join(",")}`, cause })
     })
     const byNode = new Map<number, Array<FetchPosition>>()
+    const leaderless: Array<FetchPosition> = []
     for (const w of wanted) {
       const leader = metadata.topics.get(w.topic)?.partitions[w.partition]?.leader
-      if (leader === undefined) continue
+      if (leader === undefined || leader < 0) {
+        leaderless.push(w)
+        continue
+      }
       const list = byNode.get(leader) ?? []
       list.push(w)
       byNode.set(leader, list)
@@ -73,6 +127,7 @@ export const fetchOnce = (
               maxWaitTime: limits.maxWaitMs,
               minBytes: 1,
               maxBytes: limits.maxBytesPerPartition * list.length,
+              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
               topics: groupByTopicId(list, (topic) => metadata.topics.get(topic)!.id).map(([topicId, parts]) => ({
                 topicId,
                 partitions: parts.map((p) => ({
@@ -83,12 +138,15 @@ export const fetchOnce = (
                   lastFetchedEpoch: -1
                 }))
               }))
-            }),
+            }).then(
+              (response) => response,
+              (error) => responseOf(error) ?? Promise.reject(error)
+            ),
           catch: (cause) => new KafkaError({ op: `fetch from node ${node}`, cause })
-        }).pipe(Effect.map((response) => toBatches(response, names, list))),
+        }).pipe(Effect.flatMap((response) => Effect.map(Clock.currentTimeMillis, (now) => toBatches(response, names, list, now)))),
       { concurrency: "unbounded" }
     )
-    return results.flat()
+    return { fetched: results.flat(), leaderless }
   })
 
 const groupByTopicId = (list: ReadonlyArray<FetchPosition>, idOf: (topic: string) => string) => {
@@ -102,9 +160,8 @@ const groupByTopicId = (list: ReadonlyArray<FetchPosition>, idOf: (topic: string
   return [...groups]
 }
 
-const toBatches = (response: FetchResponse, names: Map<string, string>, requested: ReadonlyArray<FetchPosition>) => {
+const toBatches = (response: FetchResponse, names: Map<string, string>, requested: ReadonlyArray<FetchPosition>, fetchedAt: number) => {
   const from = new Map(requested.map((p) => [`${p.topic}/${p.partition}`, p.offset]))
-  const fetchedAt = Date.now()
   const out: Array<FetchedPartition> = []
   for (const topicResponse of response.responses) {
     const topic = names.get(topicResponse.topicId)
@@ -113,29 +170,27 @@ const toBatches = (response: FetchResponse, names: Map<string, string>, requeste
       const start = from.get(`${topic}/${part.partitionIndex}`)
       // An incremental fetch session may return partitions that were not asked for this time.
       if (start === undefined) continue
-      const records: Array<SourceRecord> = []
-      let next = start
-      for (const batch of part.records ?? []) {
-        const firstOffset = Number(batch.firstOffset)
-        const lastOffset = firstOffset + batch.lastOffsetDelta
-        if (lastOffset + 1 > next) next = lastOffset + 1
-        // Transaction markers occupy offsets but carry no data.
-        if ((batch.attributes & IS_CONTROL) !== 0) continue
-        const firstTimestamp = Number(batch.firstTimestamp)
-        for (const r of batch.records) {
-          const offset = firstOffset + r.offsetDelta
-          if (offset < start) continue
-          records.push({ offset, timestamp: firstTimestamp + Number(r.timestampDelta), key: r.key, value: r.value })
-        }
-      }
       const highWatermark = Number(part.highWatermark)
+      const lastStable = Number(part.lastStableOffset)
+      const endOffset = lastStable >= 0 ? lastStable : highWatermark
+      const read = part.errorCode === 0
+        ? readCommitted(part.records ?? [], part.abortedTransactions ?? [], start, lastStable)
+        : { records: [], nextOffset: start }
       out.push({
         topic,
+        topicId: topicResponse.topicId,
         partition: part.partitionIndex,
         from: start,
         errorCode: part.errorCode,
-        highWatermark,
-        batch: { topic, partition: part.partitionIndex, records, nextOffset: next, highWatermark, fetchedAt }
+        batch: {
+          topic,
+          partition: part.partitionIndex,
+          records: read.records,
+          nextOffset: read.nextOffset,
+          endOffset,
+          logStartOffset: Number(part.logStartOffset),
+          fetchedAt
+        }
       })
     }
   }

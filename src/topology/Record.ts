@@ -17,12 +17,22 @@ export interface RecordBatch {
   readonly topic: string
   readonly partition: number
   readonly records: ReadonlyArray<SourceRecord>
-  /** The offset after the last one this batch covers (control records and gaps included). */
+  /** The offset after the last one this batch covers (control records, aborted records and gaps included). */
   readonly nextOffset: number
-  /** The partition's end offset when the batch was fetched. */
-  readonly highWatermark: number
+  /** Where the partition ended for a read_committed reader when the batch was fetched: its last stable offset. */
+  readonly endOffset: number
+  /** The partition's first offset still in the log when the batch was fetched. */
+  readonly logStartOffset: number
   /** When the batch was fetched, epoch millis. */
   readonly fetchedAt: number
+}
+
+/** The partition a record comes from, tied to one incarnation of its topic. */
+export interface SourcePartition {
+  readonly topic: string
+  /** The topic's id: a topic deleted and created again under the same name gets a new one. */
+  readonly topicId: string
+  readonly partition: number
 }
 
 /** A decoded value with the Kafka coordinates it came from. */

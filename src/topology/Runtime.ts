@@ -1,18 +1,25 @@
 /**
  * The runtime that drives a topology: one task per assigned partition (recover the sinks, seek,
- * decode into windows, write each window to every sink), reassignment, idle detection and drain.
+ * run the partition loop; again after a fence or a new topic incarnation), reassignment,
+ * catch-up detection and drain. Any failure of a partition stops the whole service, loudly.
  */
-import { Deferred, Effect, Fiber, Option, Queue } from "effect"
+import { Cause, Clock, Data, Deferred, Effect, Fiber, Option, Queue } from "effect"
+import { makeCatchUpCheck, type PartitionsStalled } from "./CatchUp.ts"
+import type { Decisions } from "./Decisions.ts"
+import { type LoopError, type PartitionProgress, runPartition } from "./PartitionLoop.ts"
+import { type DecisionsMissing, recoverPartition } from "./Recovery.ts"
+import type { SourcePartition } from "./Record.ts"
 import type { SinkError, SinkFenced } from "./Sink.ts"
-import { decodeRecord, isDeadLetter } from "./Decode.ts"
-import type { RecordBatch } from "./Record.ts"
-import { type KafkaError, type Source, type TopicPartition, tpKey } from "./Source.ts"
-import { flowOf, type Topology } from "./Topology.ts"
-import { WindowState } from "./Window.ts"
+import { type KafkaError, type OffsetOutOfRange, type Source, type TopicPartition, tpKey } from "./Source.ts"
+import { flowOf, type TopicFlow, type Topology } from "./Topology.ts"
+
+export type { PartitionProgress } from "./PartitionLoop.ts"
 
 export interface RuntimeOptions {
-  /** Stop once every assigned partition is committed up to its end offset and nothing arrived for this long. */
+  /** Stop once every partition is committed up to its end offset and nothing arrived for this long. */
   readonly untilIdleMs?: number | undefined
+  /** With `untilIdleMs`: how long partitions owned elsewhere may make no progress before the run fails. */
+  readonly stalledAfterMs: number
   /** How long a drain may take to flush and commit open windows. */
   readonly drainTimeoutMs: number
   /**
@@ -22,21 +29,6 @@ export interface RuntimeOptions {
   readonly flushWhenCaughtUp?: boolean | undefined
   /** How long a fenced partition waits before it recovers and seeks again. */
   readonly fencedBackoffMs: number
-}
-
-/** What one partition has done since this process started. */
-export interface PartitionProgress {
-  readonly topic: string
-  readonly partition: number
-  /** Next offset not yet committed by every sink. */
-  committed: number
-  records: number
-  deadLetters: number
-  windows: number
-  /** Offset after the last record fetched. */
-  fetched: number
-  lastActivityAt: number
-  windowOpen: boolean
 }
 
 export interface RunSummary {
@@ -52,7 +44,19 @@ export interface RunSummary {
   readonly partitions: ReadonlyArray<PartitionProgress>
 }
 
-export type RuntimeError = SinkError | KafkaError
+/** A partition's task failed in a way nobody expected (a bug, or data the code cannot handle). */
+export class PartitionDefect extends Data.TaggedError("PartitionDefect")<{
+  readonly topic: string
+  readonly partition: number
+  readonly defect: unknown
+}> {
+  override get message(): string {
+    const d = this.defect as Error | undefined
+    return `${this.topic}/${this.partition} stopped on an unexpected error: ${d?.message ?? String(this.defect)}`
+  }
+}
+
+export type RuntimeError = SinkError | KafkaError | OffsetOutOfRange | DecisionsMissing | PartitionsStalled | PartitionDefect
 
 /**
  * Runs until `stop` completes (a signal) or, with `untilIdleMs`, until caught up; then drains:
@@ -65,112 +69,49 @@ export const runTopology = (
   stop: Deferred.Deferred<void>
 ): Effect.Effect<RunSummary, RuntimeError> =>
   Effect.gen(function*() {
-    const startedAt = Date.now()
+    const startedAt = yield* Clock.currentTimeMillis
     const progress = new Map<string, PartitionProgress>()
-    const tasks = new Map<string, Fiber.Fiber<void, RuntimeError>>()
+    const tasks = new Map<string, Fiber.Fiber<void, never>>()
     const failure = yield* Deferred.make<never, RuntimeError>()
     let draining = false
     let firstRecordAt: number | undefined
     let lastCommitAt: number | undefined
     let reason: RunSummary["reason"] = "drained"
+    // Decisions versions every sink holds already, so each is saved once per process.
+    const saved = new Set<number>()
 
-    const consume = (tp: TopicPartition, queue: Queue.Dequeue<RecordBatch>, from: number, state: PartitionProgress) =>
+    const ensureSaved = <T>(flow: TopicFlow<T>, decisions: Decisions<T>) =>
+      Effect.suspend(() =>
+        saved.has(decisions.version)
+          ? Effect.void
+          : Effect.forEach(flow.sinks, (sink) => sink.saveDecisions(decisions.version, decisions.content), { discard: true }).pipe(
+            Effect.tap(() => Effect.sync(() => saved.add(decisions.version)))
+          )
+      )
+
+    const waitForTopic = (topic: string) =>
       Effect.gen(function*() {
-        const flow = flowOf(topology, tp.topic)!
-        const limits = topology.window
-        const openWindow = (start: number) =>
-          Effect.map(Effect.forEach(flow.sinks, (sink) => sink.open(tp.partition, start)), (sinks) => ({ state: new WindowState(start), sinks }))
-        let window = yield* openWindow(from)
-        let records = 0
-        let deadLetters = 0
-        // The previous window's commit, still running while the next window fills.
-        let inFlight: Fiber.Fiber<void, SinkFenced | SinkError | KafkaError> | undefined
-
-        const awaitInFlight = Effect.suspend(() => {
-          const fiber = inFlight
-          inFlight = undefined
-          return fiber === undefined ? Effect.void : Fiber.join(fiber)
-        })
-
-        const commit = (closing: typeof window, to: number, counts: { records: number; deadLetters: number }) =>
-          Effect.gen(function*() {
-            yield* Effect.forEach(closing.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
-            state.committed = to + 1
-            state.records += counts.records
-            state.deadLetters += counts.deadLetters
-            state.windows += 1
-            state.lastActivityAt = Date.now()
-            lastCommitAt = state.lastActivityAt
-            yield* source.commitGroupOffset(tp, to + 1)
-          })
-
-        /**
-         * Closes the window: its commit starts, and the next window opens at once and fills while it
-         * runs. Commits stay in order, one at a time: a second close first waits for the first.
-         */
-        const flush = Effect.gen(function*() {
-          const closing = window
-          const to = closing.state.to
-          const counts = { records, deadLetters }
-          records = 0
-          deadLetters = 0
-          yield* awaitInFlight
-          window = yield* openWindow(to + 1)
-          state.windowOpen = false
-          inFlight = yield* Effect.forkChild(commit(closing, to, counts))
-        })
-
+        let said = false
         for (;;) {
-          // A finished commit is joined as soon as it ends, so that its failure is not left unseen.
-          if (inFlight?.pollUnsafe() !== undefined) yield* awaitInFlight
-          if (draining && Queue.sizeUnsafe(queue) === 0) {
-            if (!window.state.isEmpty) yield* flush
-            return yield* awaitInFlight
-          }
-          const now = Date.now()
-          // Short waits, so that a drain or a window's deadline is noticed within 100 ms.
-          const wait = Math.min(100, Math.max(0, window.state.deadline(limits) - now))
-          const next = yield* Queue.take(queue).pipe(Effect.timeoutOption(wait))
-          if (Option.isSome(next)) {
-            const batch = next.value
-            // A window's age counts from when its data was fetched, not from when it was dequeued.
-            const at = Math.min(Date.now(), batch.fetchedAt)
-            firstRecordAt ??= at
-            for (const record of batch.records) {
-              const decoded = decodeRecord(tp.topic, tp.partition, record, flow.decode, topology.decodePolicy)
-              if (isDeadLetter(decoded)) {
-                for (const w of window.sinks) w.addDeadLetter(decoded)
-                deadLetters++
-              } else {
-                for (const w of window.sinks) w.add(decoded)
-                records++
-              }
-              const ws = window.state
-              ws.count++
-              ws.bytes += record.value?.length ?? 0
-              ws.cover(record.offset, at)
-              // A fetch can hold more than a window: close it exactly at its limit, mid-batch.
-              if (ws.isFull(limits)) yield* flush
-            }
-            window.state.cover(batch.nextOffset - 1, at)
-            state.fetched = batch.nextOffset
-            state.lastActivityAt = Date.now()
-            state.windowOpen = !window.state.isEmpty
-            const caughtUp = options.flushWhenCaughtUp === true && batch.nextOffset >= batch.highWatermark && Queue.sizeUnsafe(queue) === 0
-            if (caughtUp && !window.state.isEmpty) yield* flush
-          }
-          if (!window.state.isEmpty && Date.now() >= window.state.deadline(limits)) yield* flush
+          const id = yield* source.topicId(topic)
+          if (id !== undefined) return id
+          if (!said) yield* Effect.logWarning(`topic ${topic} does not exist; waiting for it`)
+          said = true
+          yield* Effect.sleep("1 second")
         }
       })
 
-    /** A partition's life: recover every sink, seek to the smallest next offset, consume; again when fenced. */
-    const task = (tp: TopicPartition): Effect.Effect<void, RuntimeError> =>
+    /** A partition's life: recover every sink, seek, run the loop; again when fenced or when the topic is recreated. */
+    const task = <T>(flow: TopicFlow<T>, tp: TopicPartition): Effect.Effect<void, Exclude<LoopError, SinkFenced> | DecisionsMissing> =>
       Effect.gen(function*() {
-        const flow = flowOf(topology, tp.topic)!
         for (;;) {
-          const nexts = yield* Effect.forEach(flow.sinks, (sink) => sink.recover(tp.topic, tp.partition))
-          const start = nexts.some((n) => n === undefined) ? undefined : Math.min(...(nexts as Array<number>))
-          const { queue, from } = yield* source.attach(tp, start)
+          const topicId = yield* waitForTopic(tp.topic)
+          const sp: SourcePartition = { topic: tp.topic, topicId, partition: tp.partition }
+          const current = flow.decisions.current()
+          yield* ensureSaved(flow, current)
+          const recovered = yield* recoverPartition(flow.sinks, flow.decisions, current, sp)
+          const { queue, from } = yield* source.attach(sp, recovered.start)
+          const now = yield* Clock.currentTimeMillis
           const state: PartitionProgress = progress.get(tpKey(tp)) ?? {
             topic: tp.topic,
             partition: tp.partition,
@@ -179,28 +120,44 @@ export const runTopology = (
             deadLetters: 0,
             windows: 0,
             fetched: from,
-            lastActivityAt: Date.now(),
+            lastActivityAt: now,
             windowOpen: false
           }
           state.committed = from
           state.fetched = from
           state.windowOpen = false
           progress.set(tpKey(tp), state)
-          yield* Effect.logInfo(`${tpKey(tp)}: assigned, resuming at offset ${from}`)
-          const fenced = yield* consume(tp, queue, from, state).pipe(
-            Effect.as(false),
-            Effect.catchTag("SinkFenced", (e: SinkFenced) =>
-              Effect.logWarning(`${e.message}; recovering`).pipe(Effect.as(true)))
+          yield* Effect.logInfo(`${tpKey(tp)}: assigned, resuming at offset ${from} (topic id ${topicId})`)
+          const end = yield* runPartition(flow, sp, queue, { from, decisions: current, replay: recovered.replay }, state, {
+            window: topology.window,
+            flushWhenCaughtUp: options.flushWhenCaughtUp === true,
+            draining: () => draining,
+            onCommitted: (next, at) =>
+              Effect.suspend(() => {
+                lastCommitAt = at
+                return source.commitGroupOffset(tp, next)
+              }),
+            onFirstRecord: (at) => {
+              firstRecordAt ??= at
+            }
+          }).pipe(
+            Effect.catchTag("SinkFenced", (e: SinkFenced) => Effect.logWarning(`${e.message}; recovering`).pipe(Effect.as("fenced" as const)))
           )
-          if (!fenced) return
-          yield* Effect.sleep(options.fencedBackoffMs)
+          if (end === "drained") return
+          if (end === "fenced") yield* Effect.sleep(options.fencedBackoffMs)
         }
       })
 
-    const start = (tp: TopicPartition) =>
+    const start = (flow: TopicFlow<any>, tp: TopicPartition) =>
       Effect.gen(function*() {
-        const fiber = yield* task(tp).pipe(
-          Effect.tapError((e) => Deferred.fail(failure, e)),
+        const fiber = yield* task(flow, tp).pipe(
+          Effect.catchDefect((defect) =>
+            Effect.logError(`${tpKey(tp)}: unexpected error`, defect).pipe(
+              Effect.andThen(Effect.fail(new PartitionDefect({ topic: tp.topic, partition: tp.partition, defect })))
+            )
+          ),
+          Effect.catchCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Deferred.failCause(failure, cause))),
+          Effect.ignoreCause,
           Effect.forkChild
         )
         tasks.set(tpKey(tp), fiber)
@@ -210,27 +167,34 @@ export const runTopology = (
       Effect.gen(function*() {
         const fiber = tasks.get(key)
         tasks.delete(key)
+        // Returns once the partition's commit in flight has landed or been stopped before its write.
         if (fiber) yield* Fiber.interrupt(fiber)
         yield* source.detach(tp)
         progress.delete(key)
         yield* Effect.logInfo(`${key}: revoked; its open window is dropped`)
       })
 
+    const catchUp = makeCatchUpCheck(topology, source, options.stalledAfterMs)
+    let lastCatchUpCheck = 0
     const caughtUp = Effect.gen(function*() {
-      if (options.untilIdleMs === undefined || tasks.size === 0) return false
-      const highWatermarks = yield* source.highWatermarks
-      const now = Date.now()
+      if (options.untilIdleMs === undefined) return false
+      const endOffsets = yield* source.endOffsetsSeen
+      const now = yield* Clock.currentTimeMillis
       for (const key of tasks.keys()) {
         const state = progress.get(key)
-        const hw = highWatermarks.get(key)
-        if (state === undefined || hw === undefined || hw < 0) return false
-        if (state.windowOpen || state.committed < hw) return false
+        const end = endOffsets.get(key)
+        if (state === undefined || end === undefined || end < 0) return false
+        if (state.windowOpen || state.committed < end) return false
         if (now - state.lastActivityAt < options.untilIdleMs) return false
       }
-      return true
+      // Our partitions are done: are everybody's? (read from the sinks, at most once a second)
+      if (now - lastCatchUpCheck < 1_000) return false
+      lastCatchUpCheck = now
+      return yield* catchUp.done(new Set(tasks.keys()))
     })
 
     const assigned = new Map<string, TopicPartition>()
+    const sourceFailure = yield* Effect.forkChild(source.failure.pipe(Effect.catchCause((c) => Deferred.failCause(failure, c))))
     while (!(yield* Deferred.isDone(stop))) {
       if (Deferred.isDoneUnsafe(failure)) return yield* Deferred.await(failure)
       const latest = yield* Queue.poll(source.assignments)
@@ -247,17 +211,19 @@ export const runTopology = (
         for (const [key, tp] of wanted) {
           if (!assigned.has(key)) {
             assigned.set(key, tp)
-            yield* start(tp)
+            yield* start(flowOf(topology, tp.topic)!, tp)
           }
         }
         continue
       }
-      if (yield* caughtUp) {
+      const idle = yield* caughtUp.pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause).pipe(Effect.as(false))))
+      if (idle) {
         reason = "idle"
         break
       }
       yield* Effect.sleep("50 millis")
     }
+    if (Deferred.isDoneUnsafe(failure)) return yield* Deferred.await(failure)
 
     // Drain: no more fetching; each task writes what it holds and returns.
     draining = true
@@ -266,14 +232,16 @@ export const runTopology = (
       Effect.raceFirst(Deferred.await(failure)),
       Effect.timeoutOption(options.drainTimeoutMs)
     )
+    yield* Fiber.interrupt(sourceFailure)
     if (Option.isNone(drained)) {
       yield* Effect.logError(`drain did not finish within ${options.drainTimeoutMs} ms; uncommitted windows are dropped`)
     }
     const partitions = [...progress.values()]
+    const endedAt = yield* Clock.currentTimeMillis
     return {
       reason,
       drainedInTime: Option.isSome(drained),
-      elapsedMs: Date.now() - startedAt,
+      elapsedMs: endedAt - startedAt,
       busyMs: firstRecordAt === undefined || lastCommitAt === undefined ? 0 : lastCommitAt - firstRecordAt,
       records: partitions.reduce((n, p) => n + p.records, 0),
       deadLetters: partitions.reduce((n, p) => n + p.deadLetters, 0),

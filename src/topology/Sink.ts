@@ -1,10 +1,10 @@
 /**
- * The contract every destination meets: it recovers its own committed offsets, takes a window's
- * records as they are decoded, and commits the window exactly once, fenced against any other
- * writer of the same partition.
+ * The port every destination implements: it reports what it has committed for a partition, takes
+ * a window's records as they are decoded, and commits the window exactly once, fenced against any
+ * other writer of the same partition; it also keeps the decisions snapshots its commits name.
  */
-import { Data, Effect } from "effect"
-import type { DeadLetter, Decoded } from "./Record.ts"
+import { Data, Effect, type Option } from "effect"
+import type { DeadLetter, Decoded, SourcePartition } from "./Record.ts"
 import type { Window } from "./Window.ts"
 
 /** A writer lost the race for a partition: its window is dropped and it must recover and re-seek. */
@@ -28,8 +28,19 @@ export class SinkError extends Data.TaggedError("SinkError")<{
   readonly cause?: unknown
 }> {
   override get message(): string {
-    return `${this.sink} on ${this.topic}/${this.partition}: ${this.reason}`
+    return `${this.sink} on ${this.topic}/${this.partition < 0 ? "*" : this.partition}: ${this.reason}`
   }
+}
+
+/** What a sink has durably committed for one partition. */
+export interface SinkPosition {
+  /** The next offset it needs (the smallest over its tables), or undefined when it has committed nothing. */
+  readonly next: number | undefined
+  /**
+   * The furthest next offset any of its tables committed, with the decisions version of that
+   * commit: offsets below it were decided once and must be decided the same way again.
+   */
+  readonly furthest: { readonly next: number; readonly decisions: number | undefined } | undefined
 }
 
 /** A window being filled: records go in as they are decoded (the hot path), then one commit. */
@@ -43,19 +54,27 @@ export interface SinkWindow<T> {
 
 export interface Sink<T> {
   readonly name: string
-  /**
-   * Reads the committed state of a partition and returns the next offset this sink needs, or
-   * undefined when it has committed nothing for it. Forgets any earlier in-memory state.
-   */
-  readonly recover: (topic: string, partition: number) => Effect.Effect<number | undefined, SinkError>
-  /** Opens a window of `partition` whose first offset is `from`. */
-  readonly open: (partition: number, from: number) => Effect.Effect<SinkWindow<T>, SinkError>
+  /** What the sink has committed for a partition, read from its durable state; changes nothing. */
+  readonly position: (sp: SourcePartition) => Effect.Effect<SinkPosition, SinkError>
+  /** Reads the committed state of a partition and forgets any in-memory state of it, before writing it. */
+  readonly recover: (sp: SourcePartition) => Effect.Effect<SinkPosition, SinkError>
+  /** Opens a window of the partition whose first offset is `from`, decided with decisions `version`. */
+  readonly open: (sp: SourcePartition, from: number, decisions: number) => Effect.Effect<SinkWindow<T>, SinkError>
+  /** Keeps a decisions snapshot under its version, before any commit names it (idempotent). */
+  readonly saveDecisions: (version: number, content: string) => Effect.Effect<void, SinkError>
+  /** A decisions snapshot this sink kept, or none. */
+  readonly loadDecisions: (version: number) => Effect.Effect<Option.Option<string>, SinkError>
 }
 
-/** Writes a whole window at once: for batch callers and tests. */
-export const writeWindow = <T>(sink: Sink<T>, window: Window<T>): Effect.Effect<void, SinkFenced | SinkError> =>
+/** Writes a whole window at once (for batch callers and tests): open, add everything, commit. */
+export const writeWindow = <T>(
+  sink: Sink<T>,
+  sp: SourcePartition,
+  window: Window<T>,
+  decisions: number
+): Effect.Effect<void, SinkFenced | SinkError> =>
   Effect.gen(function*() {
-    const w = yield* sink.open(window.partition, window.from)
+    const w = yield* sink.open(sp, window.from, decisions)
     for (const r of window.records) w.add(r)
     for (const d of window.deadLetters) w.addDeadLetter(d)
     yield* w.commit(window.to)

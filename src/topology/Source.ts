@@ -1,14 +1,18 @@
 /**
- * The Kafka source: consumer-group membership, and one fetch loop that feeds each assigned
- * partition's bounded queue of record batches. A full queue leaves its partition out of the next
- * fetch (backpressure); positions are set by the runtime (seek), never by Kafka's group offsets.
+ * The Kafka source: consumer-group membership, and one fetch loop that feeds each attached
+ * partition's bounded queue of events. A full queue leaves its partition out of the next fetch
+ * (backpressure); positions are set by the runtime (seek), never by Kafka's group offsets.
  */
-import { Consumer, findErrorBy, type GroupAssignment } from "@platformatic/kafka"
-import { Effect, Queue, type Scope } from "effect"
-import { fetchOnce, KafkaError } from "./Fetch.ts"
-import type { RecordBatch } from "./Record.ts"
+import { Consumer, type GroupAssignment, ListOffsetTimestamps } from "@platformatic/kafka"
+import { Clock, Data, Deferred, Effect, Exit, Queue, type Scope } from "effect"
+import { errorName, FetchErrors, fetchRound as fetchOnce, KafkaError, topicIds } from "./Fetch.ts"
+import { defaultOutagePolicy, type OutagePolicy, waitOut } from "./Outage.ts"
+import type { RecordBatch, SourcePartition } from "./Record.ts"
 
 export { KafkaError } from "./Fetch.ts"
+
+/** What to do when a partition's next offset is no longer in the log (retention deleted it unread). */
+export type OffsetOutOfRangePolicy = "fail" | "earliest"
 
 export interface SourceOptions {
   readonly brokers: ReadonlyArray<string>
@@ -24,13 +28,18 @@ export interface SourceOptions {
   readonly sessionTimeoutMs: number
   /** Static membership id (KIP-345), or undefined for a dynamic member. */
   readonly groupInstanceId?: string | undefined
+  readonly onOffsetOutOfRange: OffsetOutOfRangePolicy
+  /** How long an unreachable broker is waited for. */
+  readonly outage: OutagePolicy
 }
 
 export const defaultSourceOptions = {
   maxBytesPerPartition: 1024 * 1024,
   maxWaitMs: 250,
   queueCapacity: 4,
-  sessionTimeoutMs: 30_000
+  sessionTimeoutMs: 30_000,
+  onOffsetOutOfRange: "fail",
+  outage: defaultOutagePolicy
 } as const
 
 export interface TopicPartition {
@@ -38,39 +47,87 @@ export interface TopicPartition {
   readonly partition: number
 }
 
+/** The one spelling of a partition in logs and keys: `<topic>/<partition>`. */
 export const tpKey = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`
 
-interface Position {
+/**
+ * A partition's next offset is no longer in its log: records the sinks never read were deleted
+ * (retention), or the log was truncated below what they committed.
+ */
+export class OffsetOutOfRange extends Data.TaggedError("OffsetOutOfRange")<{
   readonly topic: string
   readonly partition: number
+  readonly offset: number
+  readonly logStart: number
+  readonly logEnd: number
+}> {
+  override get message(): string {
+    const where = `${this.topic}/${this.partition}`
+    if (this.offset < this.logStart) {
+      const lost = this.logStart - this.offset
+      return `${where}: offsets ${this.offset}..${this.logStart - 1} (${lost} offsets) were deleted from Kafka before any sink read them; ` +
+        `run with --on-offset-out-of-range=earliest to skip them and go on from ${this.logStart}`
+    }
+    return `${where}: the sinks committed up to ${this.offset - 1} but the log ends at ${this.logEnd - 1} (truncated: an unclean leader election?); ` +
+      `the sinks' data past the log's end cannot be matched with Kafka`
+  }
+}
+
+/** What a partition's queue delivers, in order. */
+export type SourceEvent =
+  | { readonly _tag: "Batch"; readonly batch: RecordBatch }
+  /** The topic was deleted or created again: the incarnation being read is over. */
+  | { readonly _tag: "Ended"; readonly reason: string }
+  | { readonly _tag: "Failed"; readonly error: KafkaError | OffsetOutOfRange }
+
+interface Position {
+  readonly sp: SourcePartition
   next: number
-  highWatermark: number
-  readonly queue: Queue.Queue<RecordBatch>
+  endOffset: number
+  readonly queue: Queue.Queue<SourceEvent>
+  /** Set once an `Ended` or `Failed` event is queued: the partition is no longer fetched. */
+  done: boolean
 }
 
 export interface Source {
   /** The partitions assigned to this member, re-published after every group (re)join. */
   readonly assignments: Queue.Dequeue<ReadonlyArray<TopicPartition>>
+  /** The id of a topic's current incarnation; undefined while the topic does not exist. */
+  readonly topicId: (topic: string) => Effect.Effect<string | undefined, KafkaError>
+  /** The partition count of every source topic that exists. */
+  readonly partitionCounts: Effect.Effect<ReadonlyMap<string, number>, KafkaError>
+  /** Each partition's end for a read_committed reader (its last stable offset) and log start. */
+  readonly endOffsets: (
+    topic: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly partition: number; readonly start: number; readonly end: number }>, KafkaError>
   /**
    * Starts fetching a partition at `offset` (at the log start when undefined) and returns the
-   * queue its batches arrive on.
+   * queue its events arrive on.
    */
   readonly attach: (
-    tp: TopicPartition,
+    sp: SourcePartition,
     offset: number | undefined
-  ) => Effect.Effect<{ readonly queue: Queue.Dequeue<RecordBatch>; readonly from: number }, KafkaError>
+  ) => Effect.Effect<{ readonly queue: Queue.Dequeue<SourceEvent>; readonly from: number }, KafkaError>
   /** Stops fetching a partition and discards its queued batches. */
   readonly detach: (tp: TopicPartition) => Effect.Effect<void>
   /** Records the next offset in Kafka's group offsets, for lag monitoring only (best effort). */
   readonly commitGroupOffset: (tp: TopicPartition, next: number) => Effect.Effect<void>
   /** Stops all fetching (drain); batches already queued stay. */
   readonly stopFetching: Effect.Effect<void>
-  /** The last end offset seen per attached partition. */
-  readonly highWatermarks: Effect.Effect<ReadonlyMap<string, number>>
+  /** The last end offset (last stable offset) seen per attached partition, by `tpKey`. */
+  readonly endOffsetsSeen: Effect.Effect<ReadonlyMap<string, number>>
+  /** Fails when the source cannot go on (the broker unreachable past the outage deadline, the group lost). */
+  readonly failure: Effect.Effect<never, KafkaError>
 }
 
 const toTopicPartitions = (assignments: ReadonlyArray<GroupAssignment> | null | undefined): Array<TopicPartition> =>
   (assignments ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
+
+/** Broker answers that say the cluster is (re)starting or moving leaders: waited out. */
+const isTransient = (e: KafkaError): boolean => {
+  const text = `${(e.cause as Error)?.message ?? ""} ${JSON.stringify((e.cause as { errors?: unknown })?.errors ?? "")}`
+  return !/UNSUPPORTED|AUTHORIZATION|AUTHENTICATION|SASL|INVALID_CONFIG/i.test(text)
+}
 
 /** Joins the consumer group and runs the fetch loop until the scope closes. */
 export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaError, Scope.Scope> =>
@@ -94,39 +151,77 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
       ),
       (c) =>
         Effect.promise(async () => {
+          // Leaving the group hands our partitions over at once instead of after the session timeout.
           await Promise.resolve(c.leaveGroup()).catch(() => undefined)
           await Promise.resolve(c.close(true)).catch(() => undefined)
         })
     )
+    const failed = yield* Deferred.make<never, KafkaError>()
     const assignments = yield* Queue.unbounded<ReadonlyArray<TopicPartition>>()
     consumer.on("consumer:group:join", (payload) => {
       Queue.offerUnsafe(assignments, toTopicPartitions(payload.assignments))
     })
 
-    consumer.topics.trackAll(...options.topics)
-    yield* Effect.tryPromise({
-      try: () => consumer.joinGroup({}),
-      catch: (cause) => new KafkaError({ op: `join group ${options.groupId}`, cause })
+    const join = waitOut(
+      `join group ${options.groupId}`,
+      Effect.tryPromise({
+        try: () => consumer.joinGroup({}),
+        catch: (cause) => new KafkaError({ op: `join group ${options.groupId}`, cause })
+      }),
+      isTransient,
+      options.outage
+    )
+    // The client rejoins by itself after a rebalance or a broker restart; when that fails it says so
+    // through an `error` event (fatal to the process if nobody listens) and stops heartbeating.
+    const rejoins = yield* Queue.sliding<unknown>(1)
+    consumer.on("error", (error: unknown) => {
+      Queue.offerUnsafe(rejoins, error)
     })
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.gen(function*() {
+          const error = yield* Queue.take(rejoins)
+          yield* Effect.logWarning(`group ${options.groupId}: rejoin failed (${(error as Error)?.message ?? String(error)}); joining again`)
+          const rejoined = yield* Effect.exit(join)
+          if (Exit.isFailure(rejoined)) yield* Deferred.failCause(failed, rejoined.cause)
+        })
+      )
+    )
+
+    consumer.topics.trackAll(...options.topics)
+    yield* join
 
     const positions = new Map<string, Position>()
     let fetching = true
 
-    const earliest = (tp: TopicPartition) =>
+    const listOffsets = (topic: string, partitions: ReadonlyArray<number> | undefined, timestamp: bigint) =>
       Effect.tryPromise({
         try: () =>
-          consumer.listOffsets({ topics: [tp.topic], partitions: { [tp.topic]: [tp.partition] }, timestamp: -2n }),
-        catch: (cause) => new KafkaError({ op: `list offsets of ${tpKey(tp)}`, cause })
-      }).pipe(Effect.map((offsets) => Number(offsets.get(tp.topic)?.[tp.partition] ?? 0n)))
+          consumer.listOffsets({ topics: [topic], ...(partitions ? { partitions: { [topic]: [...partitions] } } : {}), timestamp }),
+        catch: (cause) => new KafkaError({ op: `list offsets of ${topic}`, cause })
+      }).pipe(Effect.map((offsets) => (offsets.get(topic) ?? []).map(Number)))
 
-    const attach = (tp: TopicPartition, offset: number | undefined) =>
+    const logRange = (tp: TopicPartition) =>
+      Effect.all([
+        listOffsets(tp.topic, [tp.partition], ListOffsetTimestamps.EARLIEST),
+        listOffsets(tp.topic, [tp.partition], ListOffsetTimestamps.LATEST)
+      ]).pipe(Effect.map(([starts, ends]) => ({ start: starts[tp.partition] ?? 0, end: ends[tp.partition] ?? 0 })))
+
+    const topicId = (topic: string) =>
+      topicIds(consumer, [topic], true).pipe(
+        Effect.map((ids) => ids.get(topic)),
+        // A topic that does not exist is no error here: the caller waits for it.
+        Effect.catch((e) => (/UNKNOWN_TOPIC|does not exist/i.test(`${(e.cause as Error)?.message} ${JSON.stringify(e.cause)}`) ? Effect.succeed(undefined) : Effect.fail(e)))
+      )
+
+    const attach = (sp: SourcePartition, offset: number | undefined) =>
       Effect.gen(function*() {
-        const next = offset === undefined ? yield* earliest(tp) : offset
-        const queue = yield* Queue.bounded<RecordBatch>(options.queueCapacity + 1)
-        const previous = positions.get(tpKey(tp))
+        const next = offset === undefined ? (yield* logRange(sp)).start : offset
+        const queue = yield* Queue.bounded<SourceEvent>(options.queueCapacity + 1)
+        const previous = positions.get(tpKey(sp))
         if (previous) yield* Queue.shutdown(previous.queue)
-        positions.set(tpKey(tp), { topic: tp.topic, partition: tp.partition, next, highWatermark: -1, queue })
-        return { queue: queue as Queue.Dequeue<RecordBatch>, from: next }
+        positions.set(tpKey(sp), { sp, next, endOffset: -1, queue, done: false })
+        return { queue: queue as Queue.Dequeue<SourceEvent>, from: next }
       })
 
     const detach = (tp: TopicPartition) =>
@@ -136,42 +231,92 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         return position ? Queue.shutdown(position.queue) : Effect.void
       })
 
+    const end = (position: Position, event: SourceEvent) => {
+      position.done = true
+      Queue.offerUnsafe(position.queue, event)
+    }
+
+    /** A partition reported an error code: decide for it alone. */
+    const onPartitionError = (position: Position, code: number, topicIdNow: string | undefined) =>
+      Effect.gen(function*() {
+        const key = tpKey(position.sp)
+        if (topicIdNow !== position.sp.topicId) {
+          return end(position, {
+            _tag: "Ended",
+            reason: topicIdNow === undefined ? "the topic was deleted" : `the topic was created again (id ${topicIdNow})`
+          })
+        }
+        if (code === FetchErrors.offsetOutOfRange) {
+          const range = yield* logRange(position.sp)
+          if (position.next < range.start && options.onOffsetOutOfRange === "earliest") {
+            yield* Effect.logWarning(
+              `${key}: offsets ${position.next}..${range.start - 1} were deleted from Kafka before any sink read them; skipping to ${range.start}`
+            )
+            // An empty batch that covers the gap: the sinks commit past it with no rows.
+            const now = yield* Clock.currentTimeMillis
+            Queue.offerUnsafe(position.queue, {
+              _tag: "Batch",
+              batch: { topic: position.sp.topic, partition: position.sp.partition, records: [], nextOffset: range.start, endOffset: range.end, logStartOffset: range.start, fetchedAt: now }
+            })
+            position.next = range.start
+            return
+          }
+          if (position.next >= range.start && position.next <= range.end) return // the log moved while we asked
+          return end(position, {
+            _tag: "Failed",
+            error: new OffsetOutOfRange({ topic: position.sp.topic, partition: position.sp.partition, offset: position.next, logStart: range.start, logEnd: range.end })
+          })
+        }
+        yield* Effect.logWarning(`fetch ${key} at ${position.next}: ${errorName(code)}; retrying`)
+      })
+
     const fetchRound = Effect.gen(function*() {
-      const wanted = [...positions.values()].filter((p) => Queue.sizeUnsafe(p.queue) < options.queueCapacity)
+      const wanted = [...positions.values()].filter((p) => !p.done && Queue.sizeUnsafe(p.queue) < options.queueCapacity)
       if (!fetching || wanted.length === 0) {
         yield* Effect.sleep("20 millis")
         return
       }
-      const fetched = yield* fetchOnce(
+      const { fetched, leaderless } = yield* fetchOnce(
         consumer,
-        wanted.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next })),
+        wanted.map((p) => ({ topic: p.sp.topic, partition: p.sp.partition, offset: p.next })),
         options
       )
+      let ids: ReadonlyMap<string, string> | undefined
       for (const f of fetched) {
-        const key = `${f.topic}/${f.partition}`
+        const key = tpKey(f)
         const position = positions.get(key)
         // A partition detached or re-seeked while the fetch was in flight: its data is stale.
-        if (position === undefined || position.next !== f.from) continue
-        if (f.errorCode !== 0) {
-          yield* Effect.logWarning(`fetch ${key} at ${f.from}: broker error code ${f.errorCode}`)
+        if (position === undefined || position.done || position.next !== f.from) continue
+        if (f.errorCode !== FetchErrors.none || f.topicId !== position.sp.topicId) {
+          ids ??= yield* topicIds(consumer, [...new Set(wanted.map((w) => w.sp.topic))], true).pipe(
+            Effect.catch(() => Effect.succeed(new Map<string, string>()))
+          )
+          yield* onPartitionError(position, f.errorCode, ids.get(position.sp.topic))
           continue
         }
-        position.highWatermark = f.highWatermark
+        position.endOffset = f.batch.endOffset
         if (f.batch.nextOffset === position.next) continue
         position.next = f.batch.nextOffset
-        Queue.offerUnsafe(position.queue, f.batch)
+        Queue.offerUnsafe(position.queue, { _tag: "Batch", batch: f.batch })
+      }
+      // A partition whose topic vanished is not fetched at all (its leader is unknown): notice that too.
+      const missing = leaderless.flatMap((l) => positions.get(tpKey(l)) ?? [])
+      if (missing.length > 0) {
+        const now = yield* topicIds(consumer, [...new Set(missing.map((p) => p.sp.topic))], true).pipe(
+          Effect.catch(() => Effect.succeed(new Map<string, string>()))
+        )
+        for (const p of missing) {
+          if (!p.done && now.get(p.sp.topic) !== p.sp.topicId) yield* onPartitionError(p, FetchErrors.unknownTopicId, now.get(p.sp.topic))
+        }
       }
     })
 
-    yield* fetchRound.pipe(
-      Effect.catch((e) => {
-        const outOfRange = findErrorBy((e.cause as Error) ?? null, "apiId", "OFFSET_OUT_OF_RANGE")
-        return Effect.logWarning(`${e.message}${outOfRange ? " (offset out of range: data deleted by retention?)" : ""}; retrying`).pipe(
-          Effect.andThen(Effect.sleep("500 millis"))
-        )
-      }),
-      Effect.forever,
-      Effect.forkScoped
+    // A fetch that fails as a whole (no broker answers) is retried with back-off until the outage
+    // deadline; then the source fails, and with it the service.
+    yield* Effect.forkScoped(
+      Effect.forever(waitOut("fetch", fetchRound, isTransient, options.outage)).pipe(
+        Effect.catchCause((cause) => Deferred.failCause(failed, cause))
+      )
     )
 
     const commitGroupOffset = (tp: TopicPartition, next: number) =>
@@ -181,14 +326,28 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
           .catch(() => undefined)
       ).pipe(Effect.asVoid)
 
+    const partitionCounts = Effect.tryPromise({
+      try: () => consumer.metadata({ topics: [...options.topics], forceUpdate: true }),
+      catch: (cause) => new KafkaError({ op: `metadata of ${options.topics.join(",")}`, cause })
+    }).pipe(Effect.map((m) => new Map([...m.topics].map(([name, t]) => [name, t.partitionsCount]))))
+
+    const endOffsets = (topic: string) =>
+      Effect.all([listOffsets(topic, undefined, ListOffsetTimestamps.EARLIEST), listOffsets(topic, undefined, ListOffsetTimestamps.LATEST)]).pipe(
+        Effect.map(([starts, ends]) => ends.map((end, partition) => ({ partition, start: starts[partition] ?? 0, end })))
+      )
+
     return {
       assignments,
+      topicId,
+      partitionCounts,
+      endOffsets,
       attach,
       detach,
       commitGroupOffset,
       stopFetching: Effect.sync(() => {
         fetching = false
       }),
-      highWatermarks: Effect.sync(() => new Map([...positions].map(([k, p]) => [k, p.highWatermark])))
+      endOffsetsSeen: Effect.sync(() => new Map([...positions].map(([k, p]) => [k, p.endOffset]))),
+      failure: Deferred.await(failed)
     } satisfies Source
   })

@@ -4,6 +4,7 @@
 import { Result } from "effect"
 import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from "../../src/domain/ExchangeRate.ts"
 import { type GeneratorOptions, makeTransactionGenerator } from "../../src/domain/Generator.ts"
+import { type Sink, writeWindow } from "../../src/topology/Sink.ts"
 import type { Window } from "../../src/topology/Window.ts"
 
 const rates = new RateTable(defaultExchangeRates)
@@ -23,3 +24,16 @@ export const windowOf = (topic: string, partition: number, from: number, values:
   records: values.map((value, i) => ({ value, partition, offset: from + i, timestamp: 1_700_000_000_000 + i })),
   deadLetters: []
 })
+
+/** The topic id the in-memory windows of these tests come from. */
+export const TEST_TOPIC_ID = "5c1a7e0d-3f8b-4a7e-9c2d-1e6b0f4a9d21"
+
+/** A source partition of the test topic incarnation. */
+export const spOf = (topic: string, partition: number) => ({ topic, topicId: TEST_TOPIC_ID, partition })
+
+/** The decisions version the in-memory windows are written with. */
+export const TEST_DECISIONS = 1
+
+/** Writes a whole window to a sink, from the test topic incarnation. */
+export const writeTestWindow = <T>(sink: Sink<T>, window: Window<T>) =>
+  writeWindow(sink, spOf(window.topic, window.partition), window, TEST_DECISIONS)

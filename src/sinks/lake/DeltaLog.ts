@@ -3,7 +3,7 @@
  * written put-if-absent, `txn` fencing of writers, and periodic Parquet checkpoints.
  */
 import * as path from "node:path"
-import { Data, Effect, Option, Semaphore } from "effect"
+import { Clock, Data, Effect, Option, Semaphore } from "effect"
 import { checkpointFileName, decodeCheckpoint, encodeCheckpoint, type LastCheckpoint } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
 import { type LakeIOError, mkdirs, putIfAbsent, readOptional, replaceFile } from "./LocalStore.ts"
@@ -135,6 +135,8 @@ export const commitFileName = (version: number): string => `${String(version).pa
 export interface CommitRequest {
   /** Idempotency markers and the versions the writer expects the log to hold before this commit. */
   readonly txns: ReadonlyArray<{ readonly appId: string; readonly expected: number | undefined; readonly version: number }>
+  /** Txns recorded without a check (what the writer wants readers of this commit to know). */
+  readonly markers?: ReadonlyArray<{ readonly appId: string; readonly version: number }>
   readonly adds: ReadonlyArray<Add>
   readonly removes?: ReadonlyArray<Remove>
   readonly operation: string
@@ -198,7 +200,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
               }
             }
             const version = state.version + 1
-            const now = Date.now()
+            const now = yield* Clock.currentTimeMillis
             const commitInfo: CommitInfo = {
               timestamp: now,
               operation: request.operation,
@@ -208,7 +210,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
             }
             const actions: Array<Action> = [{ commitInfo }]
             if (version === 0) actions.push({ protocol: options.protocol }, { metaData: options.metaData })
-            for (const t of request.txns) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
+            for (const t of [...request.txns, ...(request.markers ?? [])]) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
             for (const remove of request.removes ?? []) actions.push({ remove })
             for (const add of request.adds) actions.push({ add })
             const created = yield* putIfAbsent(path.join(logDir, commitFileName(version)), encodeCommit(actions))

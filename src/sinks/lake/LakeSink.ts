@@ -4,15 +4,25 @@
  * Delta table commits its files with its own `txn`, so a crash between two tables' commits
  * replays only what is missing.
  */
-import { Effect } from "effect"
-import type { DeadLetter, Decoded } from "../../topology/Record.ts"
-import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../../topology/Sink.ts"
+import * as path from "node:path"
+import { Effect, Option } from "effect"
+import { formatVersion } from "../../topology/Decisions.ts"
+import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
+import type { DeadLetter, Decoded, SourcePartition } from "../../topology/Record.ts"
+import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
 import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartition, type DatePartition } from "./HivePartition.ts"
-import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable } from "./LakeTable.ts"
+import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable, type TableCommitted } from "./LakeTable.ts"
+import { isTransientIOError, type LakeIOError, mkdirs, putIfAbsent, readOptional } from "./LocalStore.ts"
 
-export type LakeSinkOptions = LakeTableOptions
+export interface LakeSinkOptions extends LakeTableOptions {
+  /** How long a failing disk (full, unreachable) is waited for before the service stops. */
+  readonly outage: OutagePolicy
+}
+
+/** Where the decisions snapshots that commits name are kept: `<lake>/_decisions/<version>.json`. */
+export const decisionsFile = (lakeRoot: string, version: number): string => path.join(lakeRoot, "_decisions", `${formatVersion(version)}.json`)
 
 const SINK = "lake"
 const DAY_MS = 86_400_000
@@ -98,22 +108,42 @@ export const makeLakeSink = <T>(
     const letterSources = sourcesOf(letterFeeds.flatMap((f) => f.columns))
     const recordTime = recordFeeds[0]?.partitionTime ?? (() => 0)
     const letterTime = letterFeeds[0]?.partitionTime ?? ((d: DeadLetter) => d.timestamp)
-    // Last committed offset per partition, per table (index-aligned with `tables`).
-    const committed = new Map<number, Array<number | undefined>>()
+    // Last committed offset per source partition (`<topic id>/<partition>`), per table (index-aligned with `tables`).
+    const committed = new Map<string, Array<number | undefined>>()
+    const keyOf = (sp: SourcePartition) => `${sp.topicId}/${sp.partition}`
 
-    const recover: Sink<T>["recover"] = (_topic, partition) =>
-      Effect.gen(function*() {
-        const offsets = yield* Effect.forEach(tables, (t) => t.recover(topic, partition))
-        committed.set(partition, offsets)
-        if (offsets.some((o) => o === undefined)) return undefined
-        return Math.min(...(offsets as Array<number>)) + 1
-      }).pipe(Effect.mapError((e) => new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })))
+    const sinkError = (partition: number) => (e: { readonly message: string }) =>
+      new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })
 
-    const open = (partition: number, from: number) =>
+    /** A lost disk is waited out; anything else is an error at once. */
+    const patiently = <A, E extends { readonly _tag: string; readonly message: string }>(what: string, effect: Effect.Effect<A, E>) =>
+      waitOut(what, effect, (e) => e._tag === "LakeIOError" && isTransientIOError(e as unknown as LakeIOError), options.outage)
+
+    const positionOf = (states: ReadonlyArray<TableCommitted>): SinkPosition => {
+      let furthest: SinkPosition["furthest"]
+      for (const s of states) {
+        if (s.last !== undefined && (furthest === undefined || s.last + 1 > furthest.next)) furthest = { next: s.last + 1, decisions: s.decisions }
+      }
+      const next = states.some((s) => s.last === undefined) ? undefined : Math.min(...states.map((s) => s.last! + 1))
+      return { next, furthest }
+    }
+
+    const read = (sp: SourcePartition, how: "committed" | "recover") =>
+      patiently(`lake: read ${topic}/${sp.partition}`, Effect.forEach(tables, (t) => t[how](sp))).pipe(Effect.mapError(sinkError(sp.partition)))
+
+    const position: Sink<T>["position"] = (sp) => Effect.map(read(sp, "committed"), positionOf)
+
+    const recover: Sink<T>["recover"] = (sp) =>
+      Effect.map(read(sp, "recover"), (states) => {
+        committed.set(keyOf(sp), states.map((s) => s.last))
+        return positionOf(states)
+      })
+
+    const open: Sink<T>["open"] = (sp, from, decisions) =>
       Effect.gen(function*() {
-        const offsets = committed.get(partition)
+        const offsets = committed.get(keyOf(sp))
         if (offsets === undefined) {
-          return yield* new SinkError({ sink: SINK, topic, partition, reason: "window opened before recover" })
+          return yield* new SinkError({ sink: SINK, topic, partition: sp.partition, reason: "window opened before recover" })
         }
         // Rows every table already holds are not even collected. While the previous window's commit
         // is in flight the offsets lag behind `from`, which only lowers this floor.
@@ -121,31 +151,37 @@ export const makeLakeSink = <T>(
         const records = new ByDate<Decoded<T>>(recordSources, recordTime, (r) => r.offset)
         const letters = new ByDate<DeadLetter>(letterSources, letterTime, (d) => d.offset)
 
-        const commit = (to: number) =>
+        const commitTable = (i: number, to: number) =>
           Effect.gen(function*() {
-            for (let i = 0; i < tables.length; i++) {
-              const table = tables[i]!
-              // Read now: the windows before this one have committed by the time it commits.
-              const last = offsets[i]
-              if (last !== undefined && from > last + 1) {
-                return yield* new SinkError({
-                  sink: SINK,
-                  topic,
-                  partition,
-                  reason: `${table.feed.name}: offsets ${last + 1}..${from - 1} were never written (window starts at ${from})`
-                })
-              }
-              const start = last === undefined ? from : Math.max(from, last + 1)
-              if (to < start) continue
-              const parts = table.feed.input === "records" ? records.parts(table.feed, start) : letters.parts(table.feed as LakeFeed<DeadLetter>, start)
-              yield* table.write({ topic, partition, from: start, to, expected: last, parts }).pipe(
-                Effect.catchTag("Fenced", (e) => Effect.fail(new SinkFenced({ sink: SINK, topic, partition, detail: e.message }))),
-                Effect.mapError((e) =>
-                  e._tag === "SinkFenced" ? e : new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })
-                )
-              )
-              offsets[i] = to
+            const table = tables[i]!
+            // Read now: the windows before this one have committed by the time it commits.
+            const last = offsets[i]
+            if (last !== undefined && from > last + 1) {
+              return yield* new SinkError({
+                sink: SINK,
+                topic,
+                partition: sp.partition,
+                reason: `${table.feed.name}: offsets ${last + 1}..${from - 1} were never written (window starts at ${from})`
+              })
             }
+            const start = last === undefined ? from : Math.max(from, last + 1)
+            if (to < start) return
+            const parts = table.feed.input === "records" ? records.parts(table.feed, start) : letters.parts(table.feed as LakeFeed<DeadLetter>, start)
+            let attempts = 0
+            const attempt = Effect.suspend(() => {
+              attempts++
+              return table.write({ sp, from: start, to, expected: last, decisions, parts })
+            })
+            yield* patiently(`lake: commit ${table.feed.name} ${topic}/${sp.partition} ${start}..${to}`, attempt).pipe(
+              Effect.catchTag("Fenced", (e) =>
+                // After a failed attempt, a log at exactly this window's end means that attempt's
+                // commit landed though it reported an error (after its write, before its answer).
+                attempts > 1 && e.found === to
+                  ? Effect.void
+                  : Effect.fail(new SinkFenced({ sink: SINK, topic, partition: sp.partition, detail: e.message }))),
+              Effect.mapError((e) => (e._tag === "SinkFenced" ? e : sinkError(sp.partition)(e)))
+            )
+            offsets[i] = to
           })
 
         const window: SinkWindow<T> = {
@@ -155,10 +191,25 @@ export const makeLakeSink = <T>(
           addDeadLetter: (letter) => {
             if (letter.offset >= floor) letters.add(letter)
           },
-          commit
+          commit: (to) => Effect.forEach(tables, (_, i) => commitTable(i, to), { discard: true })
         }
         return window
       })
 
-    return { name: SINK, recover, open, tables }
+    const saveDecisions: Sink<T>["saveDecisions"] = (version, content) =>
+      patiently(
+        `lake: save decisions ${formatVersion(version)}`,
+        Effect.andThen(mkdirs(path.dirname(decisionsFile(options.lakeRoot, version))), putIfAbsent(decisionsFile(options.lakeRoot, version), content))
+      ).pipe(
+        Effect.asVoid,
+        Effect.mapError(sinkError(-1))
+      )
+
+    const loadDecisions: Sink<T>["loadDecisions"] = (version) =>
+      patiently(`lake: read decisions ${formatVersion(version)}`, readOptional(decisionsFile(options.lakeRoot, version))).pipe(
+        Effect.map(Option.map((b) => b.toString("utf8"))),
+        Effect.mapError(sinkError(-1))
+      )
+
+    return { name: SINK, position, recover, open, saveDecisions, loadDecisions, tables }
   })

@@ -2,9 +2,10 @@
  * One feed's Delta table and its commit protocol: a window's rows become one Parquet file per
  * date partition (temporary name → fsync → atomic rename), then one log commit fenced by `txn`.
  */
-import { randomUUID } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Clock, Effect } from "effect"
+import type { SourcePartition } from "../../topology/Record.ts"
 import { crashPoint } from "../CrashPoint.ts"
 import type { Table } from "apache-arrow"
 import { deltaSchemaString, type FileStats } from "./Columns.ts"
@@ -12,20 +13,11 @@ import type { Add } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartitionColumns, partitionPath, partitionValues, type DatePartition } from "./HivePartition.ts"
-import {
-  isTemporaryName,
-  type LakeIOError,
-  listRecursive,
-  mkdirs,
-  publish,
-  removeFile,
-  replaceFileQuick,
-  syncDirectory,
-  writeTemporary
-} from "./LocalStore.ts"
+import { type LakeIOError, listRecursive, mkdirs, publish, removeFile, replaceFileQuick, syncDirectory, writeTemporary } from "./LocalStore.ts"
 import { feedMetadata } from "./Metadata.ts"
 import type { ParquetEncodeError, ParquetEncoder } from "./ParquetEncoder.ts"
 import type { Compression } from "./ParquetFile.ts"
+import { decisionsAppId, offsetsAppId } from "./TxnAppId.ts"
 
 export interface LakeTableOptions {
   readonly lakeRoot: string
@@ -44,36 +36,57 @@ export interface FilePart {
 export interface LakeTable<R> {
   readonly feed: LakeFeed<R>
   readonly root: string
-  /** The txn application id of a partition: `<feed>@<topic>/<partition>`. */
-  readonly appId: (topic: string, partition: number) => string
   /**
-   * The last offset committed for a partition (undefined when none), after removing the files of
-   * that partition that no commit names: the leftovers of a writer that died before committing.
+   * What the table committed for a source partition: the last offset (undefined when none) and
+   * the decisions version of that commit. Reads only: files no commit names are left to vacuum,
+   * since a writer that lost the partition but does not know it yet may still commit them.
    */
-  readonly recover: (topic: string, partition: number) => Effect.Effect<number | undefined, LakeIOError | DeltaLogError>
+  readonly committed: (sp: SourcePartition) => Effect.Effect<TableCommitted, LakeIOError | DeltaLogError>
+  /**
+   * `committed`, for the partition's new owner: also notes the partition's files that no commit
+   * names. They are removed after this owner's first commit, once no other writer can commit them
+   * (its txn check would fail); files that appear later are left to vacuum.
+   */
+  readonly recover: (sp: SourcePartition) => Effect.Effect<TableCommitted, LakeIOError | DeltaLogError>
   /**
    * Writes one file per part (offsets `from..to` of a partition) and commits them with txn
    * version `to`, provided the log still holds `expected` for this partition.
    */
   readonly write: (args: {
-    readonly topic: string
-    readonly partition: number
+    readonly sp: SourcePartition
     readonly from: number
     readonly to: number
     readonly expected: number | undefined
+    readonly decisions: number
     readonly parts: ReadonlyArray<FilePart>
   }) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError | ParquetEncodeError>
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
 }
 
-/** `part-<partition>-<from>-<to>-<n>.parquet`: deterministic, so a retried window overwrites itself. */
-export const dataFileName = (partition: number, from: number, to: number, n: number): string =>
-  `part-${partition}-${from}-${to}-${n}.parquet`
-
-const partitionOfFile = (name: string): number | undefined => {
-  const m = /^\.?part-(\d+)-\d+-\d+-\d+\.parquet/.exec(name)
-  return m ? Number(m[1]) : undefined
+export interface TableCommitted {
+  readonly last: number | undefined
+  readonly decisions: number | undefined
 }
+
+/** The topic incarnation in a file name: the first 12 hex digits of the topic id. */
+export const incarnationOf = (topicId: string): string => topicId.replaceAll("-", "").slice(0, 12).toLowerCase()
+
+/**
+ * `part-<partition>-<from>-<to>-<n>-<incarnation>-<writer>.parquet`: the offsets it holds, the
+ * topic incarnation they come from, and a token of the writer, so that two writers of the same
+ * window (a zombie and its successor) never share a file.
+ */
+export const dataFileName = (sp: SourcePartition, from: number, to: number, n: number, writer: string): string =>
+  `part-${sp.partition}-${from}-${to}-${n}-${incarnationOf(sp.topicId)}-${writer}.parquet`
+
+/** What a data file's name (or its temporary name) says of its contents; undefined for other files. */
+export const parseDataFileName = (name: string): { partition: number; from: number; to: number; incarnation: string } | undefined => {
+  const m = /^\.?part-(\d+)-(\d+)-(\d+)-\d+-([0-9a-z]+)-[0-9a-f]+\.parquet(?:\.[0-9a-f]+\.tmp)?$/.exec(name)
+  return m === null ? undefined : { partition: Number(m[1]), from: Number(m[2]), to: Number(m[3]), incarnation: m[4]! }
+}
+
+/** The add tag that names the topic incarnation a data file came from. */
+export const TOPIC_ID_TAG = "sluice.topicId"
 
 /** The folder of a feed's table under the lake root. */
 export const tableRoot = (lakeRoot: string, feed: Pick<LakeFeed<any>, "kind" | "name">): string =>
@@ -97,82 +110,115 @@ export const openLakeTable = <R>(
         schemaString: deltaSchemaString(feed.columns, datePartitionColumns),
         partitionColumns: datePartitionColumns.map((c) => c.name),
         configuration: { "delta.appendOnly": "false" },
-        createdTime: Date.now()
+        createdTime: yield* Clock.currentTimeMillis
       }
     })
-    const appId = (topic: string, partition: number) => `${feed.name}@${topic}/${partition}`
 
-    const recover = (topic: string, partition: number) =>
+    const committedIn = (snapshot: DeltaSnapshot, sp: SourcePartition): TableCommitted => ({
+      last: snapshot.txns.get(offsetsAppId(feed.name, sp)),
+      decisions: snapshot.txns.get(decisionsAppId(feed.name, sp))
+    })
+    const committed = (sp: SourcePartition) => Effect.map(table.snapshot, (snapshot) => committedIn(snapshot, sp))
+
+    // Per source partition (`<topic id>/<partition>`): files no commit named when its owner recovered.
+    const unnamed = new Map<string, Array<{ readonly file: string; readonly from: number }>>()
+    const keyOf = (sp: SourcePartition) => `${sp.topicId}/${sp.partition}`
+
+    const recover = (sp: SourcePartition) =>
       Effect.gen(function*() {
         const snapshot = yield* table.snapshot
-        const files = yield* listRecursive(root)
-        for (const file of files) {
+        const incarnation = incarnationOf(sp.topicId)
+        const found: Array<{ file: string; from: number }> = []
+        for (const file of yield* listRecursive(root)) {
           if (file.startsWith("_delta_log")) continue
-          const name = path.basename(file)
-          if (partitionOfFile(name) !== partition) continue
-          const named = snapshot.files.has(file) || snapshot.tombstones.has(file)
-          if (isTemporaryName(name) || !named) {
-            yield* Effect.logInfo(`removing orphan ${path.join(root, file)}`)
-            yield* removeFile(path.join(root, file))
-          }
+          const parsed = parseDataFileName(path.basename(file))
+          if (parsed === undefined || parsed.partition !== sp.partition || parsed.incarnation !== incarnation) continue
+          if (snapshot.files.has(file) || snapshot.tombstones.has(file)) continue
+          found.push({ file: path.join(root, file), from: parsed.from })
         }
-        return snapshot.txns.get(appId(topic, partition))
+        unnamed.set(keyOf(sp), found)
+        return committedIn(snapshot, sp)
       })
 
-    const write: LakeTable<R>["write"] = ({ topic, partition, from, to, expected, parts }) =>
+    /** After a commit up to `last`: files of writers that can no longer commit (they expected less) go. */
+    const removeUnnamed = (sp: SourcePartition, last: number) =>
+      Effect.suspend(() => {
+        const found = unnamed.get(keyOf(sp))
+        if (found === undefined || found.length === 0) return Effect.void
+        unnamed.delete(keyOf(sp))
+        const stale = found.filter((f) => f.from <= last)
+        return Effect.forEach(stale, (f) =>
+          Effect.logInfo(`removing ${f.file}: written by a writer of ${sp.topic}/${sp.partition} that never committed it`).pipe(
+            Effect.andThen(removeFile(f.file))
+          ), { discard: true })
+      })
+
+    const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, parts }) =>
       Effect.gen(function*() {
         const adds: Array<Add> = []
         const folders = new Set<string>()
         const written: Array<string> = []
-        // Encoding runs in a worker: every part is sent off before the first is awaited.
-        const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
-          concurrency: "unbounded"
-        })
-        for (let n = 0; n < parts.length; n++) {
-          const part = parts[n]!
-          const bytes = encoded[n]!
-          const relative = `${partitionPath(part.date)}/${dataFileName(partition, from, to, n)}`
-          const target = path.join(root, relative)
-          const folder = path.dirname(target)
-          if (!folders.has(folder)) {
-            yield* mkdirs(folder)
-            folders.add(folder)
-          }
-          const tmp = yield* writeTemporary(target, bytes)
-          yield* crashPoint("lake:after-temp-write")
-          yield* publish(tmp, target)
-          written.push(target)
-          yield* crashPoint("lake:after-rename")
-          adds.push({
-            path: relative,
-            partitionValues: partitionValues(part.date),
-            size: bytes.length,
-            modificationTime: Date.now(),
-            dataChange: true,
-            stats: JSON.stringify(part.stats)
+        const writer = randomBytes(4).toString("hex")
+        // Files of an attempt that never reached the log are this writer's alone: removed on failure.
+        const removeWritten = Effect.forEach(written, (f) => removeFile(f).pipe(Effect.ignore), { discard: true })
+        yield* Effect.gen(function*() {
+          // Encoding runs in a worker: every part is sent off before the first is awaited.
+          const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
+            concurrency: "unbounded"
           })
-        }
-        for (const folder of folders) yield* syncDirectory(folder)
-        const version = yield* table.commit({
-          txns: [{ appId: appId(topic, partition), expected, version: to }],
-          adds,
-          operation: "STREAMING UPDATE",
-          operationParameters: { outputMode: "Append", queryId: appId(topic, partition), epochId: String(to) }
-        }).pipe(
+          for (let n = 0; n < parts.length; n++) {
+            const part = parts[n]!
+            const bytes = encoded[n]!
+            const relative = `${partitionPath(part.date)}/${dataFileName(sp, from, to, n, writer)}`
+            const target = path.join(root, relative)
+            const folder = path.dirname(target)
+            if (!folders.has(folder)) {
+              yield* mkdirs(folder)
+              folders.add(folder)
+            }
+            const tmp = yield* writeTemporary(target, bytes)
+            yield* crashPoint("lake:after-temp-write")
+            yield* publish(tmp, target)
+            written.push(target)
+            yield* crashPoint("lake:after-rename")
+            adds.push({
+              path: relative,
+              partitionValues: partitionValues(part.date),
+              size: bytes.length,
+              modificationTime: yield* Clock.currentTimeMillis,
+              dataChange: true,
+              stats: JSON.stringify(part.stats),
+              tags: { [TOPIC_ID_TAG]: sp.topicId }
+            })
+          }
+          for (const folder of folders) yield* syncDirectory(folder)
+        }).pipe(Effect.tapError(() => removeWritten))
+        const appId = offsetsAppId(feed.name, sp)
+        // From the txn check to the log write, a commit is not interrupted: a revoked partition's
+        // commit either lands before the revoke returns or never starts.
+        const version = yield* Effect.uninterruptible(
+          table.commit({
+            txns: [{ appId, expected, version: to }],
+            markers: [{ appId: decisionsAppId(feed.name, sp), version: decisions }],
+            adds,
+            operation: "STREAMING UPDATE",
+            operationParameters: { outputMode: "Append", queryId: appId, epochId: String(to) }
+          })
+        ).pipe(
           Effect.tapError((e) =>
             e._tag === "Fenced"
-              // Our files are not in the log; a file of the same name that the log does name came
-              // from the winner writing the same window, and stays.
+              // Our files are not in the log: nobody else names them.
               ? Effect.flatMap(table.snapshot, (s) =>
-                Effect.forEach(written, (f) => s.files.has(path.relative(root, f)) ? Effect.void : removeFile(f)))
+                Effect.forEach(written, (f) => (s.files.has(path.relative(root, f)) ? Effect.void : removeFile(f)), { discard: true }))
               : Effect.void
           )
         )
         yield* crashPoint("lake:after-log-commit")
+        yield* removeUnnamed(sp, to)
         const snapshot = yield* table.snapshot
         yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, root, snapshot), null, 2))
         return version
       })
 
-    return { feed, root, appId, recover, write, snapshot: table.snapshot }
+    return { feed, root, committed, recover, write, snapshot: table.snapshot }
   })

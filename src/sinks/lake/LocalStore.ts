@@ -23,6 +23,12 @@ const io = <A>(op: string, p: string, f: () => Promise<A>): Effect.Effect<A, Lak
 
 const code = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code
 
+// A full or unreachable disk, or a process out of file handles: conditions that pass.
+const TRANSIENT = new Set(["ENOSPC", "EDQUOT", "EIO", "EAGAIN", "EBUSY", "EMFILE", "ENFILE", "ETIMEDOUT", "ESTALE"])
+
+/** Whether retrying the same operation later can succeed (the disk is full, the mount is away). */
+export const isTransientIOError = (e: LakeIOError): boolean => TRANSIENT.has(code(e.cause) ?? "")
+
 /** A hidden temporary name beside `target`: readers that glob `*.parquet` or `*.json` never see it. */
 export const temporaryName = (target: string): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`)

@@ -87,10 +87,20 @@ export interface ProductBuyers {
 export interface SluiceOffsets {
   consumer_group: string
   topic: string
+  /** The topic's id: offsets belong to one incarnation of a topic ('' for rows written before ids were kept). */
+  topic_id: Generated<string>
   partition: number
   sink: string
   next_offset: BigInt
+  /** The decisions version the last window committed was decided with. */
+  decisions_version: BigInt | null
   updated_at: string
+}
+
+export interface SluiceDecisions {
+  version: BigInt
+  content: string
+  created_at: string
 }
 
 export interface DataLakePermissions {
@@ -121,6 +131,7 @@ export interface Database {
   fact_product_purchase_counts: FactProductPurchaseCounts
   product_buyers: ProductBuyers
   sluice_offsets: SluiceOffsets
+  sluice_decisions: SluiceDecisions
   data_lake_permissions: DataLakePermissions
   sluice_migrations: SluiceMigrations
 }

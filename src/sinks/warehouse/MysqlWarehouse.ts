@@ -12,14 +12,32 @@ import { type Warehouse, WarehouseError } from "./Warehouse.ts"
 
 const MIGRATIONS = fileURLToPath(new URL("../../../sql/mysql/", import.meta.url))
 
-// Deadlock, lock wait timeout, and a connection lost mid-transaction (the offsets row fences a
-// retry of a transaction that did commit).
-const RETRYABLE_ERRNO = new Set([1213, 1205])
-const RETRYABLE_CODE = new Set(["PROTOCOL_CONNECTION_LOST", "ECONNRESET", "EPIPE", "ETIMEDOUT"])
+// What passes: a deadlock or lock wait timeout, and a server that is restarting, refusing, or
+// lost mid-transaction (the offsets row decides whether a transaction whose COMMIT got no answer
+// landed). Server errors by number: 1205 lock wait, 1213 deadlock, 1040 too many connections,
+// 1053 server shutdown, 1927 connection killed, 2002/2003 cannot connect, 2006 gone away, 2013 lost.
+const RETRYABLE_ERRNO = new Set([1205, 1213, 1040, 1053, 1927, 2002, 2003, 2006, 2013])
+const RETRYABLE_CODE = new Set([
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR",
+  "PROTOCOL_ENQUEUE_AFTER_QUIT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN"
+])
+// mysql2 says this of a pooled connection the server closed, without an error code.
+const CLOSED_CONNECTION = /connection is in closed state|Connection lost/i
 
 const toError = (op: string, cause: unknown): WarehouseError => {
   const e = cause as { errno?: number; code?: string; sqlMessage?: string; message?: string }
-  const retryable = (e?.errno !== undefined && RETRYABLE_ERRNO.has(e.errno)) || (e?.code !== undefined && RETRYABLE_CODE.has(e.code))
+  const retryable = (e?.errno !== undefined && RETRYABLE_ERRNO.has(e.errno)) ||
+    (e?.code !== undefined && RETRYABLE_CODE.has(e.code)) ||
+    (e?.code === undefined && CLOSED_CONNECTION.test(e?.message ?? ""))
   const reason = e?.sqlMessage ? `${e.code ?? e.errno}: ${e.sqlMessage}` : (e?.message ?? String(cause))
   return new WarehouseError({ op, reason: redactSecrets(reason), retryable, cause })
 }

@@ -3,13 +3,15 @@
  * locks the partition's `sluice_offsets` row, checks it still holds the window's first offset
  * (fencing any other writer), adds the aggregates and advances the offset.
  */
-import { Data, Effect, Schedule } from "effect"
+import { Clock, Data, Effect, Option } from "effect"
 import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
 import { DailyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import { centsToDecimal } from "../../domain/Money.ts"
+import { defaultOutagePolicy, type OutagePolicy, waitOut } from "../../topology/Outage.ts"
+import type { SourcePartition } from "../../topology/Record.ts"
+import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
 import { crashNow } from "../CrashPoint.ts"
-import { type Sink, SinkError, SinkFenced, type SinkWindow } from "../../topology/Sink.ts"
 import type { Database } from "./Database.ts"
 import type { UpsertSet, Warehouse, WarehouseError } from "./Warehouse.ts"
 
@@ -18,11 +20,11 @@ export interface WarehouseSinkOptions {
   readonly group: string
   /** Rows per multi-row INSERT. */
   readonly chunkSize: number
-  /** Attempts of a window's transaction when it meets deadlocks or lock-wait timeouts. */
-  readonly maxAttempts: number
+  /** How long deadlocks, lock waits and a lost or restarting server are retried before the service stops. */
+  readonly outage: OutagePolicy
 }
 
-export const defaultWarehouseSinkOptions = { chunkSize: 500, maxAttempts: 8 } as const
+export const defaultWarehouseSinkOptions = { chunkSize: 500, outage: defaultOutagePolicy } as const
 
 const SINK = "warehouse"
 
@@ -186,66 +188,93 @@ export const makeWarehouseSink = (
   topic: string,
   options: WarehouseSinkOptions
 ): Sink<EurTransaction> => {
-  const next = new Map<number, number | undefined>()
+  // The next offset per source partition (`<topic id>/<partition>`), as this writer last saw it.
+  const next = new Map<string, number | undefined>()
   const db = warehouse.db
-  const key = (partition: number) => ({ consumer_group: options.group, topic, partition, sink: SINK })
+  const keyOf = (sp: SourcePartition) => `${sp.topicId}/${sp.partition}`
+  const row = (sp: SourcePartition) => ({ consumer_group: options.group, topic, topic_id: sp.topicId, partition: sp.partition, sink: SINK })
 
   const fail = (partition: number) => (e: WarehouseError) =>
     new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })
 
-  const recover: Sink<EurTransaction>["recover"] = (_topic, partition) =>
-    Effect.tryPromise({
-      try: () =>
-        db.selectFrom("sluice_offsets").select("next_offset")
-          .where("consumer_group", "=", options.group).where("topic", "=", topic)
-          .where("partition", "=", partition).where("sink", "=", SINK)
-          .executeTakeFirst(),
-      catch: (cause) => warehouse.toError(`read offsets of ${topic}/${partition}`, cause)
-    }).pipe(
-      Effect.map((row) => {
-        const offset = row === undefined ? undefined : Number(row.next_offset)
-        next.set(partition, offset)
-        return offset
+  /** Deadlocks, lock waits and a lost server are waited out; anything else stops the service. */
+  const patiently = <A, E extends { readonly _tag: string; readonly message: string }>(what: string, effect: Effect.Effect<A, E>) =>
+    waitOut(what, effect, (e) => e._tag === "WarehouseError" && (e as unknown as WarehouseError).retryable, options.outage)
+
+  const position: Sink<EurTransaction>["position"] = (sp) =>
+    patiently(
+      `warehouse: read offsets of ${topic}/${sp.partition}`,
+      Effect.tryPromise({
+        try: () => {
+          const k = row(sp)
+          return db.selectFrom("sluice_offsets").select(["next_offset", "decisions_version"])
+            .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
+            .where("partition", "=", k.partition).where("sink", "=", k.sink)
+            .executeTakeFirst()
+        },
+        catch: (cause) => warehouse.toError(`read offsets of ${topic}/${sp.partition}`, cause)
+      })
+    ).pipe(
+      Effect.map((r): SinkPosition => {
+        if (r === undefined) return { next: undefined, furthest: undefined }
+        const offset = Number(r.next_offset)
+        return { next: offset, furthest: { next: offset, decisions: r.decisions_version === null ? undefined : Number(r.decisions_version) } }
       }),
-      Effect.mapError(fail(partition))
+      Effect.mapError(fail(sp.partition))
     )
 
-  /** One attempt at the window's transaction. */
-  const commit = (partition: number, expected: number | undefined, from: number, to: number, a: DailyAggregates) =>
-    Effect.tryPromise({
-      try: () =>
-        db.transaction().setIsolationLevel("read committed").execute(async (trx) => {
-          const k = key(partition)
-          const row = await warehouse.forUpdate(
-            trx.selectFrom("sluice_offsets").select("next_offset")
-              .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic)
-              .where("partition", "=", k.partition).where("sink", "=", k.sink)
-          ).executeTakeFirst()
-          const found = row === undefined ? undefined : Number(row.next_offset)
-          if (found !== expected) throw new Fence({ expected, found })
-          if (row === undefined) {
-            // Claims the partition: of two first writers, the second fails on the primary key.
-            await trx.insertInto("sluice_offsets").values({ ...k, next_offset: from, updated_at: toDateTime(Date.now()) }).execute()
-              .catch((e: unknown) => Promise.reject(warehouse.isDuplicateKey(e) ? new Fence({ expected, found: from }) : e))
-          }
-          await writeAggregates(warehouse, trx, a, options.chunkSize)
-          crashNow("warehouse:before-commit")
-          await trx.updateTable("sluice_offsets").set({ next_offset: to + 1, updated_at: toDateTime(Date.now()) })
-            .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic)
-            .where("partition", "=", k.partition).where("sink", "=", k.sink)
-            .execute()
-        }),
-      catch: (cause) => cause instanceof Fence ? cause : warehouse.toError(`write ${topic}/${partition} offsets ${from}..${to}`, cause)
-    })
+  const recover: Sink<EurTransaction>["recover"] = (sp) =>
+    Effect.tap(position(sp), (p) => Effect.sync(() => next.set(keyOf(sp), p.next)))
 
-  const open = (partition: number, from: number) =>
+  /**
+   * One attempt at the window's transaction. A failed ROLLBACK (the connection is gone) never
+   * hides the error that caused it, and the transaction is not interrupted once begun: a revoked
+   * partition's commit either lands before the revoke returns or never starts.
+   */
+  const commit = (sp: SourcePartition, expected: number | undefined, from: number, to: number, decisions: number, a: DailyAggregates) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      const now = toDateTime(yield* Clock.currentTimeMillis)
+      return yield* Effect.tryPromise({
+        try: async () => {
+          const trx = await db.startTransaction().setIsolationLevel("read committed").execute()
+          try {
+            const k = row(sp)
+            const current = await warehouse.forUpdate(
+              trx.selectFrom("sluice_offsets").select("next_offset")
+                .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
+                .where("partition", "=", k.partition).where("sink", "=", k.sink)
+            ).executeTakeFirst()
+            const found = current === undefined ? undefined : Number(current.next_offset)
+            if (found !== expected) throw new Fence({ expected, found })
+            if (current === undefined) {
+              // Claims the partition: of two first writers, the second fails on the primary key.
+              await trx.insertInto("sluice_offsets").values({ ...k, next_offset: from, decisions_version: decisions, updated_at: now }).execute()
+                .catch((e: unknown) => Promise.reject(warehouse.isDuplicateKey(e) ? new Fence({ expected, found: from }) : e))
+            }
+            await writeAggregates(warehouse, trx, a, options.chunkSize)
+            crashNow("warehouse:before-commit")
+            await trx.updateTable("sluice_offsets").set({ next_offset: to + 1, decisions_version: decisions, updated_at: now })
+              .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
+              .where("partition", "=", k.partition).where("sink", "=", k.sink)
+              .execute()
+            await trx.commit().execute()
+          } catch (e) {
+            await trx.rollback().execute().catch(() => undefined)
+            throw e
+          }
+        },
+        catch: (cause) => cause instanceof Fence ? cause : warehouse.toError(`write ${topic}/${sp.partition} offsets ${from}..${to}`, cause)
+      })
+    }))
+
+  const open: Sink<EurTransaction>["open"] = (sp, from, decisions) =>
     Effect.gen(function*() {
-      if (!next.has(partition)) {
-        return yield* new SinkError({ sink: SINK, topic, partition, reason: "window opened before recover" })
+      if (!next.has(keyOf(sp))) {
+        return yield* new SinkError({ sink: SINK, topic, partition: sp.partition, reason: "window opened before recover" })
       }
       // While the previous window's commit is in flight, `next` still lags behind `from`; it is
       // only ahead of it right after recovery, when nothing is in flight.
-      const opened = next.get(partition)
+      const opened = next.get(keyOf(sp))
       const start = opened === undefined ? from : Math.max(from, opened)
       // Aggregated as records arrive: the window never holds the transactions themselves.
       const aggregates = new DailyAggregates()
@@ -257,32 +286,36 @@ export const makeWarehouseSink = (
         commit: (to) =>
           Effect.suspend(() => {
             // Read now: the windows before this one have committed by the time it commits.
-            const expected = next.get(partition)
+            const expected = next.get(keyOf(sp))
             if (expected !== undefined && start > expected) {
-              return Effect.fail(new SinkError({ sink: SINK, topic, partition, reason: `offsets ${expected}..${start - 1} were never written (window starts at ${start})` }))
+              return Effect.fail(new SinkError({ sink: SINK, topic, partition: sp.partition, reason: `offsets ${expected}..${start - 1} were never written (window starts at ${start})` }))
             }
             if (to < start) return Effect.void
-            return commit(partition, expected, start, to, aggregates).pipe(
-              Effect.retry({
-                while: (e) => e._tag === "WarehouseError" && e.retryable,
-                schedule: Schedule.exponential("100 millis", 2).pipe(Schedule.jittered),
-                times: options.maxAttempts - 1
-              }),
+            let attempts = 0
+            const attempt = Effect.suspend(() => {
+              attempts++
+              return commit(sp, expected, start, to, decisions, aggregates)
+            })
+            return patiently(`warehouse: commit ${topic}/${sp.partition} ${start}..${to}`, attempt).pipe(
               Effect.catchTag("Fence", (f) =>
-                Effect.fail(
-                  new SinkFenced({
-                    sink: SINK,
-                    topic,
-                    partition,
-                    detail: f.found === undefined && f.expected !== undefined
-                      ? `its offsets row is gone (expected ${f.expected})`
-                      : `sluice_offsets holds ${f.found ?? "no row"}, this writer expected ${f.expected ?? "no row"}`
-                  })
-                )),
-              Effect.mapError((e) => (e._tag === "WarehouseError" ? fail(partition)(e) : e)),
+                // After a failed attempt, an offsets row at exactly this window's end means that
+                // attempt's COMMIT landed though its answer was lost.
+                attempts > 1 && f.found === to + 1
+                  ? Effect.void
+                  : Effect.fail(
+                    new SinkFenced({
+                      sink: SINK,
+                      topic,
+                      partition: sp.partition,
+                      detail: f.found === undefined && f.expected !== undefined
+                        ? `its offsets row is gone (expected ${f.expected})`
+                        : `sluice_offsets holds ${f.found ?? "no row"}, this writer expected ${f.expected ?? "no row"}`
+                    })
+                  )),
+              Effect.mapError((e) => (e._tag === "WarehouseError" ? fail(sp.partition)(e) : e)),
               Effect.andThen(Effect.sync(() => {
                 crashNow("warehouse:after-commit")
-                next.set(partition, to + 1)
+                next.set(keyOf(sp), to + 1)
               }))
             )
           })
@@ -290,5 +323,29 @@ export const makeWarehouseSink = (
       return window
     })
 
-  return { name: SINK, recover, open }
+  const saveDecisions: Sink<EurTransaction>["saveDecisions"] = (version, content) =>
+    Effect.gen(function*() {
+      const now = toDateTime(yield* Clock.currentTimeMillis)
+      yield* patiently(
+        "warehouse: save decisions",
+        Effect.tryPromise({
+          try: () => warehouse.insertIgnore(db.insertInto("sluice_decisions").values({ version, content, created_at: now }), ["version"]).execute(),
+          catch: (cause) => warehouse.toError("save decisions", cause)
+        })
+      )
+    }).pipe(Effect.mapError(fail(-1)))
+
+  const loadDecisions: Sink<EurTransaction>["loadDecisions"] = (version) =>
+    patiently(
+      "warehouse: read decisions",
+      Effect.tryPromise({
+        try: () => db.selectFrom("sluice_decisions").select("content").where("version", "=", version).executeTakeFirst(),
+        catch: (cause) => warehouse.toError("read decisions", cause)
+      })
+    ).pipe(
+      Effect.map((r) => Option.fromNullishOr(r?.content)),
+      Effect.mapError(fail(-1))
+    )
+
+  return { name: SINK, position, recover, open, saveDecisions, loadDecisions }
 }

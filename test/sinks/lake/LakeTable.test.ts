@@ -1,13 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
 import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
 import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
 import { datePartition } from "../../../src/sinks/lake/HivePartition.ts"
-import { dataFileName, type FilePart, openLakeTable } from "../../../src/sinks/lake/LakeTable.ts"
+import { dataFileName, type FilePart, openLakeTable, TOPIC_ID_TAG } from "../../../src/sinks/lake/LakeTable.ts"
+import { openDeltaTable } from "../../../src/sinks/lake/DeltaLog.ts"
+import { decisionsAppId, offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 
 interface Row {
@@ -48,65 +50,116 @@ const part = (from: number, to: number, day: number): FilePart => {
   return { date: datePartition(Date.UTC(2026, 10, day)), table: group.table(feed.columns), stats: group.stats(feed.columns) }
 }
 
+const sp = (partition: number, topicId = "AAAAAAAAAAAAAAAAAAAAAA") => ({ topic: "t", topicId, partition })
+
+/** The data files of a table folder, relative to it. */
+const dataFiles = (dir: string): Array<string> => allFiles(dir).filter((f) => f.endsWith(".parquet") && !f.startsWith("_delta_log")).sort()
+
+const fileName = /^year=2026\/month=11\/day=(\d\d)\/part-(\d+)-(\d+)-(\d+)-(\d+)-aaaaaaaaaaaa-([0-9a-f]{8})\.parquet$/
+
 const allFiles = (dir: string): Array<string> =>
   readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
 
 describe("LakeTable", () => {
-  it("writes one file per date partition and commits them with the partition's txn and stats", async () => {
+  it("writes one file per date partition and commits them with the partition's txn, decisions, stats and topic id", async () => {
     const root = lake()
     const table = await Effect.runPromise(open(root))
-    await Effect.runPromise(table.write({ topic: "t", partition: 2, from: 0, to: 9, expected: undefined, parts: [part(0, 4, 21), part(5, 9, 22)] }))
+    await Effect.runPromise(table.write({ sp: sp(2), from: 0, to: 9, expected: undefined, decisions: 77, parts: [part(0, 4, 21), part(5, 9, 22)] }))
     const snapshot = await Effect.runPromise(table.snapshot)
-    const first = `year=2026/month=11/day=21/${dataFileName(2, 0, 9, 0)}`
-    expect([...snapshot.files.keys()].sort()).toEqual([first, `year=2026/month=11/day=22/${dataFileName(2, 0, 9, 1)}`])
-    expect(snapshot.files.get(first)?.partitionValues).toEqual({ year: "2026", month: "11", day: "21" })
-    expect(JSON.parse(snapshot.files.get(first)!.stats!)).toMatchObject({
+    const files = [...snapshot.files.keys()].sort()
+    expect(files.map((f) => fileName.exec(f)?.slice(1, 6))).toEqual([["21", "2", "0", "9", "0"], ["22", "2", "0", "9", "1"]])
+    // One writer token per write: both files of the window carry the same one.
+    expect(new Set(files.map((f) => fileName.exec(f)![6])).size).toBe(1)
+    const first = snapshot.files.get(files[0]!)!
+    expect(first.partitionValues).toEqual({ year: "2026", month: "11", day: "21" })
+    expect(first.tags).toEqual({ [TOPIC_ID_TAG]: "AAAAAAAAAAAAAAAAAAAAAA" })
+    expect(JSON.parse(first.stats!)).toMatchObject({
       numRecords: 5,
       minValues: { _kafka_offset: 0, time: "2026-11-21T12:00:00.000Z" },
       maxValues: { _kafka_offset: 4 },
       nullCount: { label: 0 }
     })
-    expect(snapshot.txns.get("things@t/2")).toBe(9)
+    expect(snapshot.txns.get(offsetsAppId("things", sp(2)))).toBe(9)
+    expect(snapshot.txns.get(decisionsAppId("things", sp(2)))).toBe(77)
+    expect(await Effect.runPromise(table.committed(sp(2)))).toEqual({ last: 9, decisions: 77 })
+    // Another incarnation of the topic has committed nothing.
+    expect(await Effect.runPromise(table.committed(sp(2, "BBBBBBBBBBBBBBBBBBBBBB")))).toEqual({ last: undefined, decisions: undefined })
     expect(snapshot.totals).toMatchObject({ files: 2, records: 10 })
     const counted = await Effect.runPromise(withDuckDb((db) =>
       db.query(`SELECT count(*) AS n, count(DISTINCT day) AS days, min(label) AS first FROM read_parquet('${root}/streams/things/*=*/**/*.parquet', hive_partitioning = true)`)))
     expect(counted[0]).toMatchObject({ n: 10n, days: 2n, first: "r0" })
   })
 
-  it("on recovery removes the partition's files that no commit names, and leaves other partitions alone", async () => {
+  it("recovery deletes nothing: a file renamed by a writer that has not committed yet stays, and its commit names a file that exists", async () => {
     const root = lake()
     const table = await Effect.runPromise(open(root))
-    await Effect.runPromise(table.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
-    const dayDir = path.join(root, "streams", "things", "year=2026", "month=11", "day=21")
-    const otherDay = path.join(root, "streams", "things", "year=2026", "month=11", "day=23")
-    mkdirSync(otherDay, { recursive: true })
-    // A writer that died after its rename (never committed), one that died after its temp write,
-    // one whose window overlaps the committed one, and another partition's uncommitted file.
-    writeFileSync(path.join(otherDay, dataFileName(0, 5, 9, 0)), "orphan")
-    writeFileSync(path.join(dayDir, `.${dataFileName(0, 5, 9, 0)}.abc123.tmp`), "partial")
-    writeFileSync(path.join(dayDir, dataFileName(0, 0, 7, 0)), "overlapping orphan")
-    writeFileSync(path.join(dayDir, dataFileName(1, 0, 3, 0)), "partition 1 in flight")
-    const committed = await Effect.runPromise((await Effect.runPromise(open(root))).recover("t", 0))
-    expect(committed).toBe(4)
-    const left = allFiles(path.join(root, "streams", "things")).filter((f) => !f.startsWith("_delta_log"))
-    expect(left.sort()).toEqual([
-      "_metadata.json",
-      `year=2026/month=11/day=21/${dataFileName(0, 0, 4, 0)}`,
-      `year=2026/month=11/day=21/${dataFileName(1, 0, 3, 0)}`
-    ])
+    await Effect.runPromise(table.write({ sp: sp(0), from: 0, to: 4, expected: undefined, decisions: 1, parts: [part(0, 4, 21)] }))
+    const tableDir = path.join(root, "streams", "things")
+    // A paused writer (GC, SIGSTOP, slow disk) has renamed its file for 5..9 but not committed it;
+    // meanwhile the partition's new owner recovers.
+    const dayDir = path.join(tableDir, "year=2026", "month=11", "day=22")
+    mkdirSync(dayDir, { recursive: true })
+    const pending = dataFileName(sp(0), 5, 9, 0, "0badc0de")
+    writeFileSync(path.join(dayDir, pending), "renamed, not yet committed")
+    const successor = await Effect.runPromise(open(root))
+    expect(await Effect.runPromise(successor.recover(sp(0)))).toEqual({ last: 4, decisions: 1 })
+    expect(existsSync(path.join(dayDir, pending))).toBe(true)
+    // The paused writer wakes up and commits before the new owner: its file is there to be read.
+    const zombie = await Effect.runPromise(openDeltaTable({ root: tableDir, checkpointInterval: 10, protocol: { minReaderVersion: 1, minWriterVersion: 2 }, metaData: (await Effect.runPromise(table.snapshot)).metaData! }))
+    await Effect.runPromise(zombie.commit({
+      txns: [{ appId: offsetsAppId("things", sp(0)), expected: 4, version: 9 }],
+      adds: [{ path: `year=2026/month=11/day=22/${pending}`, partitionValues: { year: "2026", month: "11", day: "22" }, size: 26, modificationTime: 0, dataChange: true }],
+      operation: "WRITE"
+    }))
+    const snapshot = await Effect.runPromise(successor.snapshot)
+    for (const file of snapshot.files.keys()) expect(existsSync(path.join(tableDir, file)), file).toBe(true)
+    // The new owner is fenced, and its files go, not the zombie's.
+    const fenced = await Effect.runPromiseExit(successor.write({ sp: sp(0), from: 5, to: 9, expected: 4, decisions: 1, parts: [part(5, 9, 22)] }))
+    expect(Exit.isFailure(fenced)).toBe(true)
+    expect(dataFiles(tableDir)).toEqual([...snapshot.files.keys()].sort())
   })
 
-  it("refuses a stale writer and removes only its own uncommitted files", async () => {
+  it("after its first commit, the new owner removes the files of writers that can no longer commit them", async () => {
+    const root = lake()
+    const table = await Effect.runPromise(open(root))
+    await Effect.runPromise(table.write({ sp: sp(0), from: 0, to: 4, expected: undefined, decisions: 1, parts: [part(0, 4, 21)] }))
+    const tableDir = path.join(root, "streams", "things")
+    const dayDir = path.join(tableDir, "year=2026", "month=11", "day=22")
+    mkdirSync(dayDir, { recursive: true })
+    const stale = dataFileName(sp(0), 5, 7, 0, "0badc0de")
+    const temporary = `.${dataFileName(sp(0), 5, 6, 0, "0badc0df")}.abc123.tmp`
+    const ahead = dataFileName(sp(0), 10, 12, 0, "0badc0e0")
+    const otherIncarnation = dataFileName(sp(0, "CCCCCCCCCCCCCCCCCCCCCC"), 5, 7, 0, "0badc0e1")
+    const otherPartition = dataFileName(sp(1), 0, 3, 0, "0badc0e2")
+    for (const name of [stale, temporary, ahead, otherIncarnation, otherPartition]) writeFileSync(path.join(dayDir, name), "not committed")
+    const owner = await Effect.runPromise(open(root))
+    await Effect.runPromise(owner.recover(sp(0)))
+    expect(readdirSync(dayDir)).toHaveLength(5)
+    await Effect.runPromise(owner.write({ sp: sp(0), from: 5, to: 9, expected: 4, decisions: 1, parts: [part(5, 9, 22)] }))
+    // 5..7 and 5..6 expected 4, which the log no longer holds: gone. 10..12 could still commit after 9.
+    const left = readdirSync(dayDir).sort()
+    expect(left).toContain(ahead)
+    expect(left).toContain(otherIncarnation)
+    expect(left).toContain(otherPartition)
+    expect(left).not.toContain(stale)
+    expect(left).not.toContain(temporary)
+  })
+
+  it("refuses a stale writer and removes only its own files, never the winner's", async () => {
     const root = lake()
     const winner = await Effect.runPromise(open(root))
     const loser = await Effect.runPromise(open(root))
-    await Effect.runPromise(winner.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
-    const exit = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 6, expected: undefined, parts: [part(0, 6, 22)] }))
-    expect(Exit.isFailure(exit) && JSON.stringify(exit).includes("Fenced")).toBe(true)
-    expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=22", dataFileName(0, 0, 6, 0)))).toBe(false)
-    // Same window boundaries as the winner: the file of that name is the winner's, and stays.
-    const again = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
-    expect(Exit.isFailure(again)).toBe(true)
-    expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=21", dataFileName(0, 0, 4, 0)))).toBe(true)
+    await Effect.runPromise(winner.write({ sp: sp(0), from: 0, to: 4, expected: undefined, decisions: 1, parts: [part(0, 4, 21)] }))
+    const tableDir = path.join(root, "streams", "things")
+    const winners = dataFiles(tableDir)
+    expect(winners).toHaveLength(1)
+    for (const to of [6, 4]) {
+      // Other window boundaries, then the winner's own: both fenced, and only the loser's files go.
+      const exit = await Effect.runPromiseExit(loser.write({ sp: sp(0), from: 0, to, expected: undefined, decisions: 1, parts: [part(0, to, 22)] }))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
+      expect(error?._tag === "Some" ? error.value : undefined).toMatchObject({ _tag: "Fenced", expected: undefined, found: 4 })
+      expect(dataFiles(tableDir)).toEqual(winners)
+    }
   })
 })

@@ -6,13 +6,12 @@
 import { Effect, Exit, Redacted } from "effect"
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
-import { writeWindow } from "../../../src/topology/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openMysqlWarehouse } from "../../../src/sinks/warehouse/MysqlWarehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
 import { expectedFromProduce } from "../../support/Expected.ts"
 import { runSluice, sandbox, spawnSluice } from "../../support/Sluice.ts"
-import { eurTransactions, windowOf } from "../../support/Windows.ts"
+import { eurTransactions, spOf, windowOf, writeTestWindow } from "../../support/Windows.ts"
 
 const mysqlBase = inject("mysqlUrl")
 const brokers = inject("kafkaBrokers")
@@ -42,17 +41,17 @@ describe("warehouse fencing", () => {
       const options = { ...defaultWarehouseSinkOptions, group: "g" }
       const current = makeWarehouseSink(warehouse, topic, options)
       const zombie = makeWarehouseSink(warehouse, topic, options)
-      expect(yield* current.recover(topic, 0)).toBeUndefined()
-      expect(yield* zombie.recover(topic, 0)).toBeUndefined()
-      yield* writeWindow(current, windowOf(topic, 0, 0, first))
+      expect((yield* current.recover(spOf(topic, 0))).next).toBeUndefined()
+      expect((yield* zombie.recover(spOf(topic, 0))).next).toBeUndefined()
+      yield* writeTestWindow(current, windowOf(topic, 0, 0, first))
       // The zombie read the offsets before the current writer committed: it must be refused.
-      const stale = yield* Effect.exit(writeWindow(zombie, windowOf(topic, 0, 0, first)))
+      const stale = yield* Effect.exit(writeTestWindow(zombie, windowOf(topic, 0, 0, first)))
       expect(Exit.isFailure(stale) && JSON.stringify(stale)).toContain("SinkFenced")
-      yield* writeWindow(current, windowOf(topic, 0, 1_000, second))
-      const stillStale = yield* Effect.exit(writeWindow(zombie, windowOf(topic, 0, 1_000, second)))
+      yield* writeTestWindow(current, windowOf(topic, 0, 1_000, second))
+      const stillStale = yield* Effect.exit(writeTestWindow(zombie, windowOf(topic, 0, 1_000, second)))
       expect(Exit.isFailure(stillStale) && JSON.stringify(stillStale)).toContain("SinkFenced")
       // Once it recovers, the former zombie resumes where the log of offsets says.
-      expect(yield* zombie.recover(topic, 0)).toBe(2_000)
+      expect((yield* zombie.recover(spOf(topic, 0))).next).toBe(2_000)
     })))
     expect(await countOf(mysqlUrl!, "fact_user_transaction_summary")).toBe(counted(first) + counted(second))
   })

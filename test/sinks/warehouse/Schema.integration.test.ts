@@ -5,12 +5,11 @@
 import { Effect, Redacted } from "effect"
 import { createConnection } from "mysql2/promise"
 import { afterAll, describe, expect, inject, it } from "vitest"
-import { writeWindow } from "../../../src/topology/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openMysqlWarehouse } from "../../../src/sinks/warehouse/MysqlWarehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
 import { runSluice, sandbox } from "../../support/Sluice.ts"
-import { eurTransactions, windowOf } from "../../support/Windows.ts"
+import { eurTransactions, spOf, windowOf, writeTestWindow } from "../../support/Windows.ts"
 
 const { env, mysqlUrl, topic, cleanup } = sandbox("schema", inject("kafkaBrokers"), {}, inject("mysqlUrl"))
 afterAll(cleanup)
@@ -63,8 +62,8 @@ describe("warehouse schema", () => {
       const warehouse = yield* openMysqlWarehouse(Redacted.make(mysqlUrl!))
       yield* migrate(warehouse)
       const sink = makeWarehouseSink(warehouse, topic, { ...defaultWarehouseSinkOptions, group: "schema" })
-      yield* sink.recover(topic, 0)
-      yield* writeWindow(sink, windowOf(topic, 0, 0, [...mine, ...others]))
+      yield* sink.recover(spOf(topic, 0))
+      yield* writeTestWindow(sink, windowOf(topic, 0, 0, [...mine, ...others]))
     })))
     const user = await query<{ name: string; city: string }>("SELECT name, city FROM dim_users WHERE user_id = ?", [mine[0]!.user.id])
     expect(user).toEqual([{ name: hostile, city: "Ville \"quotée\" \\ ok" }])

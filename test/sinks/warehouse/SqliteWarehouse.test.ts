@@ -2,7 +2,7 @@
  * The embedded warehouse against a temporary file: migrations, the exactly-once sink (exact facts,
  * fencing, replays), cascades, parameterised values, exact money, and its error mapping.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -11,15 +11,14 @@ import { sql } from "kysely"
 import { afterEach, describe, expect, it } from "vitest"
 import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
 import { centsToDecimal, decimalToCents } from "../../../src/domain/Money.ts"
-import { writeWindow } from "../../../src/topology/Sink.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openSqliteWarehouse, type SqliteWarehouseOptions } from "../../../src/sinks/warehouse/SqliteWarehouse.ts"
 import type { Warehouse } from "../../../src/sinks/warehouse/Warehouse.ts"
 import { makeWarehouseSink } from "../../../src/sinks/warehouse/WarehouseSink.ts"
-import { eurTransactions, windowOf as windowAt } from "../../support/Windows.ts"
+import { eurTransactions, spOf, windowOf as windowAt, writeTestWindow } from "../../support/Windows.ts"
 
 const TOPIC = "transaction_stream"
-const options = { group: "sluice", chunkSize: 500, maxAttempts: 3 }
+const options = { group: "sluice", chunkSize: 500, outage: { deadlineMs: 2_000, firstDelayMs: 50, maxDelayMs: 200 } }
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 
 const cleanups: Array<() => Promise<void>> = []
@@ -107,9 +106,11 @@ describe("openSqliteWarehouse", () => {
     const file = tempFile()
     const [a, b] = [await open(file), await open(file)]
     const reports = await Promise.all([run(migrate(a)), run(migrate(b))])
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 1])
+    const migrations = readdirSync(a.migrationsDir).filter((f) => /^\d{4}_.+\.sql$/.test(f)).length
+    expect(migrations).toBeGreaterThan(0)
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, migrations])
     const again = await run(migrate(a))
-    expect(again).toEqual({ applied: [], alreadyApplied: 1 })
+    expect(again).toEqual({ applied: [], alreadyApplied: migrations })
     const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`.execute(a.db)
     expect(tables.rows.map((r) => r.name)).toEqual([
       "data_lake_permissions",
@@ -121,6 +122,7 @@ describe("openSqliteWarehouse", () => {
       "fact_user_transaction_summary",
       "fact_user_transaction_summary_eur",
       "product_buyers",
+      "sluice_decisions",
       "sluice_migrations",
       "sluice_offsets"
     ])
@@ -133,12 +135,12 @@ describe("the warehouse sink on SQLite", () => {
     const sink = makeWarehouseSink(w, TOPIC, options)
     const p0 = transactions(1, 4_500)
     const p1 = transactions(2, 1_500)
-    expect(await run(sink.recover(TOPIC, 0))).toBeUndefined()
-    expect(await run(sink.recover(TOPIC, 1))).toBeUndefined()
-    await run(writeWindow(sink, windowOf(0, 0, p0.slice(0, 1_500))))
-    await run(writeWindow(sink, windowOf(1, 0, p1)))
-    await run(writeWindow(sink, windowOf(0, 1_500, p0.slice(1_500, 3_000))))
-    await run(writeWindow(sink, windowOf(0, 3_000, p0.slice(3_000))))
+    expect((await run(sink.recover(spOf(TOPIC, 0)))).next).toBeUndefined()
+    expect((await run(sink.recover(spOf(TOPIC, 1)))).next).toBeUndefined()
+    await run(writeTestWindow(sink, windowOf(0, 0, p0.slice(0, 1_500))))
+    await run(writeTestWindow(sink, windowOf(1, 0, p1)))
+    await run(writeTestWindow(sink, windowOf(0, 1_500, p0.slice(1_500, 3_000))))
+    await run(writeTestWindow(sink, windowOf(0, 3_000, p0.slice(3_000))))
 
     const expected = expectedFacts([...p0, ...p1])
     expect(expected.counted).toBeLessThan(6_000)
@@ -150,9 +152,9 @@ describe("the warehouse sink on SQLite", () => {
 
     // A restarted instance recovers the offsets; windows it reads again are skipped, not recounted.
     const restarted = makeWarehouseSink(w, TOPIC, options)
-    expect(await run(restarted.recover(TOPIC, 0))).toBe(4_500)
-    expect(await run(restarted.recover(TOPIC, 1))).toBe(1_500)
-    await run(writeWindow(restarted, windowOf(0, 3_000, p0.slice(3_000))))
+    expect((await run(restarted.recover(spOf(TOPIC, 0)))).next).toBe(4_500)
+    expect((await run(restarted.recover(spOf(TOPIC, 1)))).next).toBe(1_500)
+    await run(writeTestWindow(restarted, windowOf(0, 3_000, p0.slice(3_000))))
     expect(await countedIn(w)).toBe(expected.counted)
   })
 
@@ -161,18 +163,18 @@ describe("the warehouse sink on SQLite", () => {
     const values = transactions(3, 3_000)
     const a = makeWarehouseSink(w, TOPIC, options)
     const b = makeWarehouseSink(w, TOPIC, options)
-    await run(a.recover(TOPIC, 0))
-    await run(b.recover(TOPIC, 0))
-    await run(writeWindow(a, windowOf(0, 0, values.slice(0, 1_000))))
+    await run(a.recover(spOf(TOPIC, 0)))
+    await run(b.recover(spOf(TOPIC, 0)))
+    await run(writeTestWindow(a, windowOf(0, 0, values.slice(0, 1_000))))
 
     // b still believes the partition is new.
-    const first = await run(Effect.flip(writeWindow(b, windowOf(0, 0, values.slice(0, 1_000)))))
+    const first = await run(Effect.flip(writeTestWindow(b, windowOf(0, 0, values.slice(0, 1_000)))))
     expect(first).toMatchObject({ _tag: "SinkFenced", partition: 0, detail: "sluice_offsets holds 1000, this writer expected no row" })
 
     // b recovers and moves on; a, now stale, is refused in turn.
-    expect(await run(b.recover(TOPIC, 0))).toBe(1_000)
-    await run(writeWindow(b, windowOf(0, 1_000, values.slice(1_000, 2_000))))
-    const second = await run(Effect.flip(writeWindow(a, windowOf(0, 1_000, values.slice(1_000, 2_000)))))
+    expect((await run(b.recover(spOf(TOPIC, 0)))).next).toBe(1_000)
+    await run(writeTestWindow(b, windowOf(0, 1_000, values.slice(1_000, 2_000))))
+    const second = await run(Effect.flip(writeTestWindow(a, windowOf(0, 1_000, values.slice(1_000, 2_000)))))
     expect(second).toMatchObject({ _tag: "SinkFenced", detail: "sluice_offsets holds 2000, this writer expected 1000" })
 
     expect(await countedIn(w)).toBe(expectedFacts(values.slice(0, 2_000)).counted)
@@ -185,9 +187,9 @@ describe("the warehouse sink on SQLite", () => {
     const other = await open(file)
     const values = transactions(4, 2_000)
     // One attempt each: the loser must be fenced at once, not fail on the lock and succeed on a retry.
-    const sinks = [one, other].map((w) => makeWarehouseSink(w, TOPIC, { ...options, maxAttempts: 1 }))
-    for (const s of sinks) await run(s.recover(TOPIC, 0))
-    const results = await Promise.all(sinks.map((s) => run(Effect.result(writeWindow(s, windowOf(0, 0, values))))))
+    const sinks = [one, other].map((w) => makeWarehouseSink(w, TOPIC, { ...options, outage: { ...options.outage, deadlineMs: 0 } }))
+    for (const s of sinks) await run(s.recover(spOf(TOPIC, 0)))
+    const results = await Promise.all(sinks.map((s) => run(Effect.result(writeTestWindow(s, windowOf(0, 0, values))))))
     expect(results.filter(Result.isSuccess)).toHaveLength(1)
     expect(results.filter(Result.isFailure).map((r) => r.failure._tag)).toEqual(["SinkFenced"])
     expect(await countedIn(one)).toBe(expectedFacts(values).counted)
@@ -196,9 +198,9 @@ describe("the warehouse sink on SQLite", () => {
   it("cascades a deleted user to its facts and buyers", async () => {
     const w = await migrated()
     const sink = makeWarehouseSink(w, TOPIC, options)
-    await run(sink.recover(TOPIC, 0))
+    await run(sink.recover(spOf(TOPIC, 0)))
     const values = transactions(5, 2_000)
-    await run(writeWindow(sink, windowOf(0, 0, values)))
+    await run(writeTestWindow(sink, windowOf(0, 0, values)))
     const buyer = values.find((t) => t.status !== "failed" && t.transactionType === "purchase")!.user.id
     const rowsOf = async (userId: string) =>
       Promise.all([
@@ -219,11 +221,11 @@ describe("the warehouse sink on SQLite", () => {
   it("keeps a hostile user name as data", async () => {
     const w = await migrated()
     const sink = makeWarehouseSink(w, TOPIC, options)
-    await run(sink.recover(TOPIC, 0))
+    await run(sink.recover(spOf(TOPIC, 0)))
     const [t] = transactions(6, 1)
     const hostile = "'); DROP TABLE dim_users;--"
     const value: EurTransaction = { ...t!, status: "completed", user: { ...t!.user, id: `u-"${hostile}`, name: hostile, city: "O'Brien \\ \"Town\"" } }
-    await run(writeWindow(sink, windowOf(0, 0, [value])))
+    await run(writeTestWindow(sink, windowOf(0, 0, [value])))
     const row = await w.db.selectFrom("dim_users").selectAll().where("user_id", "=", `u-"${hostile}`).executeTakeFirstOrThrow()
     expect(row).toMatchObject({ name: hostile, city: "O'Brien \\ \"Town\"" })
     expect(await countedIn(w)).toBe(1)
@@ -319,9 +321,9 @@ describe("SQLite errors", () => {
     const holder = new DatabaseSync(file)
     holder.exec("BEGIN IMMEDIATE")
     try {
-      const sink = makeWarehouseSink(w, TOPIC, { ...options, maxAttempts: 1 })
-      await run(sink.recover(TOPIC, 0))
-      const error = await run(Effect.flip(writeWindow(sink, windowOf(0, 0, transactions(7, 10)))))
+      const sink = makeWarehouseSink(w, TOPIC, { ...options, outage: { ...options.outage, deadlineMs: 0 } })
+      await run(sink.recover(spOf(TOPIC, 0)))
+      const error = await run(Effect.flip(writeTestWindow(sink, windowOf(0, 0, transactions(7, 10)))))
       expect(error).toMatchObject({ _tag: "SinkError", cause: { _tag: "WarehouseError", retryable: true } })
     } finally {
       holder.exec("ROLLBACK")

@@ -1,0 +1,189 @@
+/**
+ * One partition's loop: decode each batch into the open window's sinks, close the window at its
+ * limits (mid-batch if need be), and commit it while the next one fills, one commit at a time.
+ */
+import { Clock, Effect, Fiber, Option, Queue } from "effect"
+import type { Decisions } from "./Decisions.ts"
+import { decodeRecord, isDeadLetter } from "./Decode.ts"
+import type { SourcePartition } from "./Record.ts"
+import type { SinkError, SinkFenced, SinkWindow } from "./Sink.ts"
+import type { KafkaError, OffsetOutOfRange, SourceEvent } from "./Source.ts"
+import type { TopicFlow } from "./Topology.ts"
+import { type WindowLimits, WindowState } from "./Window.ts"
+
+/** What one partition has done since this process started. */
+export interface PartitionProgress {
+  readonly topic: string
+  readonly partition: number
+  /** Next offset not yet committed by every sink. */
+  committed: number
+  records: number
+  deadLetters: number
+  windows: number
+  /** Offset after the last record fetched. */
+  fetched: number
+  lastActivityAt: number
+  windowOpen: boolean
+}
+
+/** Where the loop starts, and how the offsets that some sink already committed are decided. */
+export interface LoopStart<T> {
+  readonly from: number
+  readonly decisions: Decisions<T>
+  /**
+   * Offsets up to `end` (inclusive) were committed by some sinks with `decisions`: the first window
+   * ends exactly there and is decided with them, whatever is in force now.
+   */
+  readonly replay?: { readonly end: number; readonly decisions: Decisions<T> } | undefined
+}
+
+export interface LoopOptions {
+  readonly window: WindowLimits
+  /** Close a window as soon as the partition has caught up with Kafka's end (catch-up runs). */
+  readonly flushWhenCaughtUp: boolean
+  /** True once the service drains: write what is held, then return. */
+  readonly draining: () => boolean
+  /** Called after every window every sink committed. */
+  readonly onCommitted: (next: number, at: number) => Effect.Effect<void>
+  /** Called with the time of the first record fetched. */
+  readonly onFirstRecord: (at: number) => void
+}
+
+/** Why a loop ended without failing. */
+export type LoopEnd = "drained" | "ended"
+
+export type LoopError = SinkFenced | SinkError | KafkaError | OffsetOutOfRange
+
+interface OpenWindow<T> {
+  readonly state: WindowState
+  readonly sinks: ReadonlyArray<SinkWindow<T>>
+  readonly decisions: Decisions<T>
+  records: number
+  deadLetters: number
+}
+
+/** Runs one partition of one topic incarnation until the service drains or the incarnation ends. */
+export const runPartition = <T>(
+  flow: TopicFlow<T>,
+  sp: SourcePartition,
+  queue: Queue.Dequeue<SourceEvent>,
+  start: LoopStart<T>,
+  progress: PartitionProgress,
+  options: LoopOptions
+): Effect.Effect<LoopEnd, LoopError> =>
+  Effect.gen(function*() {
+    const limits = options.window
+    let replay = start.replay !== undefined && start.replay.end >= start.from ? start.replay : undefined
+    const decisionsAt = () => replay?.decisions ?? start.decisions
+    const open = (from: number) =>
+      Effect.map(
+        Effect.forEach(flow.sinks, (sink) => sink.open(sp, from, decisionsAt().version)),
+        (sinks): OpenWindow<T> => ({ state: new WindowState(from), sinks, decisions: decisionsAt(), records: 0, deadLetters: 0 })
+      )
+    let window = yield* open(start.from)
+    // The previous window's commit, still running while the next window fills.
+    let inFlight: Fiber.Fiber<void, LoopError> | undefined
+
+    const awaitInFlight = Effect.suspend(() => {
+      const fiber = inFlight
+      inFlight = undefined
+      return fiber === undefined ? Effect.void : Fiber.join(fiber)
+    })
+
+    const commit = (closing: OpenWindow<T>, to: number) =>
+      Effect.gen(function*() {
+        yield* Effect.forEach(closing.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
+        const now = yield* Clock.currentTimeMillis
+        progress.committed = to + 1
+        progress.records += closing.records
+        progress.deadLetters += closing.deadLetters
+        progress.windows += 1
+        progress.lastActivityAt = now
+        yield* options.onCommitted(to + 1, now)
+      })
+
+    /**
+     * Closes the window: its commit starts, and the next window opens at once and fills while it
+     * runs. Commits stay in order, one at a time: a second close first waits for the first.
+     */
+    const flush = Effect.gen(function*() {
+      const closing = window
+      const to = closing.state.to
+      yield* awaitInFlight
+      if (replay !== undefined && to >= replay.end) replay = undefined
+      window = yield* open(to + 1)
+      progress.windowOpen = false
+      inFlight = yield* Effect.forkChild(commit(closing, to))
+    })
+
+    const loop = Effect.gen(function*() {
+      for (;;) {
+        // A finished commit is joined as soon as it ends, so that its failure is not left unseen.
+        if (inFlight?.pollUnsafe() !== undefined) yield* awaitInFlight
+        if (options.draining() && Queue.sizeUnsafe(queue) === 0) {
+          if (!window.state.isEmpty) yield* flush
+          yield* awaitInFlight
+          return "drained" as const
+        }
+        const now = yield* Clock.currentTimeMillis
+        // Short waits, so that a drain or a window's deadline is noticed within 100 ms.
+        const wait = Math.min(100, Math.max(0, window.state.deadline(limits) - now))
+        const next = yield* Queue.take(queue).pipe(Effect.timeoutOption(wait))
+        if (Option.isSome(next)) {
+          const event = next.value
+          if (event._tag === "Failed") return yield* event.error
+          if (event._tag === "Ended") {
+            yield* Effect.logWarning(`${sp.topic}/${sp.partition}: ${event.reason}; committing what was read of topic id ${sp.topicId}`)
+            if (!window.state.isEmpty) yield* flush
+            yield* awaitInFlight
+            return "ended" as const
+          }
+          const batch = event.batch
+          // A window's age counts from when its data was fetched, not from when it was dequeued.
+          const at = Math.min(yield* Clock.currentTimeMillis, batch.fetchedAt)
+          options.onFirstRecord(at)
+          for (const record of batch.records) {
+            // The offsets some sinks committed already are decided with their decisions, in a window of their own.
+            if (replay !== undefined && record.offset > replay.end) {
+              window.state.cover(replay.end, at)
+              yield* flush
+            }
+            const decisions = window.decisions
+            const decoded = decodeRecord(sp.topic, sp.partition, record, decisions.decode, decisions.policy)
+            if (isDeadLetter(decoded)) {
+              for (const w of window.sinks) w.addDeadLetter(decoded)
+              window.deadLetters++
+            } else {
+              for (const w of window.sinks) w.add(decoded)
+              window.records++
+            }
+            const ws = window.state
+            ws.count++
+            ws.bytes += record.value?.length ?? 0
+            ws.cover(record.offset, at)
+            // A fetch can hold more than a window: close it exactly at its limit, mid-batch.
+            if (ws.isFull(limits)) yield* flush
+          }
+          const covered = batch.nextOffset - 1
+          if (replay !== undefined && covered >= replay.end) {
+            window.state.cover(replay.end, at)
+            yield* flush
+          }
+          window.state.cover(covered, at)
+          progress.fetched = batch.nextOffset
+          progress.lastActivityAt = yield* Clock.currentTimeMillis
+          progress.windowOpen = !window.state.isEmpty
+          const caughtUp = options.flushWhenCaughtUp && batch.nextOffset >= batch.endOffset && Queue.sizeUnsafe(queue) === 0
+          if (caughtUp && !window.state.isEmpty) yield* flush
+        }
+        if (!window.state.isEmpty && (yield* Clock.currentTimeMillis) >= window.state.deadline(limits)) yield* flush
+      }
+    })
+
+    // Interrupted (revoked, or the service stops at once): the commit in flight is interrupted and
+    // awaited, and the sinks' commits are uninterruptible from their final check to their write, so
+    // that no commit lands once this returns.
+    return yield* loop.pipe(
+      Effect.onInterrupt(() => Effect.suspend(() => (inFlight === undefined ? Effect.void : Fiber.interrupt(inFlight))))
+    )
+  })
