@@ -7,6 +7,7 @@ import { Effect, Redacted, type Scope } from "effect"
 import { redactUrl } from "../sinks/warehouse/ConnectionUrl.ts"
 import { openMysqlWarehouse } from "../sinks/warehouse/MysqlWarehouse.ts"
 import type { Warehouse, WarehouseError } from "../sinks/warehouse/Warehouse.ts"
+import { defaultOutagePolicy, waitOut } from "../topology/Outage.ts"
 import type { SettingsShape } from "./Settings.ts"
 
 const unreachable = (e: WarehouseError): boolean => {
@@ -22,7 +23,15 @@ const openEmbedded = (file: string) =>
 
 export const openWarehouse = (settings: SettingsShape): Effect.Effect<Warehouse, WarehouseError, Scope.Scope> => {
   if (settings.warehouse === "embedded") return openEmbedded(settings.warehouseFile)
-  if (settings.warehouse === "mysql" || settings.mysqlUrlExplicit) return openMysqlWarehouse(settings.mysqlUrl)
+  if (settings.warehouse === "mysql" || settings.mysqlUrlExplicit) {
+    // A configured MySQL that is restarting is waited for, as it is while the service runs.
+    return waitOut(
+      `warehouse: connect to ${redactUrl(Redacted.value(settings.mysqlUrl))}`,
+      openMysqlWarehouse(settings.mysqlUrl),
+      (e) => e.retryable,
+      { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
+    )
+  }
   return openMysqlWarehouse(settings.mysqlUrl).pipe(
     Effect.catchIf(unreachable, () =>
       Effect.logInfo(`no MySQL answers at ${redactUrl(Redacted.value(settings.mysqlUrl))}: using the embedded warehouse`).pipe(

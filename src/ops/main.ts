@@ -8,6 +8,7 @@ import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
+import { formatVacuum, vacuumLake } from "./Maintenance.ts"
 import { produce } from "./Produce.ts"
 import { runService, transactionFeeds } from "./Service.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -183,8 +184,27 @@ const demo = Command.make(
   })
 ).pipe(Command.withDescription("Start the stack, produce sample transactions, run until caught up, print what landed"))
 
+const vacuum = Command.make(
+  "vacuum",
+  {
+    retainHours: Flag.Finite("retain-hours").pipe(
+      Flag.withDescription("Keep files that left the table (or were never committed) less than this many hours ago: a paused writer may still commit its own"),
+      Flag.filter((h: number) => h >= 0, (h) => `must be >= 0, got ${h}`),
+      Flag.withDefault(168)
+    ),
+    dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("List what would be deleted, delete nothing"), Flag.withDefault(false)),
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
+  },
+  Effect.fn(function*({ retainHours, dryRun, json }) {
+    const s = yield* settings
+    if (retainHours < 1) yield* Effect.logWarning(`--retain-hours ${retainHours}: files of a writer that is still committing could be deleted`)
+    const reports = yield* vacuumLake(s.lakeDir, { retainHours, dryRun })
+    yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(s.lakeDir, reports, dryRun))
+  })
+).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM)"))
+
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, stack, demo]),
+  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, vacuum, stack, demo]),
   Command.run({ version: "0.1.0" })
 )
 

@@ -57,12 +57,41 @@ export interface FetchLimits {
 
 /** The topic ids the cluster knows now, by name (a deleted topic is absent). */
 export const topicIds = (consumer: Consumer, topics: ReadonlyArray<string>, refresh: boolean) =>
-  Effect.tryPromise({
-    try: () => consumer.metadata({ topics: [...topics], forceUpdate: refresh }),
-    catch: (cause) => new KafkaError({ op: `metadata of ${topics.join(",")}`, cause })
+  Effect.suspend(() => {
+    if (refresh) consumer.clearMetadata()
+    return metadataOfExisting(consumer, topics)
   }).pipe(Effect.map((metadata) => new Map([...metadata.topics].map(([name, t]) => [name, t.id]))))
 
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>
+type ClusterMetadata = Awaited<ReturnType<Consumer["metadata"]>>
+
+const isUnknownTopic = (cause: unknown): boolean =>
+  /UNKNOWN_TOPIC|Unknown topic/i.test(`${(cause as Error)?.message ?? ""} ${JSON.stringify((cause as { errors?: unknown })?.errors ?? "")}`)
+
+/**
+ * The metadata of the topics that exist: the client refuses a whole request when one topic is
+ * unknown (deleted, not created yet), so those are then asked one by one and left out.
+ */
+const metadataOfExisting = (consumer: Consumer, topics: ReadonlyArray<string>): Effect.Effect<ClusterMetadata, KafkaError> => {
+  const ask = (names: ReadonlyArray<string>) =>
+    Effect.tryPromise({
+      try: () => consumer.metadata({ topics: [...names] }),
+      catch: (cause) => new KafkaError({ op: `metadata of ${names.join(",")}`, cause })
+    })
+  return ask(topics).pipe(
+    Effect.catchIf((e) => isUnknownTopic(e.cause), () =>
+      Effect.gen(function*() {
+        let merged: ClusterMetadata | undefined
+        for (const topic of topics) {
+          const one = yield* ask([topic]).pipe(Effect.catchIf((e) => isUnknownTopic(e.cause), () => Effect.succeed(undefined)))
+          if (one === undefined) continue
+          if (merged === undefined) merged = { ...one, topics: new Map(one.topics) }
+          else for (const [name, t] of one.topics) merged.topics.set(name, t)
+        }
+        return merged ?? { ...(yield* Effect.tryPromise({ try: () => consumer.metadata({ topics: [] }), catch: (cause) => new KafkaError({ op: "metadata", cause }) })), topics: new Map() }
+      }))
+  )
+}
 
 /**
  * The response a failed fetch still carries: the client rejects a whole response when one of its
@@ -100,10 +129,7 @@ export const fetchRound = (
   Effect.gen(function*() {
     if (wanted.length === 0) return { fetched: [], leaderless: [] }
     const topics = [...new Set(wanted.map((w) => w.topic))]
-    const metadata = yield* Effect.tryPromise({
-      try: () => consumer.metadata({ topics }),
-      catch: (cause) => new KafkaError({ op: `metadata of ${topics.join(",")}`, cause })
-    })
+    const metadata = yield* metadataOfExisting(consumer, topics)
     const byNode = new Map<number, Array<FetchPosition>>()
     const leaderless: Array<FetchPosition> = []
     for (const w of wanted) {

@@ -94,8 +94,6 @@ export interface Source {
   readonly assignments: Queue.Dequeue<ReadonlyArray<TopicPartition>>
   /** The id of a topic's current incarnation; undefined while the topic does not exist. */
   readonly topicId: (topic: string) => Effect.Effect<string | undefined, KafkaError>
-  /** The partition count of every source topic that exists. */
-  readonly partitionCounts: Effect.Effect<ReadonlyMap<string, number>, KafkaError>
   /** Each partition's end for a read_committed reader (its last stable offset) and log start. */
   readonly endOffsets: (
     topic: string
@@ -207,12 +205,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         listOffsets(tp.topic, [tp.partition], ListOffsetTimestamps.LATEST)
       ]).pipe(Effect.map(([starts, ends]) => ({ start: starts[tp.partition] ?? 0, end: ends[tp.partition] ?? 0 })))
 
-    const topicId = (topic: string) =>
-      topicIds(consumer, [topic], true).pipe(
-        Effect.map((ids) => ids.get(topic)),
-        // A topic that does not exist is no error here: the caller waits for it.
-        Effect.catch((e) => (/UNKNOWN_TOPIC|does not exist/i.test(`${(e.cause as Error)?.message} ${JSON.stringify(e.cause)}`) ? Effect.succeed(undefined) : Effect.fail(e)))
-      )
+    const topicId = (topic: string) => topicIds(consumer, [topic], true).pipe(Effect.map((ids) => ids.get(topic)))
 
     const attach = (sp: SourcePartition, offset: number | undefined) =>
       Effect.gen(function*() {
@@ -326,10 +319,6 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
           .catch(() => undefined)
       ).pipe(Effect.asVoid)
 
-    const partitionCounts = Effect.tryPromise({
-      try: () => consumer.metadata({ topics: [...options.topics], forceUpdate: true }),
-      catch: (cause) => new KafkaError({ op: `metadata of ${options.topics.join(",")}`, cause })
-    }).pipe(Effect.map((m) => new Map([...m.topics].map(([name, t]) => [name, t.partitionsCount]))))
 
     const endOffsets = (topic: string) =>
       Effect.all([listOffsets(topic, undefined, ListOffsetTimestamps.EARLIEST), listOffsets(topic, undefined, ListOffsetTimestamps.LATEST)]).pipe(
@@ -339,7 +328,6 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
     return {
       assignments,
       topicId,
-      partitionCounts,
       endOffsets,
       attach,
       detach,

@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
+import { liveRelation } from "../support/Lake.ts"
 import { killAtRandomMoments, runSluice, runToCrashPoints, sandbox } from "../support/Sluice.ts"
 
 const MESSAGES = 200_000
@@ -38,19 +39,27 @@ describe("sluice run under SIGKILL", () => {
     expect(verify.code, verify.output).toBe(0)
     expect(verify.output).toContain("verify: OK")
 
+    const stream = await liveRelation(lake, "streams/transaction_stream")
+    const dead = await liveRelation(lake, `_deadletter/${topic}`)
+    const flattened = await liveRelation(lake, "streams/transaction_flattened")
     const [counts] = await Effect.runPromise(withDuckDb((db) =>
       db.query(`
         WITH lake AS (
-          SELECT _kafka_partition AS p, _kafka_offset AS o
-          FROM read_parquet('${lake}/streams/transaction_stream/*=*/**/*.parquet', hive_partitioning = true)
+          SELECT _kafka_partition AS p, _kafka_offset AS o FROM ${stream}
           UNION ALL
-          SELECT _kafka_partition, _kafka_offset
-          FROM read_parquet('${lake}/_deadletter/${topic}/*=*/**/*.parquet', hive_partitioning = true)
+          SELECT _kafka_partition, _kafka_offset FROM ${dead}
         )
         SELECT count(*) AS total, count(DISTINCT (p, o)) AS distinct_offsets,
-               (SELECT count(*) FROM read_parquet('${lake}/_deadletter/${topic}/*=*/**/*.parquet')) AS dead,
-               (SELECT count(*) FROM read_parquet('${lake}/streams/transaction_flattened/*=*/**/*.parquet')) AS flattened
+               (SELECT count(*) FROM ${dead}) AS dead,
+               (SELECT count(*) FROM ${flattened}) AS flattened
         FROM lake`)))
     expect(counts).toEqual({ total: BigInt(MESSAGES), distinct_offsets: BigInt(MESSAGES), dead: BigInt(malformed), flattened: BigInt(MESSAGES - malformed) })
+
+    // Files the crashed writers left and no commit names go with vacuum; then the folders hold exactly the tables.
+    const vacuum = await runSluice(["vacuum", "--retain-hours", "0"], env)
+    expect(vacuum.code, vacuum.output).toBe(0)
+    const [globbed] = await Effect.runPromise(withDuckDb((db) =>
+      db.query(`SELECT count(*) AS n FROM read_parquet('${lake}/streams/transaction_stream/*=*/**/*.parquet')`)))
+    expect(globbed).toEqual({ n: BigInt(MESSAGES - malformed) })
   })
 })
