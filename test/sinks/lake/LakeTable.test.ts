@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect, Exit } from "effect"
+import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
 import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
@@ -9,6 +9,7 @@ import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
 import { datePartition } from "../../../src/sinks/lake/HivePartition.ts"
 import { dataFileName, type FilePart, openLakeTable } from "../../../src/sinks/lake/LakeTable.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
+import { failureOf } from "../../support/Failure.ts"
 
 interface Row {
   readonly offset: number
@@ -102,11 +103,11 @@ describe("LakeTable", () => {
     const loser = await Effect.runPromise(open(root))
     await Effect.runPromise(winner.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
     const exit = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 6, expected: undefined, parts: [part(0, 6, 22)] }))
-    expect(Exit.isFailure(exit) && JSON.stringify(exit).includes("Fenced")).toBe(true)
+    expect(failureOf(exit)).toMatchObject({ _tag: "Fenced", appId: "things@t/0", expected: undefined, found: 4 })
     expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=22", dataFileName(0, 0, 6, 0)))).toBe(false)
     // Same window boundaries as the winner: the file of that name is the winner's, and stays.
     const again = await Effect.runPromiseExit(loser.write({ topic: "t", partition: 0, from: 0, to: 4, expected: undefined, parts: [part(0, 4, 21)] }))
-    expect(Exit.isFailure(again)).toBe(true)
+    expect(failureOf(again)).toMatchObject({ _tag: "Fenced", appId: "things@t/0", expected: undefined, found: 4 })
     expect(existsSync(path.join(root, "streams/things/year=2026/month=11/day=21", dataFileName(0, 0, 4, 0)))).toBe(true)
   })
 })
