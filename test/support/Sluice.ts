@@ -3,6 +3,7 @@
  * can kill it with SIGKILL at any moment and restart it.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -84,8 +85,8 @@ export interface Sandbox {
 }
 
 /**
- * A topic, consumer group (with a static member id) and lake folder of their own, so that
- * integration tests never see each other's data.
+ * A topic, consumer group (with a static member id), lake folder, MySQL database and rates topic
+ * of their own, so that integration tests never see each other's data.
  */
 export const sandbox = (
   prefix: string,
@@ -93,7 +94,8 @@ export const sandbox = (
   env: Record<string, string | undefined> = {},
   mysqlBaseUrl?: string | null
 ): Sandbox => {
-  const id = `${prefix}-${Date.now().toString(36)}`
+  // The clock alone would give two sandboxes made in the same millisecond the same topic and database.
+  const id = `${prefix}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`
   const topic = `transactions_${id}`
   const lake = mkdtempSync(path.join(tmpdir(), `sluice-${prefix}-`))
   const mysqlUrl = mysqlBaseUrl ? withDatabase(mysqlBaseUrl, `sluice_test_${id.replaceAll("-", "_")}`) : undefined
@@ -109,6 +111,8 @@ export const sandbox = (
       SLUICE_GROUP: id,
       SLUICE_INSTANCE_ID: id,
       SLUICE_LAKE_DIR: lake,
+      // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
+      SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
       SLUICE_CRASH_AT: undefined,
       ...env
     },

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Cause, Effect, Exit } from "effect"
+import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
 import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
@@ -11,6 +11,7 @@ import { dataFileName, type FilePart, openLakeTable, TOPIC_ID_TAG } from "../../
 import { openDeltaTable } from "../../../src/sinks/lake/DeltaLog.ts"
 import { decisionsAppId, offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
+import { failureOf } from "../../support/Failure.ts"
 
 interface Row {
   readonly offset: number
@@ -156,9 +157,7 @@ describe("LakeTable", () => {
     for (const to of [6, 4]) {
       // Other window boundaries, then the winner's own: both fenced, and only the loser's files go.
       const exit = await Effect.runPromiseExit(loser.write({ sp: sp(0), from: 0, to, expected: undefined, decisions: 1, parts: [part(0, to, 22)] }))
-      expect(Exit.isFailure(exit)).toBe(true)
-      const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
-      expect(error?._tag === "Some" ? error.value : undefined).toMatchObject({ _tag: "Fenced", expected: undefined, found: 4 })
+      expect(failureOf(exit)).toMatchObject({ _tag: "Fenced", appId: offsetsAppId("things", sp(0)), expected: undefined, found: 4 })
       expect(dataFiles(tableDir)).toEqual(winners)
     }
   })
