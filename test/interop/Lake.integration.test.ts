@@ -8,7 +8,8 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { centsToDecimal } from "../../src/domain/Money.ts"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
-import { type PartitionOffsets, topicOffsets } from "../../src/ops/KafkaAdmin.ts"
+import { type PartitionOffsets, topicId, topicOffsets } from "../../src/ops/KafkaAdmin.ts"
+import { offsetsAppId } from "../../src/sinks/lake/TxnAppId.ts"
 import { expectedFromProduce } from "../support/Expected.ts"
 import { runSluice, sandbox } from "../support/Sluice.ts"
 import { buildDeltaReader, readDeltaTable } from "./DeltaReader.ts"
@@ -24,6 +25,7 @@ const { topic, lake, env, cleanup } = sandbox("interop", brokers, {
 const produced = expectedFromProduce(MESSAGES, SEED, BAD_RATIO)
 /** Kafka's end offset of each partition once the run is done: what every feed's txn must have reached. */
 let ends: ReadonlyArray<PartitionOffsets> = []
+let id = ""
 
 beforeAll(async () => {
   await buildDeltaReader()
@@ -32,6 +34,7 @@ beforeAll(async () => {
   const run = await runSluice(["run", "--until-idle", "1500"], env)
   expect(run.code, run.output).toBe(0)
   ends = await Effect.runPromise(topicOffsets([brokers], topic))
+  id = (await Effect.runPromise(topicId([brokers], topic)))!
 })
 
 afterAll(cleanup)
@@ -53,7 +56,7 @@ describe("Delta Kernel on the lake sluice wrote", () => {
     { table: "_deadletter", feed: topic, column: "_kafka_offset", rows: produced.malformed, sum: undefined }
   ])("reads $table with the rows, sums and offsets DuckDB sees", async ({ table, feed, column, rows, sum }) => {
     const root = path.join(lake, table === "_deadletter" ? `_deadletter/${topic}` : table)
-    const appId = (partition: number) => `${feed}@${topic}/${partition}`
+    const appId = (partition: number) => offsetsAppId(feed, { topic, topicId: id, partition })
     expect(ends).toHaveLength(3)
     const kernel = await readDeltaTable(root, { sumColumns: [column], txns: ends.map((e) => appId(e.partition)) })
     const [d] = await duck(

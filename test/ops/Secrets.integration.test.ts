@@ -20,8 +20,10 @@ describe("secrets", () => {
 
     const closed = new URL(base.toString())
     closed.port = "1"
-    const unreachable = await runSluice(["migrate"], { MYSQL_URL: closed.toString() })
+    // Waited for (each attempt logged with the URL), then refused: never the password.
+    const unreachable = await runSluice(["migrate"], { MYSQL_URL: closed.toString(), SLUICE_OUTAGE_TIMEOUT_MS: "2000" })
     expect(unreachable.code).not.toBe(0)
+    expect(unreachable.output).toMatch(/retrying in \d+ ms/)
     expect(unreachable.output).not.toContain(PASSWORD)
 
     for (const args of [["--help"], ["run", "--help"], ["migrate", "--help"]]) {

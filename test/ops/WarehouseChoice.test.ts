@@ -23,14 +23,16 @@ describe("openWarehouse", () => {
     expect(kind).toMatch(/^sqlite embedded SQLite .* at .*w\.sqlite/)
   })
 
-  it("fails loudly when MYSQL_URL is set and does not answer", async () => {
-    const s = await settings({ mysqlUrl: nobody, mysqlUrlExplicit: true, warehouse: "auto" })
+  it("waits for MYSQL_URL when it is set and does not answer, then fails loudly past the outage deadline", async () => {
+    const s = await settings({ mysqlUrl: nobody, mysqlUrlExplicit: true, warehouse: "auto", outageTimeoutMs: 1_500 })
+    const started = Date.now()
     const exit = await Effect.runPromiseExit(Effect.scoped(openWarehouse(s)))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700)
     expect(failureOf(exit)).toMatchObject({
       _tag: "WarehouseError",
       op: "connect to mysql://root@127.0.0.1:1/sluice",
       reason: expect.stringContaining("ECONNREFUSED"),
-      retryable: false,
+      retryable: true,
       cause: expect.objectContaining({ code: "ECONNREFUSED" })
     })
   })

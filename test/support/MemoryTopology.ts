@@ -103,14 +103,16 @@ export interface RecordingSink<T> extends Sink<T> {
   readonly preset: (partition: number, next: number, decisions: number) => void
 }
 
+type CommitHook<T> = (c: Omit<RecordedCommit<T>, "values" | "deadLetters">) => Effect.Effect<void>
+
 /**
  * A sink that keeps what it is given. `beforeWrite` runs at the start of each commit, where a
- * real sink encodes and writes its files (interruptible); the recording itself is uninterruptible,
- * as a real sink's check-and-write is.
+ * real sink encodes and writes its files (interruptible); `whileWriting` runs in the
+ * uninterruptible check-and-write that records the commit, as a real sink's log write.
  */
 export const makeRecordingSink = <T>(
   name: string,
-  hooks: { readonly beforeWrite?: (c: Omit<RecordedCommit<T>, "values" | "deadLetters">) => Effect.Effect<void> } = {}
+  hooks: { readonly beforeWrite?: CommitHook<T>; readonly whileWriting?: CommitHook<T> } = {}
 ): RecordingSink<T> => {
   const committed = new Map<number, { next: number; decisions: number }>()
   const decisions = new Map<number, string>()
@@ -143,9 +145,11 @@ export const makeRecordingSink = <T>(
           commit: (to) =>
             Effect.gen(function*() {
               if (to < start) return
-              yield* hooks.beforeWrite?.({ partition: sp.partition, from: start, to, decisions: version }) ?? Effect.void
-              yield* Effect.uninterruptible(Effect.sync(() => {
-                commits.push({ partition: sp.partition, from: start, to, decisions: version, values, deadLetters: letters })
+              const c = { partition: sp.partition, from: start, to, decisions: version }
+              yield* hooks.beforeWrite?.(c) ?? Effect.void
+              yield* Effect.uninterruptible(Effect.gen(function*() {
+                yield* hooks.whileWriting?.(c) ?? Effect.void
+                commits.push({ ...c, values, deadLetters: letters })
                 committed.set(sp.partition, { next: to + 1, decisions: version })
               }))
             })

@@ -119,15 +119,15 @@ describe("runPartition, interrupted (its partition revoked)", () => {
       yield* Queue.offer(queue, batch(10))
       const fiber = yield* Effect.forkChild(loop(sink, queue))
       yield* Deferred.await(writing)
-      const interrupted = yield* Fiber.interrupt(fiber)
-      expect(Exit.hasInterrupts(interrupted)).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      expect(Exit.hasInterrupts(yield* Fiber.await(fiber))).toBe(true)
       yield* Effect.sleep("100 millis")
     }))
     expect(sink.commits).toEqual([])
   })
 
   it("waits for a commit already writing, so that it lands before the interruption returns", async () => {
-    const sink = makeRecordingSink<string>("a", { beforeWrite: () => Effect.uninterruptible(Effect.sleep("300 millis")) })
+    const sink = makeRecordingSink<string>("a", { whileWriting: () => Effect.sleep("300 millis") })
     await Effect.runPromise(Effect.gen(function*() {
       const queue = yield* Queue.bounded<SourceEvent>(4)
       yield* Queue.offer(queue, batch(10))
