@@ -18,3 +18,32 @@ export const decimalToCents = (text: string): number => {
   const cents = Number(m[2]) * 100 + Number((m[3] ?? "0").padEnd(2, "0"))
   return m[1] === "-" ? -cents : cents
 }
+
+/**
+ * The cents of a number as its decimal text says: JavaScript's shortest round-trip text of the
+ * number (`String(n)`, the digits a producer wrote), when it has at most two digits after the
+ * point; NaN when it has more, or an exponent below zero (`1e-7`, as numbers below 10^-6 are
+ * written). Floating point cannot decide it: `134217728.02 * 100` is 13421772802.000002.
+ * Exact while the cents stay below 2^53 (amounts are bounded far below that).
+ */
+export const numberToCents = (n: number): number => {
+  // An integer's text has no point (at 10^21 and above it has a positive exponent: still no decimals).
+  if (Number.isInteger(n)) return n * 100
+  const text = String(n)
+  const point = text.indexOf(".")
+  const decimals = text.length - point - 1
+  // No point: NaN, Infinity or an exponent form of a fraction; an exponent after a point makes more than two "decimals".
+  if (point < 0 || decimals > 2) return Number.NaN
+  const negative = text.charCodeAt(0) === 45
+  let cents = 0
+  for (let i = negative ? 1 : 0; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48
+    if (d < 0 || d > 9) {
+      if (i === point) continue
+      return Number.NaN
+    }
+    cents = cents * 10 + d
+  }
+  if (decimals === 1) cents *= 10
+  return negative ? -cents : cents
+}
