@@ -1,14 +1,38 @@
 /**
- * Money as integer cents in memory and as exact decimal text (DECIMAL(18,2)) at the edges.
+ * Money as integer cents in memory and as exact decimal text (DECIMAL(p,2)) at the edges.
  */
 
-/** `12345` → `"123.45"`, `-5` → `"-0.05"`. */
-export const centsToDecimal = (cents: number): string => {
+/**
+ * `12345` → `"123.45"`, `-5` → `"-0.05"`. Sums past 2^53 cents are bigints (see `ExactSum`),
+ * written just as exactly.
+ */
+export const centsToDecimal = (cents: number | bigint): string => {
+  if (typeof cents === "bigint") {
+    const digits = (cents < 0n ? -cents : cents).toString().padStart(3, "0")
+    return `${cents < 0n ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`
+  }
   const sign = cents < 0 ? "-" : ""
   const abs = Math.abs(cents)
   const units = Math.floor(abs / 100)
   const rest = abs - units * 100
   return `${sign}${units}.${rest < 10 ? "0" : ""}${rest}`
+}
+
+/**
+ * A sum of cents (or of quantities), exact however large: a number while it is a safe integer,
+ * which is almost always and costs nothing, a bigint once it leaves that range.
+ */
+export type ExactSum = number | bigint
+
+/** `sum + n`, exactly. */
+export const addExact = (sum: ExactSum, n: number): ExactSum => {
+  if (typeof sum === "number") {
+    const s = sum + n
+    // Both are safe integers: their double sum is exact whenever the exact sum is a safe integer.
+    if (s <= Number.MAX_SAFE_INTEGER && s >= Number.MIN_SAFE_INTEGER) return s
+    return BigInt(sum) + BigInt(n)
+  }
+  return sum + BigInt(n)
 }
 
 /** `"123.45"`, `"123.4"`, `"123"` → cents; throws on anything else. */

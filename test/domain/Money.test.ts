@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { makeRandom } from "../../src/domain/Generator.ts"
-import { centsToDecimal, decimalToCents, numberToCents } from "../../src/domain/Money.ts"
+import { addExact, centsToDecimal, decimalToCents, numberToCents } from "../../src/domain/Money.ts"
 
 /** The cents of a number as its shortest round-trip text says, through strings and bigints only. */
 const centsOfText = (n: number): number => {
@@ -53,5 +53,21 @@ describe("centsToDecimal", () => {
   ])("writes %d cents as %s", (cents, text) => {
     expect(centsToDecimal(cents)).toBe(text)
     expect(decimalToCents(text)).toBe(cents)
+  })
+
+  it("writes sums past 2^53 cents, held as bigints, exactly", () => {
+    expect(centsToDecimal(2n ** 53n + 1n)).toBe("90071992547409.93")
+    expect(centsToDecimal(123_456_789_012_345_678_901_234_567_890n)).toBe("1234567890123456789012345678.90")
+    expect(centsToDecimal(-7n)).toBe("-0.07")
+    expect(centsToDecimal(100n)).toBe("1.00")
+  })
+})
+
+describe("addExact", () => {
+  it("stays a number while the sum is a safe integer, and becomes an exact bigint past it", () => {
+    expect(addExact(Number.MAX_SAFE_INTEGER - 5, 5)).toBe(Number.MAX_SAFE_INTEGER)
+    expect(addExact(Number.MAX_SAFE_INTEGER - 5, 6)).toBe(2n ** 53n)
+    expect(addExact(2n ** 53n, 999_999_999_999_999)).toBe(2n ** 53n + 999_999_999_999_999n)
+    expect(addExact(-Number.MAX_SAFE_INTEGER, -1)).toBe(-(2n ** 53n))
   })
 })

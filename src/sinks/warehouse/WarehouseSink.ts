@@ -141,7 +141,7 @@ const writeAggregates = async (
         product_name: f.name,
         product_category: f.category,
         purchase_count: f.purchases,
-        units_sold: f.units,
+        units_sold: typeof f.units === "bigint" ? f.units.toString() : f.units,
         total_revenue_eur: centsToDecimal(f.revenueEurCents)
       }))),
       ["product_id", "snapshot_date"],
