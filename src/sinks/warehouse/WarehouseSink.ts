@@ -95,6 +95,7 @@ const writeAggregates = async (
   }
   const add = (inserted: (c: string) => Expression<any>, ...columns: ReadonlyArray<string>) =>
     Object.fromEntries(columns.map((c) => [c, sqlAdd(ref(c), inserted(c))]))
+  const addMoney = (inserted: (c: string) => Expression<any>, column: string) => ({ [column]: w.addMoney(ref(column), inserted(column)) })
   const userDays = sortedBy(a.userDays(), (f) => `${f.userId}\u0000${f.transactionType}\u0000${f.day}`)
   for (const rows of chunks(userDays, chunkSize)) {
     await w.upsert(
@@ -106,7 +107,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["user_id", "transaction_type", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount"), ...add(inserted, "transaction_count") })
     ).execute()
     await w.upsert(
       trx.insertInto("fact_user_transaction_summary_eur").values(rows.map((f) => ({
@@ -117,7 +118,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["user_id", "transaction_type", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount_eur"), ...add(inserted, "transaction_count") })
     ).execute()
   }
   for (const rows of chunks(sortedBy(a.paymentMethodDays(), (f) => `${f.paymentMethodId}\u0000${f.day}`), chunkSize)) {
@@ -129,7 +130,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["payment_method_id", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount_eur"), ...add(inserted, "transaction_count") })
     ).execute()
   }
   const productDays = sortedBy(a.productDays(), (f) => `${f.productId}\u0000${f.day}`)
@@ -148,7 +149,8 @@ const writeAggregates = async (
       (inserted) => ({
         product_name: inserted("product_name"),
         product_category: inserted("product_category"),
-        ...add(inserted, "purchase_count", "units_sold", "total_revenue_eur")
+        ...add(inserted, "purchase_count", "units_sold"),
+        ...addMoney(inserted, "total_revenue_eur")
       })
     ).execute()
   }
