@@ -35,12 +35,19 @@ export const addExact = (sum: ExactSum, n: number): ExactSum => {
   return sum + BigInt(n)
 }
 
-/** `"123.45"`, `"123.4"`, `"123"` → cents; throws on anything else. */
-export const decimalToCents = (text: string): number => {
+/**
+ * `"123.45"`, `"123.4"`, `"123"` → cents, a bigint past 2^53 (as `ExactSum`, so that equal amounts
+ * are equal values); throws on anything else.
+ */
+export const decimalToCents = (text: string): ExactSum => {
   const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(text.trim())
   if (m === null) throw new Error(`not a decimal amount with at most 2 places: ${text}`)
-  const cents = Number(m[2]) * 100 + Number((m[3] ?? "0").padEnd(2, "0"))
-  return m[1] === "-" ? -cents : cents
+  const fraction = (m[3] ?? "0").padEnd(2, "0")
+  // Rounding never brings a sum of 2^53 or more back below it: unsafe here means unsafe exactly.
+  const cents = Number(m[2]) * 100 + Number(fraction)
+  if (Number.isSafeInteger(cents)) return m[1] === "-" ? -cents : cents
+  const exact = BigInt(m[2]!) * 100n + BigInt(fraction)
+  return m[1] === "-" ? -exact : exact
 }
 
 /**

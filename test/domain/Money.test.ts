@@ -55,6 +55,14 @@ describe("centsToDecimal", () => {
     expect(decimalToCents(text)).toBe(cents)
   })
 
+  it("reads totals past 2^53 cents back as exact bigints, and smaller ones as numbers", () => {
+    expect(decimalToCents("90071992547409.91")).toBe(Number.MAX_SAFE_INTEGER)
+    expect(decimalToCents("90071992547409.92")).toBe(2n ** 53n)
+    expect(decimalToCents("29999999999999970.01")).toBe(2_999_999_999_999_997_001n)
+    expect(decimalToCents("-29999999999999970.1")).toBe(-2_999_999_999_999_997_010n)
+    expect(decimalToCents(centsToDecimal(10n ** 30n + 7n))).toBe(10n ** 30n + 7n)
+  })
+
   it("writes sums past 2^53 cents, held as bigints, exactly", () => {
     expect(centsToDecimal(2n ** 53n + 1n)).toBe("90071992547409.93")
     expect(centsToDecimal(123_456_789_012_345_678_901_234_567_890n)).toBe("1234567890123456789012345678.90")
