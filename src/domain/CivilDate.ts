@@ -11,6 +11,16 @@ export interface CivilDate {
 
 export const DAY_MS = 86_400_000
 
+/**
+ * The instants every sink stores: MySQL's DATETIME(3) and DATE hold the years 1000 to 9999, and
+ * dates of those years are written with four digits (a year 99 written `99-06-15` reads as 1999).
+ */
+export const FIRST_STORABLE_MS = -30_610_224_000_000 // 1000-01-01T00:00:00.000Z
+export const LAST_STORABLE_MS = 253_402_300_799_999 // 9999-12-31T23:59:59.999Z
+
+/** Whether an instant (epoch millis) lies in the years 1000 to 9999, UTC. */
+export const isStorableInstant = (epochMs: number): boolean => epochMs >= FIRST_STORABLE_MS && epochMs <= LAST_STORABLE_MS
+
 /** Days from 1970-01-01 to the given proleptic Gregorian date. */
 export const daysFromCivil = (year: number, month: number, day: number): number => {
   const y = month <= 2 ? year - 1 : year

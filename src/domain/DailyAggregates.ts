@@ -1,10 +1,12 @@
 /**
  * The daily aggregates of a batch of transactions, as the warehouse adds them: dimensions (latest
  * attributes, first and last seen), additive facts by entity and UTC day, and the buyers behind
- * exact distinct counts. Failed transactions update dimensions but count in no fact.
+ * exact distinct counts. Failed transactions update dimensions but count in no fact. Sums of money
+ * and units stay exact past 2^53 (one amount may be 10^15 cents): see `ExactSum`.
  */
 import { utcDate } from "./CivilDate.ts"
 import type { EurTransaction, ExchangeRate } from "./ExchangeRate.ts"
+import { addExact, type ExactSum } from "./Money.ts"
 
 /** A UTC day as `YYYY-MM-DD`. */
 export type Day = string
@@ -31,15 +33,15 @@ export interface UserDayFact {
   readonly userId: string
   readonly transactionType: string
   readonly day: Day
-  totalCents: number
-  totalEurCents: number
+  totalCents: ExactSum
+  totalEurCents: ExactSum
   count: number
 }
 
 export interface PaymentMethodDayFact {
   readonly paymentMethodId: string
   readonly day: Day
-  totalEurCents: number
+  totalEurCents: ExactSum
   count: number
 }
 
@@ -51,8 +53,8 @@ export interface ProductDayFact {
   /** When `name`/`category` were seen, so the latest wins. */
   seenAt: number
   purchases: number
-  units: number
-  revenueEurCents: number
+  units: ExactSum
+  revenueEurCents: ExactSum
 }
 
 /** A bought product on a day, and who bought it (for exact distinct counts). */
@@ -102,6 +104,11 @@ export class DailyAggregates {
   readonly #userDays = new Map<string, Map<number, UserDayFact>>()
   readonly #paymentMethodDays = new Map<string, Map<number, PaymentMethodDayFact>>()
   readonly #productDays = new Map<string, Map<number, ProductDay>>()
+  /**
+   * Everything added so far (cents, EUR cents and units, in absolute value): while it is a safe
+   * integer, so is every sum, and they are added as plain numbers; past it, through `addExact`.
+   */
+  #volume = 0
 
   /** Adds one transaction (mutating: this runs per record on the hot path). */
   add(t: EurTransaction): void {
@@ -139,6 +146,8 @@ export class DailyAggregates {
     if (t.status === "failed") return
 
     this.counted += 1
+    this.#volume += Math.abs(t.amountCents) + Math.abs(t.amountEurCents) + t.quantity
+    const plain = this.#volume <= Number.MAX_SAFE_INTEGER
     this.rates.add(t.rate)
     const dayNumber = Math.floor(at / DAY_MS)
     const byTypeDay = getOrCreate(this.#userDays, t.user.id, () => new Map<number, UserDayFact>())
@@ -154,8 +163,13 @@ export class DailyAggregates {
         count: 1
       })
     } else {
-      userDay.totalCents += t.amountCents
-      userDay.totalEurCents += t.amountEurCents
+      if (plain) {
+        userDay.totalCents = (userDay.totalCents as number) + t.amountCents
+        userDay.totalEurCents = (userDay.totalEurCents as number) + t.amountEurCents
+      } else {
+        userDay.totalCents = addExact(userDay.totalCents, t.amountCents)
+        userDay.totalEurCents = addExact(userDay.totalEurCents, t.amountEurCents)
+      }
       userDay.count += 1
     }
     const pmDays = getOrCreate(this.#paymentMethodDays, t.paymentMethod.id, () => new Map<number, PaymentMethodDayFact>())
@@ -163,7 +177,7 @@ export class DailyAggregates {
     if (pmDay === undefined) {
       pmDays.set(dayNumber, { paymentMethodId: t.paymentMethod.id, day: dayOf(at), totalEurCents: t.amountEurCents, count: 1 })
     } else {
-      pmDay.totalEurCents += t.amountEurCents
+      pmDay.totalEurCents = plain ? (pmDay.totalEurCents as number) + t.amountEurCents : addExact(pmDay.totalEurCents, t.amountEurCents)
       pmDay.count += 1
     }
     if (t.transactionType === "purchase" && t.product !== null) {
@@ -183,8 +197,13 @@ export class DailyAggregates {
         })
       } else {
         productDay.purchases += 1
-        productDay.units += t.quantity
-        productDay.revenueEurCents += t.amountEurCents
+        if (plain) {
+          productDay.units = (productDay.units as number) + t.quantity
+          productDay.revenueEurCents = (productDay.revenueEurCents as number) + t.amountEurCents
+        } else {
+          productDay.units = addExact(productDay.units, t.quantity)
+          productDay.revenueEurCents = addExact(productDay.revenueEurCents, t.amountEurCents)
+        }
         productDay.buyers.add(t.user.id)
         if (at >= productDay.seenAt) {
           productDay.name = t.product.name

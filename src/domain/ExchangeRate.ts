@@ -3,7 +3,9 @@
  * rate in force at an instant, and the EUR amount of a transaction, rounded to the cent once.
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { parseInstant, type Transaction } from "./Transaction.ts"
+import { isStorableInstant } from "./CivilDate.ts"
+import { centsToDecimal } from "./Money.ts"
+import { MAX_AMOUNT_EXCLUSIVE, parseInstant, type Transaction } from "./Transaction.ts"
 
 /** `rate_to_eur` units of EUR per unit of `currency`, in force from `validFrom` (epoch millis). */
 export interface ExchangeRate {
@@ -18,12 +20,26 @@ export interface EurTransaction extends Transaction {
   readonly amountEurCents: number
 }
 
-/** The wire shape of an `exchange_rates` message (key `<currency>@<valid_from>` keeps history under compaction). */
+/**
+ * The wire shape of an `exchange_rates` message (key `<currency>@<valid_from>` keeps history under
+ * compaction). A rate is kept in `dim_exchange_rates` as DECIMAL(20,10) and its `valid_from` as
+ * DATETIME(3): a rate outside [10^-10, 10^10) or an instant outside the years 1000 to 9999 would
+ * stop the warehouse (or be stored as 0), so such a message is refused.
+ */
 export const ExchangeRateWire = Schema.Struct({
   currency: Schema.String.pipe(Schema.check(Schema.isPattern(/^[A-Z]{3}$/, { expected: "an ISO-4217 code" }))),
-  rate_to_eur: Schema.Number.pipe(Schema.check(Schema.isGreaterThan(0, { expected: "a rate > 0" }))),
+  rate_to_eur: Schema.Number.pipe(
+    Schema.check(Schema.isGreaterThan(0, { expected: "a rate > 0" })),
+    Schema.check(Schema.isGreaterThanOrEqualTo(1e-10, { expected: "a rate >= 10^-10 (DECIMAL(20,10) in dim_exchange_rates)" })),
+    Schema.check(Schema.isLessThan(1e10, { expected: "a rate < 10^10 (DECIMAL(20,10) in dim_exchange_rates)" }))
+  ),
   valid_from: Schema.String.pipe(
-    Schema.check(Schema.makeFilter((s: string) => Number.isFinite(parseInstant(s)), { expected: "an ISO-8601 date-time with an offset" }))
+    Schema.check(Schema.makeFilter((s: string) => Number.isFinite(parseInstant(s)), { expected: "an ISO-8601 date-time with an offset" })),
+    Schema.check(
+      Schema.makeFilter((s: string) => isStorableInstant(parseInstant(s)), {
+        expected: "an instant in the years 1000 to 9999 in UTC (MySQL's DATETIME range)"
+      })
+    )
   )
 })
 
@@ -111,11 +127,29 @@ export class RateTable {
 /** EUR cents of an amount in cents, rounded half up once per transaction. */
 export const toEurCents = (cents: number, rate: ExchangeRate): number => Math.round(cents * rate.rateToEur)
 
-/** Values a transaction in EUR at its event time, or says why it cannot be. */
-export const valueInEur = (t: Transaction, rates: RateTable): Result.Result<EurTransaction, { readonly message: string; readonly kind: "no-rate" }> => {
+/** Why a transaction has no EUR value: no rate in force, or an EUR amount beyond what is stored. */
+export interface ValuationError {
+  readonly message: string
+  readonly kind: "no-rate" | "schema"
+}
+
+/**
+ * Values a transaction in EUR at its event time, or says why it cannot be. The EUR amount is held
+ * to the bound of the amount itself (below 10^13: DECIMAL(18,2) in the lake, exact in cents), which
+ * a rate above 1 can cross.
+ */
+export const valueInEur = (t: Transaction, rates: RateTable): Result.Result<EurTransaction, ValuationError> => {
   const rate = rates.rateAt(t.currency, t.eventTimeMs)
   if (rate === undefined) {
     return Result.fail({ kind: "no-rate", message: `currency: no EUR rate for ${t.currency} in force at ${new Date(t.eventTimeMs).toISOString()}` })
   }
-  return Result.succeed({ ...t, rate, amountEurCents: toEurCents(t.amountCents, rate) })
+  const amountEurCents = toEurCents(t.amountCents, rate)
+  if (!(amountEurCents < MAX_AMOUNT_EXCLUSIVE * 100)) {
+    return Result.fail({
+      kind: "schema",
+      message: `amount_eur: ${centsToDecimal(t.amountCents)} ${t.currency} at the rate ${rate.rateToEur} in force at ` +
+        `${new Date(t.eventTimeMs).toISOString()} is ${(amountEurCents / 100).toPrecision(4)} EUR, not below 10^13 (exact in cents)`
+    })
+  }
+  return Result.succeed({ ...t, rate, amountEurCents })
 }

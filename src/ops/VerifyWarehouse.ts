@@ -3,7 +3,7 @@
  * against the same facts recomputed by DuckDB from the lake's rows below those offsets.
  */
 import { Effect } from "effect"
-import { decimalToCents } from "../domain/Money.ts"
+import { centsToDecimal, decimalToCents, type ExactSum } from "../domain/Money.ts"
 import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
 import { type DuckDb, parquetRelation, sqlString } from "./DuckDb.ts"
 
@@ -44,11 +44,12 @@ export interface LakeIncarnation {
 
 interface Fact {
   readonly count: number
-  readonly cents: number
+  /** Exact: a day's total may pass 2^53 cents. */
+  readonly cents: ExactSum
 }
 
-/** Cents of a money value as a database returns it: exact DECIMAL text, or a number (embedded database). */
-const moneyToCents = (v: unknown): number => (typeof v === "number" ? Math.round(v * 100) : decimalToCents(String(v)))
+/** Cents of a money value as a database returns it: exact DECIMAL text, or a number. */
+const moneyToCents = (v: unknown): ExactSum => (typeof v === "number" ? Math.round(v * 100) : decimalToCents(String(v)))
 
 const keyOf = (r: Record<string, unknown>) => `${r.user_id}|${r.transaction_type}|${r.day}`
 
@@ -60,7 +61,7 @@ const compare = (fact: string, lake: Map<string, Fact>, warehouse: Map<string, F
     const w = warehouse.get(key)
     if (w === undefined) mismatches.push(`${key}: in the lake (${l.count} transactions) but not in ${fact}`)
     else if (w.count !== l.count || w.cents !== l.cents) {
-      mismatches.push(`${key}: ${fact} has ${w.count} / ${w.cents / 100}, the lake ${l.count} / ${l.cents / 100}`)
+      mismatches.push(`${key}: ${fact} has ${w.count} / ${centsToDecimal(w.cents)}, the lake ${l.count} / ${centsToDecimal(l.cents)}`)
     }
   }
   for (const key of warehouse.keys()) if (!lake.has(key)) mismatches.push(`${key}: in ${fact} but not in the lake`)

@@ -40,7 +40,42 @@ describe("aggregate", () => {
     const buyers = new Set(purchases.map((t) => `${t.product!.id}|${dayOf(t.eventTimeMs)}|${t.user.id}`))
     expect([...a.buyers()].length).toBe(buyers.size)
     expect([...a.productDays()].reduce((n, p) => n + p.purchases, 0)).toBe(purchases.length)
-    expect([...a.productDays()].reduce((n, p) => n + p.units, 0)).toBe(purchases.reduce((n, t) => n + t.quantity, 0))
+    expect([...a.productDays()].reduce((n, p) => n + Number(p.units), 0)).toBe(purchases.reduce((n, t) => n + t.quantity, 0))
+  })
+
+  it("keeps money sums exact past 2^53 cents, as bigints, and small sums as numbers", () => {
+    const base = transactions(1, 5)[0]!
+    const biggest: EurTransaction = {
+      ...base,
+      status: "completed",
+      transactionType: "purchase",
+      amountCents: 999_999_999_999_999,
+      amountEurCents: 999_999_999_999_998,
+      quantity: 1,
+      product: { id: "p-gold", name: "Gold", category: "metal", priceCents: 999_999_999_999_999 }
+    }
+    const small: EurTransaction = { ...biggest, user: { ...biggest.user, id: "u-small" }, amountCents: 1_250, amountEurCents: 1_150 }
+    const a = aggregate([...Array.from({ length: 5_000 }, () => biggest), small, small])
+    const byUser = new Map([...a.userDays()].map((f) => [f.userId, f]))
+    expect(byUser.get(biggest.user.id)).toMatchObject({ totalCents: 4_999_999_999_999_995_000n, totalEurCents: 4_999_999_999_999_990_000n, count: 5_000 })
+    expect(byUser.get("u-small")).toMatchObject({ totalCents: 2_500, totalEurCents: 2_300, count: 2 })
+    expect([...a.paymentMethodDays()].map((f) => f.totalEurCents)).toEqual([4_999_999_999_999_992_300n])
+    expect([...a.productDays()].map((f) => [f.revenueEurCents, f.units])).toEqual([[4_999_999_999_999_992_300n, 5_002]])
+  })
+
+  it("keeps units exact past 2^53, as a bigint", () => {
+    const base = transactions(1, 6)[0]!
+    const bulk: EurTransaction = {
+      ...base,
+      status: "completed",
+      transactionType: "purchase",
+      quantity: 2_147_483_647,
+      product: { id: "p-bolt", name: "Bolt", category: "hardware", priceCents: 1 }
+    }
+    // 2^22 + 1 purchases of 2^31 - 1 units: (2^22 + 1) * (2^31 - 1) > 2^53.
+    const n = 2 ** 22 + 1
+    const a = aggregate(Array.from({ length: n }, () => bulk))
+    expect([...a.productDays()].map((f) => f.units)).toEqual([BigInt(n) * 2_147_483_647n])
   })
 
   it("keeps dimensions of every transaction, failed ones too, with the latest attributes", () => {

@@ -395,8 +395,10 @@ export class RowGroup<R> {
       const s = b.statsFrom(start)
       nullCount[c.name] = s.nulls
       if (NUMERIC.has(c.source.type) && s.min <= s.max) {
-        minValues[c.name] = statValue(c.source.type, s.min)
-        maxValues[c.name] = statValue(c.source.type, s.max)
+        const min = statValue(c.source.type, s.min)
+        const max = statValue(c.source.type, s.max)
+        if (min !== undefined) minValues[c.name] = min
+        if (max !== undefined) maxValues[c.name] = max
       }
     }
     return { numRecords: this.length - start, minValues, maxValues, nullCount }
@@ -416,10 +418,19 @@ export interface FileStats {
 
 const NUMERIC = new Set<ScalarType>(["int32", "int64", "float64", "timestamp", "decimal"])
 
+// Timestamps ISO-8601 writes with a four-digit year: 0000-01-01 to 9999-12-31, UTC.
+const FIRST_ISO_MS = -62_167_219_200_000
+const LAST_ISO_MS = 253_402_300_799_999
+
+/**
+ * A statistic as Delta writes it, or undefined when there is none to write. A Kafka timestamp is
+ * whatever the producer set (-1, -9e15…): outside the years a Date and ISO-8601's four digits
+ * represent, the bound is left out, which Delta allows (a reader then skips no file on it).
+ */
 const statValue = (type: ScalarType, v: number): unknown => {
   switch (type) {
     case "timestamp":
-      return new Date(v).toISOString()
+      return v >= FIRST_ISO_MS && v <= LAST_ISO_MS ? new Date(v).toISOString() : undefined
     case "decimal":
       return v / 10 ** DECIMAL_SCALE
     default:

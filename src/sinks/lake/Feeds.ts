@@ -5,6 +5,7 @@
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
 import { type Column, scalar, source, struct } from "./Columns.ts"
+import { clampPartitionTime } from "./HivePartition.ts"
 
 /** Where a feed's table lives under the lake root. */
 export type FeedKind = "streams" | "_deadletter"
@@ -153,6 +154,8 @@ export const deadLetterFeed = (topic: string): LakeFeed<DeadLetter> => ({
     scalar("error", d.error)
   ],
   offsetOf: (x) => x.offset,
-  // A dead letter has no trustworthy event time: it is filed by its Kafka timestamp.
-  partitionTime: (x) => x.timestamp
+  // A dead letter has no trustworthy event time: it is filed by its Kafka timestamp, which a producer
+  // sets to anything; one outside the years 1000 to 9999 goes to the nearest bound's date
+  // (`_kafka_timestamp` keeps it as it was).
+  partitionTime: (x) => clampPartitionTime(x.timestamp)
 })

@@ -2,13 +2,21 @@
  * Hive-style date partitions of the lake (`year=2026/month=11/day=05`), computed in UTC from
  * epoch millis, and the matching Delta partition columns and values.
  */
-import { type CivilDate, utcDate } from "../../domain/CivilDate.ts"
+import { type CivilDate, FIRST_STORABLE_MS, LAST_STORABLE_MS, utcDate } from "../../domain/CivilDate.ts"
 import type { PartitionColumn } from "./Columns.ts"
 
 export type DatePartition = CivilDate
 
 /** The UTC calendar date of an instant. */
 export const datePartition: (epochMs: number) => DatePartition = utcDate
+
+/**
+ * An instant moved into the years 1000 to 9999 (UTC), to the nearest bound: the partitioning
+ * instant of a row whose own instant may be anything, as a Kafka timestamp (-1, -9e15…) may be.
+ * Dates of those years make four-digit `year=` folders that sort, and that every engine reads.
+ */
+export const clampPartitionTime = (epochMs: number): number =>
+  epochMs >= FIRST_STORABLE_MS ? (epochMs <= LAST_STORABLE_MS ? epochMs : LAST_STORABLE_MS) : FIRST_STORABLE_MS
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n))
 

@@ -122,6 +122,8 @@ export const openMysqlWarehouse = (url: Redacted.Redacted<string>, poolSize = 8)
       forUpdate: (qb) => qb.forUpdate(),
       greatest: (a, b) => sql`GREATEST(${a}, ${b})`,
       least: (a, b) => sql`LEAST(${a}, ${b})`,
+      // DECIMAL arithmetic is exact to 65 digits.
+      addMoney: (a, b) => sql`${a} + ${b}`,
       choose: (cond, a, b) => sql`IF(${cond}, ${a}, ${b})`,
       toError,
       isDuplicateKey: (cause) => (cause as { errno?: number })?.errno === 1062,

@@ -16,6 +16,7 @@ import {
   SQLITE_CONSTRAINT_UNIQUE,
   sqliteErrorCode
 } from "./NodeSqliteDialect.ts"
+import { registerDecimalFunctions } from "./SqliteDecimal.ts"
 import { type Warehouse, WarehouseError } from "./Warehouse.ts"
 
 const MIGRATIONS = fileURLToPath(new URL("../../../sql/sqlite/", import.meta.url))
@@ -48,10 +49,11 @@ export const openSqliteWarehouse = (file: string, options: SqliteWarehouseOption
     }
     const db = yield* Effect.acquireRelease(
       Effect.try({
-        try: () =>
-          new Kysely<Database>({
-            dialect: new NodeSqliteDialect({ database: new DatabaseSync(file, { timeout: 0 }), busyTimeoutMs: options.busyTimeoutMs ?? 10_000 })
-          }),
+        try: () => {
+          const database = new DatabaseSync(file, { timeout: 0 })
+          registerDecimalFunctions(database)
+          return new Kysely<Database>({ dialect: new NodeSqliteDialect({ database, busyTimeoutMs: options.busyTimeoutMs ?? 10_000 }) })
+        },
         catch: (cause) => toError(`open ${where}`, cause)
       }),
       (db) => Effect.promise(() => db.destroy().catch(() => undefined))
@@ -76,6 +78,8 @@ export const openSqliteWarehouse = (file: string, options: SqliteWarehouseOption
       forUpdate: (qb) => qb,
       greatest: (a, b) => sql`MAX(${a}, ${b})`,
       least: (a, b) => sql`MIN(${a}, ${b})`,
+      // Money is exact decimal text (sql/sqlite/0002_wider_facts.sql): `+` would add doubles.
+      addMoney: (a, b) => sql`decimal_add(${a}, ${b})`,
       choose: (cond, a, b) => sql`CASE WHEN ${cond} THEN ${a} ELSE ${b} END`,
       isDuplicateKey: (cause) => {
         const code = sqliteErrorCode(cause)

@@ -40,6 +40,8 @@ export interface Warehouse {
   readonly forUpdate: <DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>) => SelectQueryBuilder<DB, TB, O>
   readonly greatest: (a: Expression<any>, b: Expression<any>) => RawBuilder<any>
   readonly least: (a: Expression<any>, b: Expression<any>) => RawBuilder<any>
+  /** `a + b` of two money (DECIMAL) values, exact whatever their size. */
+  readonly addMoney: (a: Expression<any>, b: Expression<any>) => RawBuilder<any>
   /** `if (cond) then a else b`. */
   readonly choose: (cond: Expression<any>, a: Expression<any>, b: Expression<any>) => RawBuilder<any>
   /** Whether a driver error is a primary or unique key violation. */

@@ -97,6 +97,7 @@ const writeAggregates = async (
   }
   const add = (inserted: (c: string) => Expression<any>, ...columns: ReadonlyArray<string>) =>
     Object.fromEntries(columns.map((c) => [c, sqlAdd(ref(c), inserted(c))]))
+  const addMoney = (inserted: (c: string) => Expression<any>, column: string) => ({ [column]: w.addMoney(ref(column), inserted(column)) })
   const userDays = sortedBy(a.userDays(), (f) => `${f.userId}\u0000${f.transactionType}\u0000${f.day}`)
   for (const rows of chunks(userDays, chunkSize)) {
     await w.upsert(
@@ -108,7 +109,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["user_id", "transaction_type", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount"), ...add(inserted, "transaction_count") })
     ).execute()
     await w.upsert(
       trx.insertInto("fact_user_transaction_summary_eur").values(rows.map((f) => ({
@@ -119,7 +120,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["user_id", "transaction_type", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount_eur"), ...add(inserted, "transaction_count") })
     ).execute()
   }
   for (const rows of chunks(sortedBy(a.paymentMethodDays(), (f) => `${f.paymentMethodId}\u0000${f.day}`), chunkSize)) {
@@ -131,7 +132,7 @@ const writeAggregates = async (
         transaction_count: f.count
       }))),
       ["payment_method_id", "snapshot_date"],
-      (inserted) => add(inserted, "total_amount_eur", "transaction_count")
+      (inserted) => ({ ...addMoney(inserted, "total_amount_eur"), ...add(inserted, "transaction_count") })
     ).execute()
   }
   const productDays = sortedBy(a.productDays(), (f) => `${f.productId}\u0000${f.day}`)
@@ -143,14 +144,15 @@ const writeAggregates = async (
         product_name: f.name,
         product_category: f.category,
         purchase_count: f.purchases,
-        units_sold: f.units,
+        units_sold: typeof f.units === "bigint" ? f.units.toString() : f.units,
         total_revenue_eur: centsToDecimal(f.revenueEurCents)
       }))),
       ["product_id", "snapshot_date"],
       (inserted) => ({
         product_name: inserted("product_name"),
         product_category: inserted("product_category"),
-        ...add(inserted, "purchase_count", "units_sold", "total_revenue_eur")
+        ...add(inserted, "purchase_count", "units_sold"),
+        ...addMoney(inserted, "total_revenue_eur")
       })
     ).execute()
   }

@@ -101,4 +101,25 @@ describe("RowGroup", () => {
     expect(schema.fields[2]).toMatchObject({ nullable: true, type: { type: "struct", fields: [{ name: "code", type: "string" }, { name: "weight", type: "double" }] } })
     expect(schema.fields[1].type).toBe("timestamp")
   })
+
+  it("writes a timestamp's min and max only where ISO-8601 writes them, whatever a producer's Kafka timestamp", async () => {
+    const at = [scalar("offset", s.offset), scalar("at", s.at)]
+    const g = new RowGroup(sourcesOf(at))
+    for (const [i, t] of [-9e15, -1, Date.UTC(2026, 10, 22), Date.UTC(10_000, 0, 1), 9e15].entries()) g.add({ ...row(i), at: t })
+    const all = g.stats(at)
+    expect(all.minValues).toEqual({ offset: 2 ** 40 })
+    expect(all.maxValues).toEqual({ offset: 2 ** 40 + 4 })
+    expect(all.nullCount).toEqual({ offset: 0, at: 0 })
+    // From the second row: min -1 is 1969's last millisecond; max 9e15 is past what a Date holds.
+    expect(g.stats(at, 1)).toMatchObject({ numRecords: 4, minValues: { at: "1969-12-31T23:59:59.999Z" }, maxValues: { offset: 2 ** 40 + 4 } })
+    expect(g.stats(at, 1).maxValues).not.toHaveProperty("at")
+    expect(g.stats(at, 2)).toMatchObject({ minValues: { at: "2026-11-22T00:00:00.000Z" } })
+    // Year 10000: a Date holds it, but not as ISO-8601's four-digit year.
+    expect(g.stats(at, 3).minValues).not.toHaveProperty("at")
+    // The values themselves are kept as they are.
+    const file = path.join(dir, "timestamps.parquet")
+    writeFileSync(file, encodeParquet(g.table(at)))
+    const rows = await readBack(file, `SELECT epoch_ms("at") AS ms FROM $file ORDER BY "offset"`)
+    expect(rows.map((r) => Number(r.ms))).toEqual([-9e15, -1, Date.UTC(2026, 10, 22), Date.UTC(10_000, 0, 1), 9e15])
+  })
 })

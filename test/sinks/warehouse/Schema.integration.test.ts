@@ -68,7 +68,7 @@ describe("warehouse schema", () => {
     const url = ownDatabase("migrate")
     const first = await runSluice(["migrate"], { ...env, MYSQL_URL: url })
     expect(first.code, first.output).toBe(0)
-    expect(first.output).toContain("applied 0001_star_schema.sql")
+    expect(first.output).toMatch(/applied 0001_star_schema\.sql, 0002_wider_facts\.sql, 0003_\w+\.sql/)
     const before = await schemaSnapshot(url)
     const second = await runSluice(["migrate"], { ...env, MYSQL_URL: url })
     expect(second.code, second.output).toBe(0)
@@ -113,6 +113,50 @@ describe("warehouse schema", () => {
     expect(await factsOf()).toEqual([0, 0, 0])
     const left = (await query<{ n: string }>(url, "SELECT SUM(transaction_count) AS n FROM fact_user_transaction_summary"))[0]!.n
     expect(Number(left)).toBe(Number(counted) - 20)
+  })
+
+  it("adds a day's largest amounts past DECIMAL(18,2) and 2^53 cents, exactly", async () => {
+    const [base] = eurTransactions(1, 10)
+    const largest = {
+      ...base!,
+      status: "completed" as const,
+      transactionType: "purchase" as const,
+      amountCents: 999_999_999_999_999,
+      amountEurCents: 999_999_999_999_998,
+      quantity: 2_147_483_647,
+      user: { ...base!.user, id: "u-largest" },
+      paymentMethod: { ...base!.paymentMethod, id: "pm-largest" },
+      product: { id: "p-largest", name: "Largest", category: "bounds", priceCents: 999_999_999_999_999 }
+    }
+    // Two windows of 1,500: the sums of a window pass 2^53 cents, and the second adds to the first in SQL.
+    const url = ownDatabase("largest")
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const warehouse = yield* openMysqlWarehouse(Redacted.make(url))
+      yield* migrate(warehouse)
+      const sink = makeWarehouseSink(warehouse, topic, { ...defaultWarehouseSinkOptions, group: "schema-bounds" })
+      yield* sink.recover(spOf(topic, 1))
+      yield* writeTestWindow(sink, windowOf(topic, 1, 0, Array.from({ length: 1_500 }, () => largest)))
+      yield* writeTestWindow(sink, windowOf(topic, 1, 1_500, Array.from({ length: 1_500 }, () => largest)))
+    })))
+    const [facts] = await query<Record<string, string | number>>(
+      url,
+      `SELECT s.total_amount, s.avg_amount, e.total_amount_eur, m.total_amount_eur AS method_eur,
+              p.total_revenue_eur, p.units_sold, p.avg_price_eur
+       FROM fact_user_transaction_summary s
+       JOIN fact_user_transaction_summary_eur e ON e.user_id = s.user_id
+       JOIN fact_payment_method_totals m ON m.payment_method_id = 'pm-largest'
+       JOIN fact_product_purchase_counts p ON p.product_id = 'p-largest'
+       WHERE s.user_id = 'u-largest'`
+    )
+    expect(facts).toEqual({
+      total_amount: "29999999999999970.00",
+      avg_amount: "9999999999999.99",
+      total_amount_eur: "29999999999999940.00",
+      method_eur: "29999999999999940.00",
+      total_revenue_eur: "29999999999999940.00",
+      units_sold: 6_442_450_941_000,
+      avg_price_eur: "4656.61"
+    })
   })
 
   it("derives averages from total and count, rounded half away from zero to the cent", async () => {

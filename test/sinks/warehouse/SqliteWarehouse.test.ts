@@ -2,7 +2,7 @@
  * The embedded warehouse against a temporary file: migrations, the exactly-once sink (exact facts,
  * fencing, replays), cascades, parameterised values, exact money, and its error mapping.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { DatabaseSync } from "node:sqlite"
@@ -10,7 +10,7 @@ import { Effect, Exit, Result, Scope } from "effect"
 import { sql } from "kysely"
 import { afterEach, describe, expect, it } from "vitest"
 import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
-import { centsToDecimal, decimalToCents } from "../../../src/domain/Money.ts"
+import { centsToDecimal } from "../../../src/domain/Money.ts"
 import { migrate } from "../../../src/sinks/warehouse/Migrator.ts"
 import { openSqliteWarehouse, type SqliteWarehouseOptions } from "../../../src/sinks/warehouse/SqliteWarehouse.ts"
 import type { Warehouse } from "../../../src/sinks/warehouse/Warehouse.ts"
@@ -233,38 +233,48 @@ describe("the warehouse sink on SQLite", () => {
 })
 
 describe("money on SQLite", () => {
-  const addCents = (w: Warehouse, cents: number, count = 1) =>
+  const addCents = (w: Warehouse, cents: number | bigint, count = 1) =>
     w.upsert(
       w.db.insertInto("fact_payment_method_totals").values({ payment_method_id: "pm-card", snapshot_date: "2026-11-22", total_amount_eur: centsToDecimal(cents), transaction_count: count }),
       ["payment_method_id", "snapshot_date"],
       (inserted) => ({
-        total_amount_eur: sql`${sql.ref("total_amount_eur")} + ${inserted("total_amount_eur")}`,
+        total_amount_eur: w.addMoney(sql.ref("total_amount_eur"), inserted("total_amount_eur")),
         transaction_count: sql`${sql.ref("transaction_count")} + ${inserted("transaction_count")}`
       })
     ).execute()
 
-  const withMethod = async () => {
-    const w = await migrated()
-    await w.db.insertInto("dim_payment_methods").values({ payment_method_id: "pm-card", name: "Card", category: "card", first_seen: "2026-11-22 00:00:00.000", last_seen: "2026-11-22 00:00:00.000" }).execute()
-    return w
+  const withMethod = async (w?: Warehouse) => {
+    const warehouse = w ?? await migrated()
+    await warehouse.db.insertInto("dim_payment_methods").values({ payment_method_id: "pm-card", name: "Card", category: "card", first_seen: "2026-11-22 00:00:00.000", last_seen: "2026-11-22 00:00:00.000" }).execute()
+    return warehouse
   }
 
-  it("keeps sums at the exact cents however many additions", async () => {
+  const totals = (w: Warehouse) =>
+    w.db.selectFrom("fact_payment_method_totals").select(["total_amount_eur", "transaction_count", "avg_amount_eur"]).executeTakeFirstOrThrow()
+
+  it("keeps sums at the exact cents however many additions, as decimal text", async () => {
     const w = await withMethod()
-    // 0.10 is not a binary fraction: 10,000 double additions would drift without the cents triggers.
+    // 0.10 is not a binary fraction: 5,000 double additions would drift.
     let cents = 0
     for (let i = 0; i < 5_000; i++) {
       const add = i % 2 === 0 ? 10 : 123_456_789_01
       cents += add
       await addCents(w, add)
     }
-    const row = await w.db.selectFrom("fact_payment_method_totals").select(["total_amount_eur", "transaction_count", "avg_amount_eur"]).executeTakeFirstOrThrow()
-    expect(row.total_amount_eur).toBe(centsToDecimal(cents))
-    expect(decimalToCents(row.total_amount_eur)).toBe(cents)
-    // What is stored is the double nearest to the exact amount, not merely something that rounds to it.
-    const raw = await sql<{ raw: number }>`SELECT total_amount_eur + 0 AS raw FROM fact_payment_method_totals`.execute(w.db)
-    expect(raw.rows[0]?.raw).toBe(cents / 100)
-    expect(row.avg_amount_eur).toBe(average(cents, 5_000))
+    const row = await totals(w)
+    expect(row).toEqual({ total_amount_eur: centsToDecimal(cents), transaction_count: 5_000, avg_amount_eur: average(cents, 5_000) })
+    const stored = await sql<{ type: string }>`SELECT typeof(total_amount_eur) AS type FROM fact_payment_method_totals`.execute(w.db)
+    expect(stored.rows).toEqual([{ type: "text" }])
+  })
+
+  it("keeps a day's total exact past DECIMAL(18,2) and 2^53 cents", async () => {
+    const w = await withMethod()
+    // The largest amount, 2,000 times: 2 * 10^16, where a double's spacing is 4 (400 cents).
+    for (let i = 0; i < 2_000; i++) await addCents(w, 999_999_999_999_999)
+    await addCents(w, 1)
+    expect(await totals(w)).toEqual({ total_amount_eur: "19999999999999980.01", transaction_count: 2_001, avg_amount_eur: "9995002498750.61" })
+    await addCents(w, 10n ** 30n)
+    expect((await totals(w)).total_amount_eur).toBe("10000000000019999999999999980.01")
   })
 
   it("derives averages rounded half away from zero to the cent", async () => {
@@ -277,6 +287,7 @@ describe("money on SQLite", () => {
       [1_005, 10, "1.01"],
       [12_345, 1, "123.45"],
       [10_000, 1, "100.00"],
+      [999_999_999_999_999 * 3, 2, "14999999999999.99"],
       [7, 0, null]
     ]
     await w.db.insertInto("dim_users").values({ user_id: "u", name: "U", email: "u@x", country: "FR", city: "Paris", first_seen: "2026-11-01 00:00:00.000", last_seen: "2026-11-01 00:00:00.000" }).execute()
@@ -287,17 +298,45 @@ describe("money on SQLite", () => {
     }
   })
 
-  it("rounds amounts with more than two decimals, refuses text that is no number", async () => {
+  it.each<string | number>(["10.004", "10.1", "10", "ten", "1e3", "--1.00", "1.2.00", "1 .00", 10, 10.5])("refuses %j, which is not decimal text with two decimals", async (amount) => {
     const w = await withMethod()
-    await w.db.insertInto("fact_payment_method_totals").values({ payment_method_id: "pm-card", snapshot_date: "2026-11-22", total_amount_eur: "10.004", transaction_count: 1 }).execute()
-    const row = await w.db.selectFrom("fact_payment_method_totals").select("total_amount_eur").executeTakeFirstOrThrow()
-    expect(row.total_amount_eur).toBe("10.00")
     await expect(
-      w.db.insertInto("fact_payment_method_totals").values({ payment_method_id: "pm-card", snapshot_date: "2026-11-23", total_amount_eur: "ten", transaction_count: 1 }).execute()
-    ).rejects.toThrow(/CHECK constraint failed/)
+      w.db.insertInto("fact_payment_method_totals").values({ payment_method_id: "pm-card", snapshot_date: "2026-11-23", total_amount_eur: amount, transaction_count: 1 }).execute()
+    ).rejects.toThrow(/CHECK constraint failed: typeof\(total_amount_eur\) = 'text'/)
+  })
+
+  it("refuses a permission that is none of read, write and admin", async () => {
+    const w = await migrated()
     await expect(
       w.db.insertInto("data_lake_permissions").values({ user_email: "a@x", folder_path: "/lake", permission: "owner" as never, granted_by: "b@x", granted_at: "2026-11-22 00:00:00.000" }).execute()
     ).rejects.toThrow(/CHECK constraint failed/)
+  })
+
+  it("carries the facts of a warehouse written before the migration over, exactly", async () => {
+    const file = tempFile()
+    const first = await open(file)
+    // The warehouse as 0001 left it: money as REAL, rounded to the cent by its triggers.
+    const only0001 = mkdtempSync(path.join(tmpdir(), "sluice-0001-"))
+    cleanups.push(async () => rmSync(only0001, { recursive: true, force: true }))
+    copyFileSync(path.join(first.migrationsDir, "0001_star_schema.sql"), path.join(only0001, "0001_star_schema.sql"))
+    await run(migrate({ ...first, migrationsDir: only0001 }))
+    await withMethod(first)
+    await addCents(first, 123_456_789_01)
+    await addCents(first, 5)
+    await sql`UPDATE fact_payment_method_totals SET total_amount_eur = total_amount_eur + 0.004`.execute(first.db)
+    const before = await sql<{ id: number; raw: number }>`SELECT id, total_amount_eur + 0 AS raw FROM fact_payment_method_totals`.execute(first.db)
+    expect(before.rows).toEqual([{ id: 1, raw: 123_456_789.06 }])
+
+    const report = await run(migrate(first))
+    expect(report.applied.map((m) => m.file)).toContain("0002_wider_facts.sql")
+    expect(report.applied.map((m) => m.file)).not.toContain("0001_star_schema.sql")
+    expect(await totals(first)).toEqual({ total_amount_eur: "123456789.06", transaction_count: 2, avg_amount_eur: "61728394.53" })
+    const triggers = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'trigger'`.execute(first.db)
+    expect(triggers.rows).toEqual([])
+    await addCents(first, 999_999_999_999_999)
+    expect((await totals(first)).total_amount_eur).toBe("10000123456789.05")
+    const ids = await sql<{ id: number }>`SELECT id FROM fact_payment_method_totals`.execute(first.db)
+    expect(ids.rows).toEqual([{ id: 1 }])
   })
 })
 
@@ -309,7 +348,7 @@ describe("SQLite errors", () => {
     const error = await w.db.insertInto("dim_users").values(user).execute().then(() => undefined, (e: unknown) => e)
     expect(w.isDuplicateKey(error)).toBe(true)
     expect(w.toError("insert", error)).toMatchObject({ retryable: false, reason: expect.stringContaining("UNIQUE constraint failed: dim_users.user_id") })
-    const other = await w.db.insertInto("fact_user_transaction_summary").values({ user_id: "nobody", transaction_type: "purchase", snapshot_date: "2026-11-01", total_amount: 1, transaction_count: 1 }).execute().then(() => undefined, (e: unknown) => e)
+    const other = await w.db.insertInto("fact_user_transaction_summary").values({ user_id: "nobody", transaction_type: "purchase", snapshot_date: "2026-11-01", total_amount: "1.00", transaction_count: 1 }).execute().then(() => undefined, (e: unknown) => e)
     expect(w.isDuplicateKey(other)).toBe(false)
     expect(String(other)).toMatch(/FOREIGN KEY constraint failed/)
   })
