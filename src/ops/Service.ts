@@ -13,14 +13,14 @@ import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../sinks/warehouse/WarehouseSink.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
+import { followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
-import { loadExchangeRates } from "./ExchangeRates.ts"
 import { topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
-import { transactionDecisions, transactionFeeds } from "./TransactionFlow.ts"
+import { decodeRateMessage, transactionDecisions, transactionFeeds } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
 
@@ -46,9 +46,16 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
         })
       }
-      const rates = yield* loadExchangeRates(settings.brokers, settings.ratesTopic)
-      const decisions = transactionDecisions(rates.table.all(), settings.maxMessageBytes)
-      yield* Console.log(`EUR rates: ${rates.source}; decisions ${formatVersion(decisions.current().version)}`)
+      const rates = yield* followStateTopic({
+        brokers: settings.brokers,
+        topic: settings.ratesTopic,
+        decode: decodeRateMessage,
+        pollMs: 1_000,
+        loadDeadlineMs: 60_000
+      })
+      const decisions = transactionDecisions({ rates }, settings.maxMessageBytes)
+      const first = decisions.current()
+      yield* Console.log(`decisions ${formatVersion(first.version)}: ${first.summary}`)
       const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
       const sinks: Array<Sink<EurTransaction>> = []
       if (settings.sinks.includes("lake")) {

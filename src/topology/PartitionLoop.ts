@@ -29,12 +29,13 @@ export interface PartitionProgress {
 /** Where the loop starts, and how the offsets that some sink already committed are decided. */
 export interface LoopStart<T> {
   readonly from: number
-  readonly decisions: Decisions<T>
+  /** The decisions in force when a window opens (kept by every sink before it is returned). */
+  readonly decisions: Effect.Effect<Decisions<T, any>, SinkError>
   /**
    * Offsets up to `end` (inclusive) were committed by some sinks with `decisions`: the first window
    * ends exactly there and is decided with them, whatever is in force now.
    */
-  readonly replay?: { readonly end: number; readonly decisions: Decisions<T> } | undefined
+  readonly replay?: { readonly end: number; readonly decisions: Decisions<T, any> } | undefined
 }
 
 export interface LoopOptions {
@@ -57,7 +58,7 @@ export type LoopError = SinkFenced | SinkError | KafkaError | OffsetOutOfRange
 interface OpenWindow<T> {
   readonly state: WindowState
   readonly sinks: ReadonlyArray<SinkWindow<T>>
-  readonly decisions: Decisions<T>
+  readonly decisions: Decisions<T, any>
   records: number
   deadLetters: number
 }
@@ -74,12 +75,13 @@ export const runPartition = <T>(
   Effect.gen(function*() {
     const limits = options.window
     let replay = start.replay !== undefined && start.replay.end >= start.from ? start.replay : undefined
-    const decisionsAt = () => replay?.decisions ?? start.decisions
+    // A window keeps the decisions it opened with: those of the replay, else those in force then.
     const open = (from: number) =>
-      Effect.map(
-        Effect.forEach(flow.sinks, (sink) => sink.open(sp, from, decisionsAt().version)),
-        (sinks): OpenWindow<T> => ({ state: new WindowState(from), sinks, decisions: decisionsAt(), records: 0, deadLetters: 0 })
-      )
+      Effect.gen(function*() {
+        const decisions = replay?.decisions ?? (yield* start.decisions)
+        const sinks = yield* Effect.forEach(flow.sinks, (sink) => sink.open(sp, from, decisions))
+        return { state: new WindowState(from), sinks, decisions, records: 0, deadLetters: 0 } satisfies OpenWindow<T>
+      })
     let window = yield* open(start.from)
     // The previous window's commit, still running while the next window fills.
     let inFlight: Fiber.Fiber<void, LoopError> | undefined

@@ -25,7 +25,7 @@ export interface Recovered<T> {
   /** The offset to read from (undefined: the log's start). */
   readonly start: number | undefined
   /** Offsets up to `end` some sinks committed, with the decisions they used. */
-  readonly replay: { readonly end: number; readonly decisions: Decisions<T> } | undefined
+  readonly replay: { readonly end: number; readonly decisions: Decisions<T, any> } | undefined
 }
 
 /**
@@ -35,8 +35,8 @@ export interface Recovered<T> {
  */
 export const recoverPartition = <T>(
   sinks: ReadonlyArray<Sink<T>>,
-  source: DecisionSource<T>,
-  current: Decisions<T>,
+  source: DecisionSource<T, any>,
+  current: Decisions<T, any>,
   sp: SourcePartition
 ): Effect.Effect<Recovered<T>, SinkError | DecisionsMissing> =>
   Effect.gen(function*() {

@@ -80,7 +80,7 @@ export const runTopology = (
     // Decisions versions every sink holds already, so each is saved once per process.
     const saved = new Set<number>()
 
-    const ensureSaved = <T>(flow: TopicFlow<T>, decisions: Decisions<T>) =>
+    const ensureSaved = <T>(flow: TopicFlow<T>, decisions: Decisions<T, any>) =>
       Effect.suspend(() =>
         saved.has(decisions.version)
           ? Effect.void
@@ -128,7 +128,11 @@ export const runTopology = (
           state.windowOpen = false
           progress.set(tpKey(tp), state)
           yield* Effect.logInfo(`${tpKey(tp)}: assigned, resuming at offset ${from} (topic id ${topicId})`)
-          const end = yield* runPartition(flow, sp, queue, { from, decisions: current, replay: recovered.replay }, state, {
+          const decisions = Effect.suspend(() => {
+            const now = flow.decisions.current()
+            return Effect.as(ensureSaved(flow, now), now)
+          })
+          const end = yield* runPartition(flow, sp, queue, { from, decisions, replay: recovered.replay }, state, {
             window: topology.window,
             flushWhenCaughtUp: options.flushWhenCaughtUp === true,
             draining: () => draining,

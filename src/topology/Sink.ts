@@ -4,6 +4,8 @@
  * other writer of the same partition; it also keeps the decisions snapshots its commits name.
  */
 import { Data, Effect, type Option } from "effect"
+import type { Decisions } from "./Decisions.ts"
+import type { Processor } from "./Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition } from "./Record.ts"
 import type { Window } from "./Window.ts"
 
@@ -52,14 +54,28 @@ export interface SinkWindow<T> {
   readonly commit: (to: number) => Effect.Effect<void, SinkFenced | SinkError>
 }
 
+/** One thing a sink writes, for `sluice topology`: what it reads, and where it goes. */
+export interface SinkTarget {
+  /** e.g. `streams/transaction_stream`, or `daily facts`. */
+  readonly name: string
+  /** A path or URL (no password). */
+  readonly location: string
+  /** The processor whose values it writes, or the dead letters. */
+  readonly input: Processor<any, any> | "dead letters"
+  /** How the values are combined before they are written, when they are. */
+  readonly aggregation?: string | undefined
+}
+
 export interface Sink<T> {
   readonly name: string
+  /** What the sink writes, from which processors. */
+  readonly targets: ReadonlyArray<SinkTarget>
   /** What the sink has committed for a partition, read from its durable state; changes nothing. */
   readonly position: (sp: SourcePartition) => Effect.Effect<SinkPosition, SinkError>
   /** Reads the committed state of a partition and forgets any in-memory state of it, before writing it. */
   readonly recover: (sp: SourcePartition) => Effect.Effect<SinkPosition, SinkError>
-  /** Opens a window of the partition whose first offset is `from`, decided with decisions `version`. */
-  readonly open: (sp: SourcePartition, from: number, decisions: number) => Effect.Effect<SinkWindow<T>, SinkError>
+  /** Opens a window of the partition whose first offset is `from`, decided with `decisions`. */
+  readonly open: (sp: SourcePartition, from: number, decisions: Decisions<T, any>) => Effect.Effect<SinkWindow<T>, SinkError>
   /** Keeps a decisions snapshot under its version, before any commit names it (idempotent). */
   readonly saveDecisions: (version: number, content: string) => Effect.Effect<void, SinkError>
   /** A decisions snapshot this sink kept, or none. */
@@ -71,7 +87,7 @@ export const writeWindow = <T>(
   sink: Sink<T>,
   sp: SourcePartition,
   window: Window<T>,
-  decisions: number
+  decisions: Decisions<T, any>
 ): Effect.Effect<void, SinkFenced | SinkError> =>
   Effect.gen(function*() {
     const w = yield* sink.open(sp, window.from, decisions)

@@ -7,10 +7,11 @@ import type { DecisionSource } from "./Decisions.ts"
 import type { Sink } from "./Sink.ts"
 import type { WindowLimits } from "./Window.ts"
 
-/** One source topic and everything downstream of it. */
-export interface TopicFlow<T> {
+/** One source topic and everything downstream of it: its decisions (decoder and reference data), processors and sinks. */
+export interface TopicFlow<T, S = unknown> {
   readonly topic: string
-  readonly decisions: DecisionSource<T>
+  readonly decisions: DecisionSource<T, S>
+  /** The sinks, each writing the values of some processors of this source (see `Sink.targets`). */
   readonly sinks: ReadonlyArray<Sink<T>>
 }
 

@@ -105,6 +105,8 @@ export interface RecordingSink<T> extends Sink<T> {
 
 type CommitHook<T> = (c: Omit<RecordedCommit<T>, "values" | "deadLetters">) => Effect.Effect<void>
 
+/** A sink of the records of `topic`, for the tests' topologies. */
+
 /**
  * A sink that keeps what it is given. `beforeWrite` runs at the start of each commit, where a
  * real sink encodes and writes its files (interruptible); `whileWriting` runs in the
@@ -130,7 +132,8 @@ export const makeRecordingSink = <T>(
     },
     position,
     recover: position,
-    open: (sp, from, version) =>
+    targets: [{ name, location: "memory", input: "dead letters" }],
+    open: (sp, from, decided) =>
       Effect.sync((): SinkWindow<T> => {
         const start = Math.max(from, committed.get(sp.partition)?.next ?? from)
         const values: Array<T> = []
@@ -145,12 +148,12 @@ export const makeRecordingSink = <T>(
           commit: (to) =>
             Effect.gen(function*() {
               if (to < start) return
-              const c = { partition: sp.partition, from: start, to, decisions: version }
+              const c = { partition: sp.partition, from: start, to, decisions: decided.version }
               yield* hooks.beforeWrite?.(c) ?? Effect.void
               yield* Effect.uninterruptible(Effect.gen(function*() {
                 yield* hooks.whileWriting?.(c) ?? Effect.void
                 commits.push({ ...c, values, deadLetters: letters })
-                committed.set(sp.partition, { next: to + 1, decisions: version })
+                committed.set(sp.partition, { next: to + 1, decisions: decided.version })
               }))
             })
         }

@@ -4,6 +4,8 @@
 import { Result } from "effect"
 import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from "../../src/domain/ExchangeRate.ts"
 import { type GeneratorOptions, makeTransactionGenerator } from "../../src/domain/Generator.ts"
+import { transactionDecisions } from "../../src/ops/TransactionFlow.ts"
+import type { Decisions } from "../../src/topology/Decisions.ts"
 import { type Sink, writeWindow } from "../../src/topology/Sink.ts"
 import type { Window } from "../../src/topology/Window.ts"
 
@@ -31,9 +33,12 @@ export const TEST_TOPIC_ID = "5c1a7e0d-3f8b-4a7e-9c2d-1e6b0f4a9d21"
 /** A source partition of the test topic incarnation. */
 export const spOf = (topic: string, partition: number) => ({ topic, topicId: TEST_TOPIC_ID, partition })
 
-/** The decisions version the in-memory windows are written with. */
-export const TEST_DECISIONS = 1
+/** The decisions the in-memory windows are written with: the built-in rate table. */
+export const TEST_DECISIONS = transactionDecisions(
+  { rates: { topic: "exchange_rates", entries: () => new Map(), exists: () => false, revision: () => 0 } },
+  1024 * 1024
+).current()
 
 /** Writes a whole window to a sink, from the test topic incarnation. */
 export const writeTestWindow = <T>(sink: Sink<T>, window: Window<T>) =>
-  writeWindow(sink, spOf(window.topic, window.partition), window, TEST_DECISIONS)
+  writeWindow(sink, spOf(window.topic, window.partition), window, TEST_DECISIONS as unknown as Decisions<T, unknown>)

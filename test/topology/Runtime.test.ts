@@ -16,7 +16,9 @@ const decisionsOf = (strict: boolean): Decisions<string> => ({
   version: strict ? 2 : 1,
   content: JSON.stringify({ strict }),
   decode: (json) => (strict && json === "x" ? Result.fail({ message: "x is refused" }) : Result.succeed(String(json))),
-  policy: { maxMessageBytes: 1024 }
+  policy: { maxMessageBytes: 1024 },
+  state: undefined,
+  summary: strict ? "strict" : "lenient"
 })
 const decisions = (strict: boolean): DecisionSource<string> => ({
   current: () => decisionsOf(strict),
@@ -94,7 +96,7 @@ describe("runTopology", () => {
 
 describe("runPartition, interrupted (its partition revoked)", () => {
   const loop = (sink: RecordingSink<string>, queue: Queue.Queue<SourceEvent>) =>
-    runPartition({ topic: TOPIC, decisions: decisions(false), sinks: [sink] }, sp, queue, { from: 0, decisions: decisionsOf(false) }, {
+    runPartition({ topic: TOPIC, decisions: decisions(false), sinks: [sink] }, sp, queue, { from: 0, decisions: Effect.succeed(decisionsOf(false)) }, {
       topic: TOPIC,
       partition: 0,
       committed: 0,

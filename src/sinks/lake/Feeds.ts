@@ -3,6 +3,7 @@
  * decoded records or the dead letters), their columns, and the instant that partitions them.
  */
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
+import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
 import { type Column, scalar, source, struct } from "./Columns.ts"
 import { clampPartitionTime } from "./HivePartition.ts"
@@ -15,8 +16,12 @@ export interface LakeFeed<R> {
   readonly name: string
   readonly kind: FeedKind
   readonly description: string
-  /** Which rows of a window the feed takes: feeds of the same input share their built columns. */
-  readonly input: "records" | "deadLetters"
+  /**
+   * Which rows of a window the feed takes: the values of a processor of the topology (each row a
+   * `Decoded` value with its lineage), or the dead letters. Feeds of the same input share their
+   * built columns and must partition alike.
+   */
+  readonly input: Processor<any, any> | "deadLetters"
   readonly columns: ReadonlyArray<Column<R>>
   readonly offsetOf: (row: R) => number
   /** The instant (epoch millis, UTC) whose date partitions the row. */
@@ -58,11 +63,11 @@ const s = {
 }
 
 /** A feed of valid transactions: the common head and tail columns around `body`, partitioned by event time. */
-const transactionFeed = (name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<Tx> => ({
+const transactionFeed = (input: Processor<any, EurTransaction>, name: string, description: string, body: ReadonlyArray<Column<Tx>>): LakeFeed<Tx> => ({
   name,
   kind: "streams",
   description,
-  input: "records",
+  input,
   columns: [
     scalar("transaction_id", s.transactionId),
     scalar("event_time", s.eventTime),
@@ -83,7 +88,8 @@ const transactionFeed = (name: string, description: string, body: ReadonlyArray<
 })
 
 /** `transaction_stream`: every valid transaction in its original nested shape, plus lineage. */
-export const transactionStreamFeed = transactionFeed(
+export const transactionStreamFeed = (input: Processor<any, EurTransaction>) => transactionFeed(
+  input,
   "transaction_stream",
   "Every valid transaction as produced (nested user, payment method, product), with Kafka lineage",
   [
@@ -104,7 +110,8 @@ export const transactionStreamFeed = transactionFeed(
 )
 
 /** `transaction_flattened`: one flat row per transaction, the nested fields as prefixed columns. */
-export const transactionFlattenedFeed = transactionFeed(
+export const transactionFlattenedFeed = (input: Processor<any, EurTransaction>) => transactionFeed(
+  input,
   "transaction_flattened",
   "One flat row per valid transaction (user_*, payment_method_*, product_* columns, the amount in EUR and the rate applied), with Kafka lineage",
   [

@@ -8,6 +8,8 @@ import * as path from "node:path"
 import { Effect, Option } from "effect"
 import { formatVersion } from "../../topology/Decisions.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
+import type { Decisions } from "../../topology/Decisions.ts"
+import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition } from "../../topology/Record.ts"
 import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
 import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
@@ -93,21 +95,52 @@ const firstAtOrAfter = (offsets: Float64Array, n: number, from: number): number 
   return lo
 }
 
+/** The feeds that read one input, and how a record becomes their row. */
+interface Input<T> {
+  readonly feeds: ReadonlyArray<LakeFeed<any>>
+  readonly sources: ReadonlyArray<Source<any>>
+  readonly time: (row: any) => number
+  readonly offset: (row: any) => number
+  /** The row of a decoded record, or undefined when the record does not reach this input (undefined for dead letters). */
+  readonly row: ((record: Decoded<T>, decisions: Decisions<T, any>) => unknown) | undefined
+}
+
+/** The feeds by input: each input's row is derived once per record and its columns built once. */
+const inputsOf = <T>(feeds: ReadonlyArray<LakeFeed<any>>): Array<Input<T>> => {
+  const byKey = new Map<string, Array<LakeFeed<any>>>()
+  for (const f of feeds) {
+    const key = f.input === "deadLetters" ? "\u0000dead letters" : f.input.name
+    byKey.set(key, [...(byKey.get(key) ?? []), f])
+  }
+  return [...byKey.values()].map((group) => {
+    const first = group[0]!
+    const input = first.input
+    let row: Input<T>["row"]
+    if (input === "deadLetters") row = undefined
+    else if (input.kind === "source") row = (record) => record
+    else {
+      const processor = input as Processor<T, unknown>
+      row = (record, decisions) => {
+        const value = processor.evaluate(record, decisions)
+        return value === undefined ? undefined : { value, partition: record.partition, offset: record.offset, timestamp: record.timestamp }
+      }
+    }
+    return { feeds: group, sources: sourcesOf(group.flatMap((f) => f.columns)), time: first.partitionTime, offset: first.offsetOf, row }
+  })
+}
+
 export const makeLakeSink = <T>(
   topic: string,
-  feeds: ReadonlyArray<LakeFeed<Decoded<T>> | LakeFeed<DeadLetter>>,
+  feeds: ReadonlyArray<LakeFeed<any>>,
   options: LakeSinkOptions
 ): Effect.Effect<Sink<T> & { readonly tables: ReadonlyArray<LakeTable<any>> }, SinkError> =>
   Effect.gen(function*() {
     const tables = yield* Effect.forEach(feeds, (feed) => openLakeTable<any>(feed, options)).pipe(
       Effect.mapError((e) => new SinkError({ sink: SINK, topic, partition: -1, reason: e.message, cause: e }))
     )
-    const recordFeeds = feeds.filter((f) => f.input === "records") as Array<LakeFeed<Decoded<T>>>
-    const letterFeeds = feeds.filter((f) => f.input === "deadLetters") as Array<LakeFeed<DeadLetter>>
-    const recordSources = sourcesOf(recordFeeds.flatMap((f) => f.columns))
-    const letterSources = sourcesOf(letterFeeds.flatMap((f) => f.columns))
-    const recordTime = recordFeeds[0]?.partitionTime ?? (() => 0)
-    const letterTime = letterFeeds[0]?.partitionTime ?? ((d: DeadLetter) => d.timestamp)
+    const inputs = inputsOf<T>(feeds)
+    const records = inputs.filter((i) => i.row !== undefined)
+    const letters = inputs.find((i) => i.row === undefined)
     // Last committed offset per source partition (`<topic id>/<partition>`), per table (index-aligned with `tables`).
     const committed = new Map<string, Array<number | undefined>>()
     const keyOf = (sp: SourcePartition) => `${sp.topicId}/${sp.partition}`
@@ -148,8 +181,14 @@ export const makeLakeSink = <T>(
         // Rows every table already holds are not even collected. While the previous window's commit
         // is in flight the offsets lag behind `from`, which only lowers this floor.
         const floor = Math.min(...offsets.map((o) => (o === undefined ? from : Math.max(from, o + 1))))
-        const records = new ByDate<Decoded<T>>(recordSources, recordTime, (r) => r.offset)
-        const letters = new ByDate<DeadLetter>(letterSources, letterTime, (d) => d.offset)
+        const rowsOf = new Map<LakeFeed<any>, ByDate<any>>()
+        const recordRows = records.map((input) => {
+          const rows = new ByDate<any>(input.sources, input.time, input.offset)
+          for (const f of input.feeds) rowsOf.set(f, rows)
+          return { row: input.row!, rows }
+        })
+        const letterRows = letters === undefined ? undefined : new ByDate<DeadLetter>(letters.sources, letters.time, letters.offset)
+        for (const f of letters?.feeds ?? []) rowsOf.set(f, letterRows!)
 
         const commitTable = (i: number, to: number) =>
           Effect.gen(function*() {
@@ -166,11 +205,11 @@ export const makeLakeSink = <T>(
             }
             const start = last === undefined ? from : Math.max(from, last + 1)
             if (to < start) return
-            const parts = table.feed.input === "records" ? records.parts(table.feed, start) : letters.parts(table.feed as LakeFeed<DeadLetter>, start)
+            const parts = rowsOf.get(table.feed)!.parts(table.feed, start)
             let attempts = 0
             const attempt = Effect.suspend(() => {
               attempts++
-              return table.write({ sp, from: start, to, expected: last, decisions, parts })
+              return table.write({ sp, from: start, to, expected: last, decisions: decisions.version, parts })
             })
             yield* patiently(`lake: commit ${table.feed.name} ${topic}/${sp.partition} ${start}..${to}`, attempt).pipe(
               Effect.catchTag("Fenced", (e) =>
@@ -186,10 +225,14 @@ export const makeLakeSink = <T>(
 
         const window: SinkWindow<T> = {
           add: (record) => {
-            if (record.offset >= floor) records.add(record)
+            if (record.offset < floor) return
+            for (const r of recordRows) {
+              const row = r.row(record, decisions)
+              if (row !== undefined) r.rows.add(row)
+            }
           },
           addDeadLetter: (letter) => {
-            if (letter.offset >= floor) letters.add(letter)
+            if (letter.offset >= floor) letterRows?.add(letter)
           },
           commit: (to) => Effect.forEach(tables, (_, i) => commitTable(i, to), { discard: true })
         }
@@ -211,5 +254,11 @@ export const makeLakeSink = <T>(
         Effect.mapError(sinkError(-1))
       )
 
-    return { name: SINK, position, recover, open, saveDecisions, loadDecisions, tables }
+    const targets = tables.map((t) => ({
+      name: `${t.feed.kind}/${t.feed.name}`,
+      location: t.root,
+      input: t.feed.input === "deadLetters" ? ("dead letters" as const) : t.feed.input
+    }))
+
+    return { name: SINK, targets, position, recover, open, saveDecisions, loadDecisions, tables }
   })

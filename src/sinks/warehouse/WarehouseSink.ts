@@ -9,6 +9,7 @@ import { DailyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import { centsToDecimal } from "../../domain/Money.ts"
 import { defaultOutagePolicy, type OutagePolicy, waitOut } from "../../topology/Outage.ts"
+import { records } from "../../topology/Processor.ts"
 import type { SourcePartition } from "../../topology/Record.ts"
 import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
 import { crashNow } from "../CrashPoint.ts"
@@ -296,7 +297,7 @@ export const makeWarehouseSink = (
             let attempts = 0
             const attempt = Effect.suspend(() => {
               attempts++
-              return commit(sp, expected, start, to, decisions, aggregates)
+              return commit(sp, expected, start, to, decisions.version, aggregates)
             })
             return patiently(`warehouse: commit ${topic}/${sp.partition} ${start}..${to}`, attempt).pipe(
               Effect.catchTag("Fence", (f) =>
@@ -349,5 +350,7 @@ export const makeWarehouseSink = (
       Effect.mapError(fail(-1))
     )
 
-  return { name: SINK, position, recover, open, saveDecisions, loadDecisions }
+  const targets = [{ name: "daily facts", location: warehouse.description, input: records<EurTransaction>(topic), aggregation: "per user, type and day; payment method and day; product and day" }]
+
+  return { name: SINK, targets, position, recover, open, saveDecisions, loadDecisions }
 }

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
-import { deadLetterFeed, transactionFlattenedFeed, transactionStreamFeed } from "../../../src/sinks/lake/Feeds.ts"
+import { transactionFeeds } from "../../../src/ops/TransactionFlow.ts"
 import { makeLakeSink } from "../../../src/sinks/lake/LakeSink.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import type { DeadLetter } from "../../../src/topology/Record.ts"
@@ -40,7 +40,7 @@ describe("the transaction feeds", () => {
     const [t] = eurTransactions(1, 12) as [EurTransaction]
     const timestamps = [-9e15, -9e15, 9e15, -1, Date.UTC(10_000, 0, 1)]
     await Effect.runPromise(Effect.gen(function*() {
-      const sink = yield* makeLakeSink<EurTransaction>(TOPIC, [transactionStreamFeed, transactionFlattenedFeed, deadLetterFeed(TOPIC)], {
+      const sink = yield* makeLakeSink<EurTransaction>(TOPIC, transactionFeeds(TOPIC), {
         lakeRoot: root,
         compression: "zstd",
         checkpointInterval: 10,

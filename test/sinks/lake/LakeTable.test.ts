@@ -11,6 +11,7 @@ import { dataFileName, type FilePart, openLakeTable, TOPIC_ID_TAG } from "../../
 import { openDeltaTable } from "../../../src/sinks/lake/DeltaLog.ts"
 import { decisionsAppId, offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
+import { records } from "../../../src/topology/Processor.ts"
 import { failureOf } from "../../support/Failure.ts"
 
 interface Row {
@@ -23,7 +24,7 @@ const feed: LakeFeed<Row> = {
   name: "things",
   kind: "streams",
   description: "test rows",
-  input: "records",
+  input: records<Row>("things"),
   columns: [
     scalar("_kafka_offset", source.int64<Row>("_kafka_offset", (r) => r.offset)),
     scalar("time", source.timestamp<Row>("time", (r) => r.time)),
