@@ -5,12 +5,14 @@
  */
 import { Console, Effect } from "effect"
 import type { EurTransaction } from "../domain/ExchangeRate.ts"
-import { makeLakeSink } from "../sinks/lake/LakeSink.ts"
+import { lakeTargets, makeLakeSink } from "../sinks/lake/LakeSink.ts"
+import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
 import type { Sink } from "../topology/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
-import { defaultWarehouseSinkOptions, makeWarehouseSink } from "../sinks/warehouse/WarehouseSink.ts"
+import { defaultWarehouseSinkOptions, makeWarehouseSink, warehouseTargets } from "../sinks/warehouse/WarehouseSink.ts"
+import { describeTopology } from "../topology/Describe.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { followStateTopic } from "../topology/StateTopic.ts"
@@ -20,9 +22,10 @@ import type { Topology } from "../topology/Topology.ts"
 import { topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
+import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
 import { decodeRateMessage, transactionDecisions, transactionFeeds } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
-import { openWarehouse } from "./WarehouseChoice.ts"
+import { describeWarehouseChoice, openWarehouse } from "./WarehouseChoice.ts"
 
 export interface ServiceOptions {
   readonly untilIdleMs?: number | undefined
@@ -96,6 +99,15 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         outage
       })
       const stop = yield* gracefulStop
+      const snapshots = settings.sinks.includes("lake")
+        ? takeSnapshots({ lakeDir: settings.lakeDir, keep: settings.snapshotKeep })
+        : undefined
+      // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
+      if (snapshots !== undefined) {
+        yield* Effect.forkScoped(
+          Effect.forever(Effect.sleep(settings.snapshotEveryMs).pipe(Effect.andThen(snapshots), Effect.catchCause((c) => Effect.logError("snapshot failed", c))))
+        )
+      }
       const summary = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
@@ -103,9 +115,28 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         stalledAfterMs: settings.stalledAfterMs,
         fencedBackoffMs: 1_000
       }, stop)
+      // A catch-up run ends with tables that reflect everything it committed.
+      if (snapshots !== undefined && summary.reason === "idle") yield* snapshots
       const warehouseLine = warehouse === undefined
         ? undefined
         : yield* describeWarehouse(warehouse, settings.group, settings.topic, yield* topicId(settings.brokers, settings.topic))
       return { ...summary, warehouseLine }
     })
   )
+
+/** The topology `run` would build from these settings, described without opening anything. */
+export const describeService = (settings: SettingsShape): string => {
+  const decisions = transactionDecisions(
+    { rates: { topic: settings.ratesTopic, entries: () => new Map(), exists: () => false, revision: () => 0 } },
+    settings.maxMessageBytes
+  )
+  const targets = [
+    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic), settings.lakeDir).map((t) => ({ ...t, sink: "lake" })) : []),
+    ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : [])
+  ]
+  const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
+  const tables = settings.sinks.includes("lake")
+    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
+    : []
+  return describeTopology([{ topic: settings.topic, decisions: `from ${settings.ratesTopic} (or the built-in table) and the size cap: ${decisions.current().summary}`, targets }], tables)
+}

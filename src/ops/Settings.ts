@@ -3,7 +3,7 @@
  * Kafka, MySQL, the lake folder, the consumer group, windows and Parquet options.
  */
 import * as path from "node:path"
-import { Config, Context, Effect, Layer, Redacted, Schema, SchemaGetter } from "effect"
+import { Config, Context, Duration, Effect, Layer, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
 import { defaultDecodePolicy } from "../topology/Decode.ts"
 import { defaultWindowLimits, type WindowLimits } from "../topology/Window.ts"
@@ -41,6 +41,10 @@ export interface SettingsShape {
   readonly onOffsetOutOfRange: "fail" | "earliest"
   /** A catch-up run fails when partitions owned elsewhere make no progress for this long. */
   readonly stalledAfterMs: number
+  /** How often `run` snapshots the lake's aggregate tables (and once more at the end of a catch-up run). */
+  readonly snapshotEveryMs: number
+  /** Snapshots of each table whose files stay on disk. */
+  readonly snapshotKeep: number
 }
 
 export type SinkName = "lake" | "warehouse"
@@ -111,7 +115,9 @@ export const loadSettings = Effect.gen(function*() {
     outageTimeoutMs: yield* int("SLUICE_OUTAGE_TIMEOUT_MS", 300_000),
     onOffsetOutOfRange,
     // The group notices a dead member after its session timeout and reassigns within a rebalance.
-    stalledAfterMs: yield* int("SLUICE_STALLED_AFTER_MS", 2 * sessionTimeoutMs + 30_000)
+    stalledAfterMs: yield* int("SLUICE_STALLED_AFTER_MS", 2 * sessionTimeoutMs + 30_000),
+    snapshotEveryMs: Duration.toMillis(yield* Config.Duration("SLUICE_SNAPSHOT_EVERY").pipe(Config.withDefault(Duration.minutes(10)))),
+    snapshotKeep: yield* int("SLUICE_SNAPSHOT_KEEP", 7)
   }
   return settings
 })

@@ -39,3 +39,11 @@ export const openWarehouse = (settings: SettingsShape): Effect.Effect<Warehouse,
       ))
   )
 }
+
+/** Which warehouse `openWarehouse` would use, said without connecting (the password masked). */
+export const describeWarehouseChoice = (settings: SettingsShape): string => {
+  if (settings.warehouse === "embedded") return `embedded SQLite at ${settings.warehouseFile}`
+  const url = redactUrl(Redacted.value(settings.mysqlUrl))
+  if (settings.warehouse === "mysql" || settings.mysqlUrlExplicit) return url
+  return `${url}, or embedded SQLite at ${settings.warehouseFile} when nothing answers there`
+}

@@ -9,8 +9,9 @@ import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { produce } from "./Produce.ts"
-import { runService, transactionFeeds } from "./Service.ts"
+import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
@@ -203,8 +204,30 @@ const vacuum = Command.make(
   })
 ).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM)"))
 
+const snapshot = Command.make(
+  "snapshot",
+  {
+    table: Flag.String("table").pipe(Flag.withDescription(`Only this table (${TABLES.map((t) => t.name).join(", ")})`), Flag.optional),
+    keep: Flag.Int("keep").pipe(Flag.withDescription("Snapshots of each table whose files stay on disk (default: $SLUICE_SNAPSHOT_KEEP or 7)"), atLeast(1), Flag.optional)
+  },
+  Effect.fn(function*({ table, keep }) {
+    const s = yield* settings
+    if (Option.isSome(table) && !TABLES.some((t) => t.name === table.value)) {
+      return yield* Effect.fail(new Error(`--table: no table ${table.value}; the tables are ${TABLES.map((t) => t.name).join(", ")}`))
+    }
+    const written = yield* snapshotTables({ lakeDir: s.lakeDir, keep: Option.getOrElse(keep, () => s.snapshotKeep), only: Option.isSome(table) ? [table.value] : undefined })
+    for (const w of written) yield* Console.log(`tables/${w.table}: version ${w.snapshot}, ${w.rows.toLocaleString("en-US")} rows${w.deletedFiles > 0 ? `, ${w.deletedFiles} files of older versions deleted` : ""}`)
+  })
+).pipe(Command.withDescription("Snapshot the lake's aggregate tables now, from the committed transactions (one Delta commit per table)"))
+
+const topologyCommand = Command.make("topology", {}, () =>
+  Effect.gen(function*() {
+    const s = yield* settings
+    yield* Console.log(describeService(s))
+  })).pipe(Command.withDescription("Print the topology: sources, processors and sinks, with each feed's path"))
+
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, vacuum, stack, demo]),
+  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, stack, demo]),
   Command.run({ version: "0.1.0" })
 )
 

@@ -9,7 +9,7 @@ import { type Column, scalar, source, struct } from "./Columns.ts"
 import { clampPartitionTime } from "./HivePartition.ts"
 
 /** Where a feed's table lives under the lake root. */
-export type FeedKind = "streams" | "_deadletter"
+export type FeedKind = "streams" | "tables" | "_deadletter"
 
 /** One lake table fed by a topic: its rows, their columns, and their partitioning instant. */
 export interface LakeFeed<R> {

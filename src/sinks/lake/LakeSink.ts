@@ -11,11 +11,11 @@ import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import type { Decisions } from "../../topology/Decisions.ts"
 import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition } from "../../topology/Record.ts"
-import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
+import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkTarget, type SinkWindow } from "../../topology/Sink.ts"
 import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartition, type DatePartition } from "./HivePartition.ts"
-import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable, type TableCommitted } from "./LakeTable.ts"
+import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable, type TableCommitted, tableRoot } from "./LakeTable.ts"
 import { isTransientIOError, type LakeIOError, mkdirs, putIfAbsent, readOptional } from "./LocalStore.ts"
 
 export interface LakeSinkOptions extends LakeTableOptions {
@@ -128,6 +128,14 @@ const inputsOf = <T>(feeds: ReadonlyArray<LakeFeed<any>>): Array<Input<T>> => {
     return { feeds: group, sources: sourcesOf(group.flatMap((f) => f.columns)), time: first.partitionTime, offset: first.offsetOf, row }
   })
 }
+
+/** What a lake sink of these feeds writes, and where. */
+export const lakeTargets = (feeds: ReadonlyArray<LakeFeed<any>>, lakeRoot: string): Array<SinkTarget> =>
+  feeds.map((f) => ({
+    name: `${f.kind}/${f.name}`,
+    location: tableRoot(lakeRoot, f),
+    input: f.input === "deadLetters" ? ("dead letters" as const) : f.input
+  }))
 
 export const makeLakeSink = <T>(
   topic: string,
@@ -254,11 +262,7 @@ export const makeLakeSink = <T>(
         Effect.mapError(sinkError(-1))
       )
 
-    const targets = tables.map((t) => ({
-      name: `${t.feed.kind}/${t.feed.name}`,
-      location: t.root,
-      input: t.feed.input === "deadLetters" ? ("dead letters" as const) : t.feed.input
-    }))
+    const targets = lakeTargets(feeds, options.lakeRoot)
 
     return { name: SINK, targets, position, recover, open, saveDecisions, loadDecisions, tables }
   })

@@ -121,6 +121,10 @@ export const removeFile = (file: string): Effect.Effect<void, LakeIOError> =>
   io("unlink", file, () => fs.unlink(file).catch((e) => (code(e) === "ENOENT" ? undefined : Promise.reject(e))))
 
 
+/** Removes a folder if it is empty; a folder gone or not empty is left as it is. */
+export const removeEmptyFolder = (dir: string): Effect.Effect<void, LakeIOError> =>
+  io("rmdir", dir, () => fs.rmdir(dir).catch((e) => (["ENOENT", "ENOTEMPTY", "EEXIST"].includes(code(e) ?? "") ? undefined : Promise.reject(e))))
+
 /**
  * Replaces a file atomically but without fsync: for derived files (such as `_metadata.json`)
  * that are rebuilt from the log whenever they are lost.

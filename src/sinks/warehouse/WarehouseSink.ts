@@ -11,7 +11,7 @@ import { centsToDecimal } from "../../domain/Money.ts"
 import { defaultOutagePolicy, type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import { records } from "../../topology/Processor.ts"
 import type { SourcePartition } from "../../topology/Record.ts"
-import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkWindow } from "../../topology/Sink.ts"
+import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkTarget, type SinkWindow } from "../../topology/Sink.ts"
 import { crashNow } from "../CrashPoint.ts"
 import type { Database } from "./Database.ts"
 import type { UpsertSet, Warehouse, WarehouseError } from "./Warehouse.ts"
@@ -186,6 +186,14 @@ const writeAggregates = async (
 const sqlGe = (a: Expression<any>, b: Expression<any>) => sql`${a} >= ${b}`
 const sqlAdd = (a: Expression<any>, b: Expression<any>) => sql`${a} + ${b}`
 
+/** What the warehouse sink of a topic writes, and where. */
+export const warehouseTargets = (topic: string, where: string): Array<SinkTarget> => [{
+  name: "daily facts and dimensions",
+  location: where,
+  input: records<EurTransaction>(topic),
+  aggregation: "per window: users and payment methods (latest attributes), facts per user, type and day, per payment method and day, per product and day (exact buyers)"
+}]
+
 export const makeWarehouseSink = (
   warehouse: Warehouse,
   topic: string,
@@ -350,7 +358,7 @@ export const makeWarehouseSink = (
       Effect.mapError(fail(-1))
     )
 
-  const targets = [{ name: "daily facts", location: warehouse.description, input: records<EurTransaction>(topic), aggregation: "per user, type and day; payment method and day; product and day" }]
+  const targets = warehouseTargets(topic, warehouse.description)
 
   return { name: SINK, targets, position, recover, open, saveDecisions, loadDecisions }
 }

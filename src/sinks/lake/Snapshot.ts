@@ -1,0 +1,151 @@
+/**
+ * Versioned lake tables: each snapshot of a table is ONE Delta commit that removes the previous
+ * snapshot's files and adds the new one's under `version=vN/`, so a reader sees version N−1 or N,
+ * never a mix; only the last K snapshots' files stay on disk. Two writers racing for snapshot N
+ * are told apart by a `txn` (`snapshots`, version N): the loser drops its file.
+ */
+import { randomBytes, randomUUID } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { Clock, Effect } from "effect"
+import type { Add, Remove } from "./DeltaAction.ts"
+import { type DeltaLogError, type Fenced, openDeltaTable } from "./DeltaLog.ts"
+import { LakeIOError, listRecursive, mkdirs, publish, removeEmptyFolder, removeFile, replaceFileQuick, syncDirectory } from "./LocalStore.ts"
+import { feedMetadata } from "./Metadata.ts"
+
+/** The Delta type of a snapshot column. */
+export type SnapshotColumnType = "string" | "date" | "long" | "integer" | "decimal(38,2)" | "decimal(18,2)" | "timestamp"
+
+/** A table of the lake written as versions. */
+export interface SnapshotTable {
+  readonly name: string
+  readonly description: string
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: SnapshotColumnType; readonly nullable?: boolean }>
+}
+
+/** The app id whose txn version is the number of the table's last snapshot. */
+export const SNAPSHOTS_APP_ID = "snapshots"
+
+/** The partition column of a versioned table, and its value for snapshot `n`. */
+export const VERSION_COLUMN = "version"
+export const versionValue = (n: number): string => `v${n}`
+
+export interface SnapshotRequest {
+  /** Writes the snapshot's rows as one Parquet file at the given path; returns how many rows. */
+  readonly write: (file: string) => Effect.Effect<number, LakeIOError>
+  /** What the snapshot reflects, recorded as txns of the commit: app id → last offset. */
+  readonly reflects: ReadonlyMap<string, number>
+  /** Snapshots whose files stay on disk (older ones are deleted after the commit). */
+  readonly keep: number
+}
+
+export interface SnapshotWritten {
+  readonly table: string
+  readonly snapshot: number
+  readonly rows: number
+  readonly bytes: number
+  readonly deletedFiles: number
+}
+
+const schemaString = (table: SnapshotTable): string =>
+  JSON.stringify({
+    type: "struct",
+    fields: [
+      ...table.columns.map((c) => ({ name: c.name, type: c.type, nullable: c.nullable ?? true, metadata: {} })),
+      { name: VERSION_COLUMN, type: "string", nullable: false, metadata: {} }
+    ]
+  })
+
+const snapshotOfPath = (file: string): number | undefined => {
+  const m = /(?:^|\/)version=v(\d+)\//.exec(file)
+  return m === null ? undefined : Number(m[1])
+}
+
+/** Writes snapshot N+1 of `table` under `root` (the table's folder), fenced against another writer of it. */
+export const writeSnapshot = (
+  root: string,
+  table: SnapshotTable,
+  request: SnapshotRequest
+): Effect.Effect<SnapshotWritten, Fenced | LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const log = yield* openDeltaTable({
+      root,
+      // A checkpoint every 10 snapshots keeps recovery reading a bounded number of files.
+      checkpointInterval: 10,
+      protocol: { minReaderVersion: 1, minWriterVersion: 2 },
+      metaData: {
+        id: randomUUID(),
+        name: table.name,
+        description: table.description,
+        format: { provider: "parquet", options: {} },
+        schemaString: schemaString(table),
+        partitionColumns: [VERSION_COLUMN],
+        configuration: {},
+        createdTime: yield* Clock.currentTimeMillis
+      }
+    })
+    const before = yield* log.snapshot
+    const previous = before.txns.get(SNAPSHOTS_APP_ID)
+    const n = (previous ?? 0) + 1
+    const relative = `${VERSION_COLUMN}=${versionValue(n)}/snapshot-${n}-${randomBytes(4).toString("hex")}.parquet`
+    const target = path.join(root, relative)
+    const folder = path.dirname(target)
+    yield* mkdirs(folder)
+    const tmp = path.join(folder, `.${path.basename(target)}.tmp`)
+    const rows = yield* request.write(tmp)
+    const bytes = yield* Effect.tryPromise({
+      try: async () => {
+        const handle = await fs.open(tmp, "r")
+        try {
+          await handle.sync()
+          return (await handle.stat()).size
+        } finally {
+          await handle.close()
+        }
+      },
+      catch: (cause) => new LakeIOError({ op: "fsync", path: tmp, cause })
+    })
+    yield* publish(tmp, target)
+    yield* syncDirectory(folder)
+    const now = yield* Clock.currentTimeMillis
+    const removes: Array<Remove> = [...before.files.values()].map((f) => ({
+      path: f.path,
+      deletionTimestamp: now,
+      dataChange: true,
+      extendedFileMetadata: true,
+      partitionValues: f.partitionValues,
+      size: f.size
+    }))
+    const add: Add = {
+      path: relative,
+      partitionValues: { [VERSION_COLUMN]: versionValue(n) },
+      size: bytes,
+      modificationTime: now,
+      dataChange: true,
+      stats: JSON.stringify({ numRecords: rows })
+    }
+    yield* Effect.uninterruptible(
+      log.commit({
+        txns: [{ appId: SNAPSHOTS_APP_ID, expected: previous, version: n }],
+        markers: [...request.reflects].map(([appId, version]) => ({ appId, version })),
+        adds: [add],
+        removes,
+        operation: "WRITE",
+        operationParameters: { mode: "Overwrite", snapshot: String(n) }
+      })
+    ).pipe(Effect.tapError(() => removeFile(target)))
+    const after = yield* log.snapshot
+    yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify({ ...feedMetadata({ ...table, kind: "tables" }, root, after), snapshot: n }, null, 2))
+    // Only the last `keep` snapshots' files stay: older versions' folders are emptied.
+    let deletedFiles = 0
+    const emptied = new Set<string>()
+    for (const file of yield* listRecursive(root)) {
+      const version = snapshotOfPath(file)
+      if (version === undefined || version > n - request.keep || after.files.has(file)) continue
+      yield* removeFile(path.join(root, file))
+      emptied.add(path.join(root, path.dirname(file)))
+      deletedFiles++
+    }
+    for (const dir of emptied) yield* removeEmptyFolder(dir)
+    return { table: table.name, snapshot: n, rows, bytes, deletedFiles }
+  })
