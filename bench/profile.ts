@@ -38,7 +38,7 @@ export const profileMain = async (argv: ReadonlyArray<string>): Promise<void> =>
     process.stdout.write(profileMarkdown(summarizeProfile(flags.summarize, projectRoot, top)))
     return
   }
-  const stackOptions = Stack.stackOptionsFromEnv()
+  const stackOptions = await Effect.runPromise(Stack.stackOptions)
   const brokers = (process.env["KAFKA_BROKERS"] || Stack.brokersOf(stackOptions)).split(",")
   if (brokers.join(",") === Stack.brokersOf(stackOptions)) await Effect.runPromise(Stack.up(stackOptions))
   const topic = await prepareBenchTopic(

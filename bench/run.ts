@@ -113,7 +113,7 @@ const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - star
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
 
 // --- the stack and the input ---------------------------------------------------------------------
-const stackOptions = Stack.stackOptionsFromEnv()
+const stackOptions = await Effect.runPromise(Stack.stackOptions)
 const brokers = (process.env["KAFKA_BROKERS"] || Stack.brokersOf(stackOptions)).split(",").map((b) => b.trim())
 if (brokers.join(",") === Stack.brokersOf(stackOptions)) {
   log("sluice stack up")

@@ -5,10 +5,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import { createConnection } from "mysql2/promise"
+import { DEFAULT_MYSQL_URL } from "../../src/sinks/warehouse/ConnectionUrl.ts"
 
 /** The server of `MYSQL_URL` (default the local MariaDB, root without password), without a database. */
 export const mysqlServerUrl = (): URL => {
-  const url = new URL(process.env["MYSQL_URL"] || "mysql://root@127.0.0.1:3306/sluice")
+  const url = new URL(process.env["MYSQL_URL"] || DEFAULT_MYSQL_URL)
   url.pathname = "/"
   return url
 }

@@ -2,6 +2,7 @@
  * The `ceiling` scenario: Kafka's own `ConsumerPerformance` (Java client, from the stack's jars)
  * reading the whole bench topic: the most this machine can consume, doing nothing with it.
  */
+import { Effect } from "effect"
 import * as Stack from "../../src/ops/Stack.ts"
 import { type BenchContext, deadlineFor, newGroup } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
@@ -34,7 +35,7 @@ export const parseConsumerPerformance = (output: string) => {
 }
 
 export const runCeiling = async (ctx: BenchContext): Promise<ThroughputRun> => {
-  const tool = Stack.kafkaTool(Stack.stackOptionsFromEnv(), "org.apache.kafka.tools.ConsumerPerformance", [
+  const tool = Stack.kafkaTool(await Effect.runPromise(Stack.stackOptions), "org.apache.kafka.tools.ConsumerPerformance", [
     "--bootstrap-server",
     ctx.brokers.join(","),
     "--topic",

@@ -18,7 +18,7 @@ const PARTITIONS = 4
 
 export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
   Effect.gen(function*() {
-    const stackOptions = Stack.stackOptionsFromEnv()
+    const stackOptions = yield* Stack.stackOptions
     if (settings.brokers.join(",") === Stack.brokersOf(stackOptions)) {
       yield* Stack.up(stackOptions)
     } else {

@@ -5,6 +5,7 @@
  */
 import { Console, Effect } from "effect"
 import type { EurTransaction } from "../domain/ExchangeRate.ts"
+import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { lakeTargets, makeLakeSink } from "../sinks/lake/LakeSink.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
@@ -42,6 +43,7 @@ export { transactionFeeds } from "./TransactionFlow.ts"
 export const runService = (settings: SettingsShape, options: ServiceOptions) =>
   Effect.scoped(
     Effect.gen(function*() {
+      armCrashPoint(settings.crashAt)
       const partitions = yield* topicPartitions(settings.brokers, settings.topic)
       if (partitions === undefined) {
         return yield* new KafkaError({

@@ -3,8 +3,9 @@
  * Kafka, MySQL, the lake folder, the consumer group, windows and Parquet options.
  */
 import * as path from "node:path"
-import { Config, Context, Duration, Effect, Layer, Redacted, Schema, SchemaGetter } from "effect"
+import { Config, Duration, Effect, Option, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
+import { DEFAULT_MYSQL_URL } from "../sinks/warehouse/ConnectionUrl.ts"
 import { defaultDecodePolicy } from "../topology/Decode.ts"
 import { defaultWindowLimits, type WindowLimits } from "../topology/Window.ts"
 
@@ -45,11 +46,12 @@ export interface SettingsShape {
   readonly snapshotEveryMs: number
   /** Snapshots of each table whose files stay on disk. */
   readonly snapshotKeep: number
+  /** A crash point of the commit protocols to die at (`<point>[@n]`), for the exactly-once tests. */
+  readonly crashAt: string | undefined
 }
 
 export type SinkName = "lake" | "warehouse"
 
-export const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/sluice"
 export const TRANSACTION_TOPIC = "transaction_stream"
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0, { expected: "an integer > 0" })))
@@ -117,11 +119,8 @@ export const loadSettings = Effect.gen(function*() {
     // The group notices a dead member after its session timeout and reassigns within a rebalance.
     stalledAfterMs: yield* int("SLUICE_STALLED_AFTER_MS", 2 * sessionTimeoutMs + 30_000),
     snapshotEveryMs: Duration.toMillis(yield* Config.Duration("SLUICE_SNAPSHOT_EVERY").pipe(Config.withDefault(Duration.minutes(10)))),
-    snapshotKeep: yield* int("SLUICE_SNAPSHOT_KEEP", 7)
+    snapshotKeep: yield* int("SLUICE_SNAPSHOT_KEEP", 7),
+    crashAt: Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("SLUICE_CRASH_AT")))
   }
   return settings
 })
-
-export class Settings extends Context.Service<Settings, SettingsShape>()("sluice/ops/Settings") {
-  static readonly layer = Layer.effect(Settings, loadSettings)
-}

@@ -8,7 +8,8 @@
  */
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Console, Duration, Effect, Option } from "effect"
+import { Config, Console, Duration, Effect, Option, Schema } from "effect"
+import { DEFAULT_MYSQL_URL } from "../sinks/warehouse/ConnectionUrl.ts"
 import * as KafkaBroker from "./stack/KafkaBroker.ts"
 import { portAccepts, probeKafka, waitForKafka } from "./stack/KafkaProbe.ts"
 import { checkMysql, type MysqlStatus } from "./stack/MysqlCheck.ts"
@@ -52,32 +53,29 @@ export interface StackStatus {
 }
 
 /** The default `MYSQL_URL`: the local MariaDB/MySQL, user root without password. */
-export const defaultMysqlUrl = "mysql://root@127.0.0.1:3306/sluice"
+export const defaultMysqlUrl = DEFAULT_MYSQL_URL
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url))
 
-const portFromEnv = (name: string, fallback: number): number => {
-  const text = process.env[name]
-  if (text === undefined || text.trim() === "") return fallback
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new Error(`${name}=${text} is not a TCP port (1-65535)`)
-  }
-  return port
-}
+const Port = Schema.NumberFromString.pipe(
+  Schema.decodeTo(Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 1, maximum: 65_535 }, { expected: "a TCP port (1-65535)" }))))
+)
 
 /**
- * Options from the environment: `SLUICE_CACHE_DIR` (the project's cache root, default
+ * Options from the configuration: `SLUICE_CACHE_DIR` (the project's cache root, default
  * `<project>/.cache`; the broker lives in its `kafka/` folder), `SLUICE_KAFKA_PORT` (9092),
- * `SLUICE_KAFKA_CONTROLLER_PORT` (9093), `MYSQL_URL`. Throws on a malformed port.
+ * `SLUICE_KAFKA_CONTROLLER_PORT` (9093), `MYSQL_URL`. Fails on a malformed port.
  *
  * @category constructors
  */
-export const stackOptionsFromEnv = (): StackOptions => ({
-  cacheDir: path.join(path.resolve(process.env["SLUICE_CACHE_DIR"] || path.join(projectRoot, ".cache")), "kafka"),
-  kafkaPort: portFromEnv("SLUICE_KAFKA_PORT", 9092),
-  controllerPort: portFromEnv("SLUICE_KAFKA_CONTROLLER_PORT", 9093),
-  mysqlUrl: process.env["MYSQL_URL"] || defaultMysqlUrl
+export const stackOptions: Effect.Effect<StackOptions, Config.ConfigError> = Effect.gen(function*() {
+  const cacheRoot = yield* Config.String("SLUICE_CACHE_DIR").pipe(Config.withDefault(path.join(projectRoot, ".cache")))
+  return {
+    cacheDir: path.join(path.resolve(cacheRoot || path.join(projectRoot, ".cache")), "kafka"),
+    kafkaPort: yield* Config.schema(Port, "SLUICE_KAFKA_PORT").pipe(Config.withDefault(9092)),
+    controllerPort: yield* Config.schema(Port, "SLUICE_KAFKA_CONTROLLER_PORT").pipe(Config.withDefault(9093)),
+    mysqlUrl: (yield* Config.String("MYSQL_URL").pipe(Config.withDefault(""))) || defaultMysqlUrl
+  }
 })
 
 /** The `KAFKA_BROKERS` value that reaches the stack's broker. */

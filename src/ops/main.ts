@@ -157,17 +157,17 @@ const migrateCommand = Command.make("migrate", {}, () =>
     })
   )).pipe(Command.withDescription("Apply the warehouse's pending SQL migrations (safe to run twice)"))
 
-const stackUp = Command.make("up", {}, () => Stack.up(Stack.stackOptionsFromEnv()).pipe(Effect.asVoid)).pipe(
+const stackUp = Command.make("up", {}, () => Stack.stackOptions.pipe(Effect.flatMap(Stack.up), Effect.asVoid)).pipe(
   Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL")
 )
 const stackDown = Command.make(
   "down",
   { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data"), Flag.withDefault(false)) },
-  ({ purge }) => Stack.down({ ...Stack.stackOptionsFromEnv(), purge })
+  ({ purge }) => Stack.stackOptions.pipe(Effect.flatMap((options) => Stack.down({ ...options, purge })))
 ).pipe(Command.withDescription("Stop the local broker"))
 const stackStatus = Command.make("status", {}, () =>
   Effect.gen(function*() {
-    const status = yield* Stack.status(Stack.stackOptionsFromEnv())
+    const status = yield* Stack.status(yield* Stack.stackOptions)
     yield* Console.log(status.kafka.message)
     yield* Console.log(status.mysql.message)
     if (!status.kafka.running) return yield* Effect.fail(new Error("Kafka is not running"))

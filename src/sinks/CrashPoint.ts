@@ -11,9 +11,15 @@ export type CrashPointName =
   | "warehouse:before-commit"
   | "warehouse:after-commit"
 
-const setting = process.env.SLUICE_CRASH_AT?.trim()
-const [target, nth] = setting ? setting.split("@") : [undefined, undefined]
-let remaining = nth === undefined ? 1 : Math.max(1, Number(nth))
+let target: string | undefined
+let remaining = 1
+
+/** Arms the crash point a setting names (`<point>[@n]`), or none when it is undefined. */
+export const armCrashPoint = (setting: string | undefined): void => {
+  const [name, nth] = setting?.trim() ? setting.trim().split("@") : [undefined, undefined]
+  target = name
+  remaining = nth === undefined ? 1 : Math.max(1, Number(nth))
+}
 
 /** Kills the process with SIGKILL when the configured crash point is reached; a no-op otherwise. */
 export const crashNow = (name: CrashPointName): void => {

@@ -3,13 +3,14 @@
  * failure, not in --help, not in the start-up lines of a run.
  */
 import { describe, expect, inject, it } from "vitest"
+import { DEFAULT_MYSQL_URL } from "../../src/sinks/warehouse/ConnectionUrl.ts"
 import { runSluice } from "../support/Sluice.ts"
 
 const PASSWORD = "s3cr3t-Pa55_word"
 
 describe("secrets", () => {
   it("keeps the password out of errors and help", async () => {
-    const base = new URL(inject("mysqlUrl") ?? "mysql://root@127.0.0.1:3306/sluice")
+    const base = new URL(inject("mysqlUrl") ?? DEFAULT_MYSQL_URL)
     base.username = "sluice_nobody"
     base.password = PASSWORD
     const refused = await runSluice(["migrate"], { MYSQL_URL: base.toString() })

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import * as Stack from "../../src/ops/Stack.ts"
 
 // `down` is not exercised here: other test files share the broker (it is tried by hand instead).
-const options = Stack.stackOptionsFromEnv()
+const options = await Effect.runPromise(Stack.stackOptions)
 
 /** Rejects after `ms`: @platformatic/kafka retries without end when the broker is gone. */
 const within = <A>(what: string, ms: number, promise: Promise<A>): Promise<A> =>

@@ -127,7 +127,7 @@ const fromContainers = async (): Promise<Services | undefined> => {
 }
 
 const fromStack = async (): Promise<Services> => {
-  const options = Stack.stackOptionsFromEnv()
+  const options = await Effect.runPromise(Stack.stackOptions)
   const before = await Effect.runPromise(Stack.status(options))
   say(`no container engine: sluice stack up (${options.cacheDir})`)
   const status = await Effect.runPromise(Stack.up(options))

@@ -4,7 +4,15 @@
  */
 import * as path from "node:path"
 import { Clock, Data, Effect, Option, Semaphore } from "effect"
-import { checkpointFileName, decodeCheckpoint, encodeCheckpoint, type LastCheckpoint } from "./Checkpoint.ts"
+import {
+  checkpointFileName,
+  decodeCheckpoint,
+  decodeLastCheckpoint,
+  encodeCheckpoint,
+  encodeLastCheckpoint,
+  LAST_CHECKPOINT_FILE,
+  lastCheckpointOf
+} from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
 import { type LakeIOError, mkdirs, putIfAbsent, readOptional, replaceFile } from "./LocalStore.ts"
 
@@ -183,8 +191,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
         const bytes = encodeCheckpoint(actions)
         yield* replaceFile(path.join(logDir, checkpointFileName(version)), bytes)
-        const last: LastCheckpoint = { version, size: actions.length, sizeInBytes: bytes.length, numOfAddFiles: state.files.size }
-        yield* replaceFile(path.join(logDir, "_last_checkpoint"), JSON.stringify(last))
+        yield* replaceFile(path.join(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
       })
 
     const commit = (request: CommitRequest) =>
@@ -245,11 +252,12 @@ export const readSnapshot = (root: string): Effect.Effect<MutableSnapshot, LakeI
   Effect.gen(function*() {
     const logDir = path.join(root, "_delta_log")
     const state = emptySnapshot()
-    const pointer = yield* readOptional(path.join(logDir, "_last_checkpoint"))
+    const pointerFile = path.join(logDir, LAST_CHECKPOINT_FILE)
+    const pointer = yield* readOptional(pointerFile)
     if (Option.isSome(pointer)) {
       const last = yield* Effect.try({
-        try: () => JSON.parse(pointer.value.toString("utf8")) as LastCheckpoint,
-        catch: () => new DeltaLogError({ table: root, reason: "_last_checkpoint is not JSON" })
+        try: () => decodeLastCheckpoint(pointer.value.toString("utf8"), pointerFile),
+        catch: (e) => new DeltaLogError({ table: root, reason: (e as Error).message })
       })
       const checkpointFile = path.join(logDir, checkpointFileName(last.version))
       const bytes = yield* readOptional(checkpointFile)

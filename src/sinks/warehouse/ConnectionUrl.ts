@@ -3,6 +3,9 @@
  * any message that quotes one.
  */
 
+/** The warehouse when none is configured: the local MariaDB/MySQL, user root without password, database `sluice`. */
+export const DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/sluice"
+
 /** `url` fit for logs: the password, if any, replaced by `***`; an unparsable URL is not echoed. */
 export const redactUrl = (url: string): string => {
   try {
