@@ -94,7 +94,10 @@ export const runPartition = <T>(
 
     const commit = (closing: OpenWindow<T>, to: number) =>
       Effect.gen(function*() {
-        yield* Effect.forEach(closing.sinks, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
+        const first = closing.sinks.filter((_, i) => flow.sinks[i]!.commitsLast !== true)
+        const last = closing.sinks.filter((_, i) => flow.sinks[i]!.commitsLast === true)
+        yield* Effect.forEach(first, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
+        yield* Effect.forEach(last, (w) => w.commit(to), { discard: true })
         const now = yield* Clock.currentTimeMillis
         progress.committed = to + 1
         progress.records += closing.records

@@ -70,6 +70,11 @@ export interface Sink<T> {
   readonly name: string
   /** What the sink writes, from which processors. */
   readonly targets: ReadonlyArray<SinkTarget>
+  /**
+   * Commits a window only once every other sink has: such a sink is never ahead of the others, so
+   * it need not record the decisions a window used (they do).
+   */
+  readonly commitsLast?: boolean | undefined
   /** What the sink has committed for a partition, read from its durable state; changes nothing. */
   readonly position: (sp: SourcePartition) => Effect.Effect<SinkPosition, SinkError>
   /** Reads the committed state of a partition and forgets any in-memory state of it, before writing it. */
