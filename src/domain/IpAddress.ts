@@ -142,6 +142,8 @@ export const formatIp = (ip: IpAddress): string => (ip.version === 4 ? formatIpv
 
 /** The canonical text of an address written any valid way, or undefined when the text is not an address. */
 export const canonicalIp = (text: string): string | undefined => {
+  // Decimal octets without leading zeros have one spelling: an IPv4 address is its own canonical text.
+  if (parseIpv4(text, 0, text.length) >= 0) return text
   const ip = parseIp(text)
   return ip === undefined ? undefined : formatIp(ip)
 }
