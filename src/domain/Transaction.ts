@@ -95,7 +95,8 @@ const parseInstantUncached = (text: string): number => {
   return daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + millis
 }
 
-const EventTime = Schema.String.pipe(
+/** An ISO-8601 date-time with an offset, in the years 1000 to 9999 once in UTC: what every sink stores of an instant. */
+export const Instant = Schema.String.pipe(
   Schema.check(
     Schema.makeFilter((s: string) => Number.isFinite(parseInstant(s)), {
       expected: "an ISO-8601 date-time with an offset"
@@ -112,7 +113,7 @@ const EventTime = Schema.String.pipe(
  * Text that fits the warehouse: at most `max` characters (as VARCHAR(max) counts them, or fewer)
  * and well-formed Unicode (a lone surrogate cannot be stored as UTF-8).
  */
-const Text = (max: number, nonEmpty = false) =>
+export const BoundedText = (max: number, nonEmpty = false) =>
   Schema.String.pipe(
     Schema.check(
       Schema.makeFilter((s: string) => (!nonEmpty || s.length > 0) && s.length <= max && s.isWellFormed(), {
@@ -121,7 +122,8 @@ const Text = (max: number, nonEmpty = false) =>
     )
   )
 
-const Id = Text(128, true)
+/** An identifier: 1 to 128 characters, a `VARCHAR(128)` key of the warehouse. */
+export const Identifier = BoundedText(128, true)
 
 /** Amounts are below 10^13: DECIMAL(18,2) in the lake, and 10^15 cents stay exact in a JS number. */
 export const MAX_AMOUNT_EXCLUSIVE = 1e13
@@ -133,7 +135,7 @@ export const MAX_QUANTITY = 2_147_483_647
  * Money: a positive amount below 10^13 whose decimal text has at most two decimals, the scale of
  * DECIMAL(18,2) downstream. Kept as integer cents, read from that text, so that sums are exact.
  */
-const PositiveMoney = Schema.Number.pipe(
+export const PositiveMoney = Schema.Number.pipe(
   Schema.check(Schema.isGreaterThan(0, { expected: "a number > 0" })),
   Schema.check(Schema.isLessThan(MAX_AMOUNT_EXCLUSIVE, { expected: "a number < 10^13 (exact in cents)" })),
   Schema.check(
@@ -143,31 +145,37 @@ const PositiveMoney = Schema.Number.pipe(
   )
 )
 
+/** A quantity: an integer from 1 to 2^31 - 1, the lake's int32. */
+export const Quantity = Schema.Int.pipe(
+  Schema.check(Schema.isGreaterThanOrEqualTo(1, { expected: "an integer >= 1" })),
+  Schema.check(Schema.isLessThanOrEqualTo(MAX_QUANTITY, { expected: "an integer <= 2147483647 (the lake's int32)" }))
+)
+
 const User = Schema.Struct({
-  id: Id,
-  name: Text(255),
-  email: Text(255),
-  country: Text(64),
-  city: Text(128)
+  id: Identifier,
+  name: BoundedText(255),
+  email: BoundedText(255),
+  country: BoundedText(64),
+  city: BoundedText(128)
 })
 
 const PaymentMethod = Schema.Struct({
-  id: Id,
-  name: Text(255),
-  category: Text(64)
+  id: Identifier,
+  name: BoundedText(255),
+  category: BoundedText(64)
 })
 
 const Product = Schema.Struct({
-  id: Id,
-  name: Text(255),
-  category: Text(64),
+  id: Identifier,
+  name: BoundedText(255),
+  category: BoundedText(64),
   price: PositiveMoney
 })
 
 /** The wire shape of a `transaction_stream` value, as producers send it. */
 export const TransactionWire = Schema.Struct({
-  transaction_id: Id,
-  event_time: EventTime,
+  transaction_id: Identifier,
+  event_time: Instant,
   transaction_type: Schema.Literals(TransactionTypes),
   status: Schema.Literals(TransactionStatuses),
   amount: PositiveMoney,
@@ -177,16 +185,9 @@ export const TransactionWire = Schema.Struct({
   user: User,
   payment_method: PaymentMethod,
   product: Schema.optionalKey(Schema.NullOr(Product)),
-  quantity: Schema.optionalKey(
-    Schema.NullOr(
-      Schema.Int.pipe(
-        Schema.check(Schema.isGreaterThanOrEqualTo(1, { expected: "an integer >= 1" })),
-        Schema.check(Schema.isLessThanOrEqualTo(MAX_QUANTITY, { expected: "an integer <= 2147483647 (the lake's int32)" }))
-      )
-    )
-  ),
-  ip_address: Schema.optionalKey(Schema.NullOr(Text(64))),
-  card_last4: Schema.optionalKey(Schema.NullOr(Text(4)))
+  quantity: Schema.optionalKey(Schema.NullOr(Quantity)),
+  ip_address: Schema.optionalKey(Schema.NullOr(BoundedText(64))),
+  card_last4: Schema.optionalKey(Schema.NullOr(BoundedText(4)))
 })
 export type TransactionWire = typeof TransactionWire.Type
 
@@ -220,6 +221,12 @@ compileSchema(TransactionWire.ast)
 const decodeWire = Schema.decodeUnknownResult(TransactionWire)
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/** The first problem a schema found: the JSON path of the field (dot-separated, "" for the value itself) and the reason. */
+export const firstIssue = (issue: SchemaIssue.Issue, fallback: string): { readonly field: string; readonly reason: string } => {
+  const first = formatIssue(issue).issues[0]
+  return { field: first?.path?.map(String).join(".") ?? "", reason: first?.message ?? fallback }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The hot path: a hand-written check of the common, valid message. It accepts only what the schema
 // accepts (a property test holds it to that); anything else goes through the schema, which
@@ -227,9 +234,11 @@ const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
 type Json = Record<string, unknown>
 
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v)
+/** A JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v)
 
-const isText = (v: unknown, max: number, nonEmpty: boolean): v is string =>
+/** The fast check of `BoundedText(max, nonEmpty)`. */
+export const isText = (v: unknown, max: number, nonEmpty: boolean): v is string =>
   typeof v === "string" && v.length <= max && (!nonEmpty || v.length > 0) && v.isWellFormed()
 
 /**
@@ -238,7 +247,7 @@ const isText = (v: unknown, max: number, nonEmpty: boolean): v is string =>
  * so its shortest text has at most two decimals exactly when the nearest whole number of cents,
  * divided back (correctly rounded), gives the same double; that number is then the text's cents.
  */
-const moneyCents = (v: unknown): number => {
+export const moneyCents = (v: unknown): number => {
   if (typeof v !== "number" || !(v > 0 && v < MAX_AMOUNT_EXCLUSIVE)) return Number.NaN
   const cents = Math.round(v * 100)
   return cents / 100 === v ? cents : Number.NaN
@@ -305,15 +314,7 @@ export const decodeTransaction = (value: unknown): Result.Result<Transaction, Tr
 /** The schema's decoding: the reference, and the source of the error's field and reason. */
 export const decodeWithSchema = (value: unknown): Result.Result<Transaction, TransactionDecodeError> => {
   const wire = decodeWire(value)
-  if (Result.isFailure(wire)) {
-    const first = formatIssue(wire.failure.issue).issues[0]
-    return Result.fail(
-      new TransactionDecodeError({
-        field: first?.path?.map(String).join(".") ?? "",
-        reason: first?.message ?? "not a transaction"
-      })
-    )
-  }
+  if (Result.isFailure(wire)) return Result.fail(new TransactionDecodeError(firstIssue(wire.failure.issue, "not a transaction")))
   return Result.succeed(fromWire(wire.success))
 }
 
