@@ -3,9 +3,10 @@
  * and EUR valuation, lake and warehouse sinks), joins the consumer group and runs until stopped
  * or caught up, draining on SIGINT/SIGTERM.
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, type Result } from "effect"
 import type { EurTransaction } from "../domain/ExchangeRate.ts"
 import { armCrashPoint } from "../sinks/CrashPoint.ts"
+import { makeKafkaSink } from "../sinks/kafka/KafkaSink.ts"
 import { lakeTargets, makeLakeSink } from "../sinks/lake/LakeSink.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
@@ -16,15 +17,23 @@ import { defaultWarehouseSinkOptions, makeWarehouseSink, warehouseTargets } from
 import { describeTopology } from "../topology/Describe.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
-import { followStateTopic } from "../topology/StateTopic.ts"
+import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
-import { topicId, topicPartitions } from "./KafkaAdmin.ts"
+import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
 import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
-import { decodeRateMessage, transactionDecisions, transactionFeeds } from "./TransactionFlow.ts"
+import { loadAnonymizationKey } from "./AnonymizationKey.ts"
+import {
+  decodeBlacklistMessage,
+  decodeRateMessage,
+  transactionDecisions,
+  transactionFeeds,
+  transactionOutputs,
+  transactionProcessors
+} from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
 import { describeWarehouseChoice, openWarehouse } from "./WarehouseChoice.ts"
 
@@ -51,21 +60,21 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
         })
       }
-      const rates = yield* followStateTopic({
-        brokers: settings.brokers,
-        topic: settings.ratesTopic,
-        decode: decodeRateMessage,
-        pollMs: 1_000,
-        loadDeadlineMs: 60_000
-      })
-      const decisions = transactionDecisions({ rates }, settings.maxMessageBytes)
+      const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
+        followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })
+      const rates = yield* follow(settings.ratesTopic, decodeRateMessage)
+      const blacklist = yield* follow(settings.blacklistTopic, decodeBlacklistMessage)
+      const decisions = transactionDecisions({ rates, blacklist }, settings.maxMessageBytes)
       const first = decisions.current()
       yield* Console.log(`decisions ${formatVersion(first.version)}: ${first.summary}`)
+      const key = yield* loadAnonymizationKey({ key: settings.anonymizationKey, file: settings.anonymizationKeyFile })
+      yield* Console.log(`anonymization key: ${key.origin}`)
+      const processors = transactionProcessors(settings.topic, key.key)
       const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
       const sinks: Array<Sink<EurTransaction>> = []
       if (settings.sinks.includes("lake")) {
         sinks.push(
-          yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic), {
+          yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic, processors), {
             lakeRoot: settings.lakeDir,
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
@@ -84,6 +93,13 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
           if (report.applied.length > 0) yield* Console.log(`warehouse: applied ${report.applied.map((m) => m.file).join(", ")}`)
         }
         sinks.push(makeWarehouseSink(warehouse, settings.topic, { ...defaultWarehouseSinkOptions, group: settings.group, outage }))
+      }
+      const streams = settings.publish.filter((p): p is "anonymized" | "blacklisted" => p !== "tables")
+      if (streams.length > 0) {
+        const outputs = transactionOutputs(processors, settings.publishPrefix)
+        for (const p of streams) yield* ensureTopic(settings.brokers, outputs[p].topic, partitions)
+        sinks.push(yield* makeKafkaSink({ brokers: settings.brokers, group: settings.group, topic: settings.topic, outputs: streams.map((p) => outputs[p]), outage }))
+        yield* Console.log(`publishing: ${streams.map((p) => outputs[p].topic).join(", ")} (transactional)`)
       }
       const topology: Topology = {
         flows: [{ topic: settings.topic, decisions, sinks }],
@@ -128,17 +144,26 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
 
 /** The topology `run` would build from these settings, described without opening anything. */
 export const describeService = (settings: SettingsShape): string => {
-  const decisions = transactionDecisions(
-    { rates: { topic: settings.ratesTopic, entries: () => new Map(), exists: () => false, revision: () => 0 } },
-    settings.maxMessageBytes
-  )
+  const decisions = transactionDecisions({ rates: emptyStateTopic(settings.ratesTopic), blacklist: emptyStateTopic(settings.blacklistTopic) }, settings.maxMessageBytes)
+  const processors = transactionProcessors(settings.topic)
+  const outputs = transactionOutputs(processors, settings.publishPrefix)
   const targets = [
-    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic), settings.lakeDir).map((t) => ({ ...t, sink: "lake" })) : []),
-    ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : [])
+    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic, processors), settings.lakeDir).map((t) => ({ ...t, sink: "lake" })) : []),
+    ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : []),
+    ...settings.publish.filter((p) => p !== "tables").map((p) => ({
+      name: outputs[p as "anonymized" | "blacklisted"].topic,
+      location: `topic on ${settings.brokers.join(",")} (transactional)`,
+      input: outputs[p as "anonymized" | "blacklisted"].input,
+      sink: "kafka"
+    }))
   ]
   const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
   const tables = settings.sinks.includes("lake")
     ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
     : []
-  return describeTopology([{ topic: settings.topic, decisions: `from ${settings.ratesTopic} (or the built-in table) and the size cap: ${decisions.current().summary}`, targets }], tables)
+  return describeTopology([{
+    topic: settings.topic,
+    decisions: `from ${settings.ratesTopic} (or the built-in table), ${settings.blacklistTopic} and the size cap; now: ${decisions.current().summary}`,
+    targets
+  }], tables)
 }

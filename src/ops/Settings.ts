@@ -6,6 +6,7 @@ import * as path from "node:path"
 import { Config, Duration, Effect, Option, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
 import { DEFAULT_MYSQL_URL } from "../sinks/warehouse/ConnectionUrl.ts"
+import { defaultKeyFile } from "./AnonymizationKey.ts"
 import { defaultDecodePolicy } from "../topology/Decode.ts"
 import { defaultWindowLimits, type WindowLimits } from "../topology/Window.ts"
 
@@ -48,7 +49,18 @@ export interface SettingsShape {
   readonly snapshotKeep: number
   /** A crash point of the commit protocols to die at (`<point>[@n]`), for the exactly-once tests. */
   readonly crashAt: string | undefined
+  /** The compacted topic of blacklist entries (an empty blacklist while it does not exist). */
+  readonly blacklistTopic: string
+  /** The key of the anonymized feed's pseudonyms (hex), when configured; else the key file. */
+  readonly anonymizationKey: Redacted.Redacted<string> | undefined
+  readonly anonymizationKeyFile: string
+  /** Which derived streams and tables `run` also publishes to Kafka topics, exactly once. */
+  readonly publish: ReadonlyArray<PublishName>
+  /** Prepended to the output topics' names (several deployments on one cluster). */
+  readonly publishPrefix: string
 }
+
+export type PublishName = "anonymized" | "blacklisted" | "tables"
 
 export type SinkName = "lake" | "warehouse"
 
@@ -68,6 +80,17 @@ export const loadSettings = Effect.gen(function*() {
   const instanceId = yield* Config.option(Config.NonEmptyString("SLUICE_INSTANCE_ID"))
   const topic = yield* Config.NonEmptyString("SLUICE_TOPIC").pipe(Config.withDefault(TRANSACTION_TOPIC))
   const ratesTopic = yield* Config.NonEmptyString("SLUICE_RATES_TOPIC").pipe(Config.withDefault("exchange_rates"))
+  const publish = yield* Config.schema(
+    Schema.String.pipe(
+      Schema.decodeTo(Schema.Array(Schema.Literals(["anonymized", "blacklisted", "tables"])), {
+        decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0) as Array<PublishName>),
+        encode: SchemaGetter.transform((a: ReadonlyArray<string>) => a.join(","))
+      })
+    ),
+    "SLUICE_PUBLISH"
+  ).pipe(Config.withDefault([] as ReadonlyArray<PublishName>))
+  const anonymizationKey = yield* Config.option(Config.Redacted("SLUICE_ANONYMIZATION_KEY"))
+  const anonymizationKeyFile = yield* Config.String("SLUICE_ANONYMIZATION_KEY_FILE").pipe(Config.withDefault(""))
   const sinks = yield* Config.schema(
     Schema.String.pipe(
       Schema.decodeTo(Schema.Array(Schema.Literals(["lake", "warehouse"])), {
@@ -120,7 +143,12 @@ export const loadSettings = Effect.gen(function*() {
     stalledAfterMs: yield* int("SLUICE_STALLED_AFTER_MS", 2 * sessionTimeoutMs + 30_000),
     snapshotEveryMs: Duration.toMillis(yield* Config.Duration("SLUICE_SNAPSHOT_EVERY").pipe(Config.withDefault(Duration.minutes(10)))),
     snapshotKeep: yield* int("SLUICE_SNAPSHOT_KEEP", 7),
-    crashAt: Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("SLUICE_CRASH_AT")))
+    crashAt: Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("SLUICE_CRASH_AT"))),
+    blacklistTopic: yield* Config.NonEmptyString("SLUICE_BLACKLIST_TOPIC").pipe(Config.withDefault("blacklist")),
+    anonymizationKey: Option.getOrUndefined(anonymizationKey),
+    anonymizationKeyFile: path.resolve(anonymizationKeyFile || defaultKeyFile(lakeDir)),
+    publish,
+    publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault(""))
   }
   return settings
 })

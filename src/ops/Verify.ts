@@ -80,6 +80,9 @@ interface PartitionRows {
 
 const topicIdOf = (add: Add): string => add.tags?.[TOPIC_ID_TAG] ?? ""
 
+const streamOf = (tables: ReadonlyArray<TableState>) => tables.find((t) => t.feed.name === "transaction_stream")!
+const deadLettersOf = (tables: ReadonlyArray<TableState>) => tables.find((t) => t.feed.kind === "_deadletter")!
+
 export const verify = (settings: SettingsShape) =>
   withDuckDb((db) =>
     Effect.gen(function*(): Effect.fn.Return<VerifyReport, VerifyError> {
@@ -102,6 +105,8 @@ export const verify = (settings: SettingsShape) =>
           const rows = yield* rowsByPartition(db, filesByTopicId.get(id) ?? [], offsets)
           return { feed, label: feed.kind === "_deadletter" ? "dead letters" : feed.name, txns: snapshot.txns, filesByTopicId, rows }
         }))
+      const stream = tables.find((t) => t.feed.name === "transaction_stream")!
+      const flattened = tables.find((t) => t.feed.name === "transaction_flattened")!
       const lakeChecks = yield* Effect.forEach(offsets, (o) => checkPartition(settings.brokers, db, topic, id, o, tables))
       const earlier = yield* earlierInLake(db, topic, id, tables)
       if (!settings.sinks.includes("warehouse")) {
@@ -130,8 +135,8 @@ export const verify = (settings: SettingsShape) =>
           )
           // Facts add up every incarnation the warehouse counted: the lake's rows of each, below its offsets.
           const incarnations: Array<LakeIncarnation> = [...byIncarnation].map(([topicId, next]) => ({
-            streamFiles: tables[0]!.filesByTopicId.get(topicId) ?? [],
-            flattenedFiles: tables[1]!.filesByTopicId.get(topicId) ?? [],
+            streamFiles: stream.filesByTopicId.get(topicId) ?? [],
+            flattenedFiles: flattened.filesByTopicId.get(topicId) ?? [],
             committed: next
           }))
           const facts = lakeAhead
@@ -212,15 +217,20 @@ const checkPartition = (
       else if (committed !== undefined && committed < o.end - 1) problems.push(`${t.label}: committed up to ${committed}, Kafka ends at ${o.end - 1}`)
       else if (committed !== undefined && committed > o.end - 1) problems.push(`${t.label}: committed ${committed} beyond Kafka's end ${o.end - 1}`)
     }
-    const [stream, flattened, dead] = tables.map((t) => t.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 })
+    const rowsOf = (t: TableState | undefined) => t?.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 }
+    const stream = rowsOf(streamOf(tables))
+    const flattened = rowsOf(tables.find((t) => t.feed.name === "transaction_flattened"))
+    const anonymized = rowsOf(tables.find((t) => t.feed.name === "transaction_stream_anonymized"))
+    const blacklisted = rowsOf(tables.find((t) => t.feed.name === "transaction_stream_blacklisted"))
+    const dead = rowsOf(deadLettersOf(tables))
     const lastCommon = Math.min(...tables.map((t) => committedOf(t) ?? o.start - 1))
     const range = Math.max(0, lastCommon - o.start + 1)
-    const present = (stream?.inLog ?? 0) + (dead?.inLog ?? 0)
+    const present = stream.inLog + dead.inLog
     let offsetsWithoutData = 0
     // Every offset has its row: there is nothing to tell apart. Otherwise Kafka says which offsets carry data.
     if (problems.length === 0 && present !== range) {
       const data = yield* dataOffsets(brokers, topic, o.partition, o.start, lastCommon)
-      const files = [...(tables[0]!.filesByTopicId.get(topicId) ?? []), ...(tables[2]!.filesByTopicId.get(topicId) ?? [])]
+      const files = [...(streamOf(tables).filesByTopicId.get(topicId) ?? []), ...(deadLettersOf(tables).filesByTopicId.get(topicId) ?? [])]
       const inLake = yield* lakeOffsets(db, files, o.partition, o.start, lastCommon)
       const lost = minus(data, inLake)
       const extra = minus(inLake, data)
@@ -232,8 +242,12 @@ const checkPartition = (
         problems.push(`${extra.length} rows of ${o.start}..${lastCommon} are for offsets that carry no data for a read_committed reader: aborted or compacted records (${firstFew(extra)})`)
       }
     }
-    if ((flattened?.inLog ?? 0) !== (stream?.inLog ?? 0) && problems.length === 0) {
-      problems.push(`transaction_flattened has ${flattened?.inLog ?? 0} rows, transaction_stream ${stream?.inLog ?? 0}`)
+    if (problems.length === 0) {
+      // Every valid transaction is in the flattened and anonymized feeds too; the blacklisted ones are a part of them.
+      for (const [name, r] of [["transaction_flattened", flattened], ["transaction_stream_anonymized", anonymized]] as const) {
+        if (r.inLog !== stream.inLog) problems.push(`${name} has ${r.inLog} rows, transaction_stream ${stream.inLog}`)
+      }
+      if (blacklisted.inLog > stream.inLog) problems.push(`transaction_stream_blacklisted has ${blacklisted.inLog} rows, more than transaction_stream's ${stream.inLog}`)
     }
     return { partition: o.partition, kafkaStart: o.start, kafkaEnd: o.end, lakeCommitted, lakeRows, offsetsWithoutData, problems }
   })
@@ -251,13 +265,14 @@ const earlierInLake = (db: DuckDb, topic: string, currentId: string, tables: Rea
     }
     return yield* Effect.forEach([...ids].sort(), (id) =>
       Effect.gen(function*() {
-        const files = [...(tables[0]!.filesByTopicId.get(id) ?? []), ...(tables[2]!.filesByTopicId.get(id) ?? [])]
+        const stream = streamOf(tables)
+        const files = [...(stream.filesByTopicId.get(id) ?? []), ...(deadLettersOf(tables).filesByTopicId.get(id) ?? [])]
         const rows = files.length === 0 ? [{ n: 0 }] : yield* db.query(`SELECT count(*) AS n FROM ${parquetRelation(files, "")}`)
         const committed: Record<string, number> = {}
-        for (const appId of tables[0]!.txns.keys()) {
+        for (const appId of stream.txns.keys()) {
           const parsed = parseOffsetsAppId(appId)
-          if (parsed !== undefined && parsed.feed === tables[0]!.feed.name && parsed.topic === topic && parsed.topicId === id) {
-            committed[String(parsed.partition)] = tables[0]!.txns.get(appId)! + 1
+          if (parsed !== undefined && parsed.feed === stream.feed.name && parsed.topic === topic && parsed.topicId === id) {
+            committed[String(parsed.partition)] = stream.txns.get(appId)! + 1
           }
         }
         return { topicId: id, where: "lake", rows: Number(rows[0]?.n ?? 0), committed } satisfies EarlierIncarnation

@@ -10,6 +10,8 @@ export type CrashPointName =
   | "lake:after-log-commit"
   | "warehouse:before-commit"
   | "warehouse:after-commit"
+  | "kafka:before-commit"
+  | "kafka:after-commit"
 
 let target: string | undefined
 let remaining = 1

@@ -3,7 +3,7 @@
  * fetched concurrently, each partition's batches filtered by `ReadCommitted` and reported with its
  * own error code, so that one partition's error never hides the others' data.
  */
-import { type Consumer, FetchIsolationLevels, protocolErrorsCodesById } from "@platformatic/kafka"
+import { type Consumer, FetchIsolationLevels, findErrorBy, protocolErrorsCodesById } from "@platformatic/kafka"
 import { Clock, Data, Effect } from "effect"
 import { readCommitted } from "./ReadCommitted.ts"
 import type { RecordBatch } from "./Record.ts"
@@ -14,8 +14,33 @@ export class KafkaError extends Data.TaggedError("KafkaError")<{
   readonly cause: unknown
 }> {
   override get message(): string {
-    return `Kafka ${this.op}: ${(this.cause as Error)?.message ?? String(this.cause)}`
+    return `Kafka ${this.op}: ${describeCause(this.cause)}`
   }
+}
+
+/** Broker answers that retrying will not mend: refused access, an unsupported request, a message too large. */
+const PERMANENT = [
+  "SASL_AUTHENTICATION_FAILED",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "GROUP_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  "UNSUPPORTED_VERSION",
+  "INVALID_CONFIG",
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_REQUEST"
+]
+
+/** Whether a Kafka call's failure may pass (the broker restarting, leaders moving, connections refused). */
+export const isTransientKafkaError = (e: KafkaError): boolean => !PERMANENT.some((id) => findErrorBy((e.cause ?? null) as Error, "apiId", id) !== null)
+
+/** An error of the client with the errors it wraps (their messages and protocol codes), on one line. */
+const describeCause = (cause: unknown, depth = 0): string => {
+  const e = cause as { message?: string; apiId?: string; errors?: ReadonlyArray<unknown> } | undefined
+  const own = `${e?.message ?? String(cause)}${e?.apiId ? ` (${e.apiId})` : ""}`
+  const inner = depth < 3 ? [...new Set((e?.errors ?? []).map((x) => describeCause(x, depth + 1)))] : []
+  return inner.length === 0 ? own : `${own}: ${inner.slice(0, 3).join("; ")}`
 }
 
 export interface FetchPosition {
@@ -66,7 +91,8 @@ type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>
 type ClusterMetadata = Awaited<ReturnType<Consumer["metadata"]>>
 
 const isUnknownTopic = (cause: unknown): boolean =>
-  /UNKNOWN_TOPIC|Unknown topic/i.test(`${(cause as Error)?.message ?? ""} ${JSON.stringify((cause as { errors?: unknown })?.errors ?? "")}`)
+  ["UNKNOWN_TOPIC_OR_PARTITION", "UNKNOWN_TOPIC_ID"].some((id) => findErrorBy((cause ?? null) as Error, "apiId", id) !== null) ||
+  /Unknown topic/i.test((cause as Error)?.message ?? "")
 
 /**
  * The metadata of the topics that exist: the client refuses a whole request when one topic is

@@ -5,7 +5,7 @@
  */
 import { Cause, Clock, Data, Deferred, Effect, Fiber, Option, Queue } from "effect"
 import { makeCatchUpCheck, type PartitionsStalled } from "./CatchUp.ts"
-import type { Decisions } from "./Decisions.ts"
+import { type Decisions, formatVersion } from "./Decisions.ts"
 import { type LoopError, type PartitionProgress, runPartition } from "./PartitionLoop.ts"
 import { type DecisionsMissing, recoverPartition } from "./Recovery.ts"
 import type { SourcePartition } from "./Record.ts"
@@ -85,7 +85,8 @@ export const runTopology = (
         saved.has(decisions.version)
           ? Effect.void
           : Effect.forEach(flow.sinks, (sink) => sink.saveDecisions(decisions.version, decisions.content), { discard: true }).pipe(
-            Effect.tap(() => Effect.sync(() => saved.add(decisions.version)))
+            Effect.tap(() => Effect.sync(() => saved.add(decisions.version))),
+            Effect.tap(() => Effect.logInfo(`${flow.topic}: decisions ${formatVersion(decisions.version)} in force: ${decisions.summary}`))
           )
       )
 

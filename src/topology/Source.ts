@@ -5,7 +5,7 @@
  */
 import { Consumer, type GroupAssignment, ListOffsetTimestamps } from "@platformatic/kafka"
 import { Clock, Data, Deferred, Effect, Exit, Queue, type Scope } from "effect"
-import { errorName, FetchErrors, fetchRound as fetchOnce, KafkaError, topicIds } from "./Fetch.ts"
+import { errorName, FetchErrors, fetchRound as fetchOnce, isTransientKafkaError, KafkaError, topicIds } from "./Fetch.ts"
 import { defaultOutagePolicy, type OutagePolicy, waitOut } from "./Outage.ts"
 import type { RecordBatch, SourcePartition } from "./Record.ts"
 
@@ -121,12 +121,6 @@ export interface Source {
 const toTopicPartitions = (assignments: ReadonlyArray<GroupAssignment> | null | undefined): Array<TopicPartition> =>
   (assignments ?? []).flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
 
-/** Broker answers that say the cluster is (re)starting or moving leaders: waited out. */
-const isTransient = (e: KafkaError): boolean => {
-  const text = `${(e.cause as Error)?.message ?? ""} ${JSON.stringify((e.cause as { errors?: unknown })?.errors ?? "")}`
-  return !/UNSUPPORTED|AUTHORIZATION|AUTHENTICATION|SASL|INVALID_CONFIG/i.test(text)
-}
-
 /** Joins the consumer group and runs the fetch loop until the scope closes. */
 export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -166,7 +160,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         try: () => consumer.joinGroup({}),
         catch: (cause) => new KafkaError({ op: `join group ${options.groupId}`, cause })
       }),
-      isTransient,
+      isTransientKafkaError,
       options.outage
     )
     // The client rejoins by itself after a rebalance or a broker restart; when that fails it says so
@@ -307,7 +301,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
     // A fetch that fails as a whole (no broker answers) is retried with back-off until the outage
     // deadline; then the source fails, and with it the service.
     yield* Effect.forkScoped(
-      Effect.forever(waitOut("fetch", fetchRound, isTransient, options.outage)).pipe(
+      Effect.forever(waitOut("fetch", fetchRound, isTransientKafkaError, options.outage)).pipe(
         Effect.catchCause((cause) => Deferred.failCause(failed, cause))
       )
     )

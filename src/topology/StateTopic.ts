@@ -131,3 +131,11 @@ export const followStateTopic = <V>(options: StateTopicOptions<V>): Effect.Effec
       revision: () => revision
     }
   })
+
+/** A table of a topic that is not followed (it stays empty): for descriptions and tests. */
+export const emptyStateTopic = <V>(topic: string): StateTopic<V> => ({
+  topic,
+  entries: () => new Map(),
+  exists: () => false,
+  revision: () => 0
+})

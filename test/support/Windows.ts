@@ -6,6 +6,7 @@ import { defaultExchangeRates, type EurTransaction, RateTable, valueInEur } from
 import { type GeneratorOptions, makeTransactionGenerator } from "../../src/domain/Generator.ts"
 import { transactionDecisions } from "../../src/ops/TransactionFlow.ts"
 import type { Decisions } from "../../src/topology/Decisions.ts"
+import { emptyStateTopic } from "../../src/topology/StateTopic.ts"
 import { type Sink, writeWindow } from "../../src/topology/Sink.ts"
 import type { Window } from "../../src/topology/Window.ts"
 
@@ -35,7 +36,7 @@ export const spOf = (topic: string, partition: number) => ({ topic, topicId: TES
 
 /** The decisions the in-memory windows are written with: the built-in rate table. */
 export const TEST_DECISIONS = transactionDecisions(
-  { rates: { topic: "exchange_rates", entries: () => new Map(), exists: () => false, revision: () => 0 } },
+  { rates: emptyStateTopic("exchange_rates"), blacklist: emptyStateTopic("blacklist") },
   1024 * 1024
 ).current()
 

@@ -4,10 +4,11 @@
  * of a consumer group of its own in the same Kafka transaction. That group's offset is this sink's
  * committed position; a new owner's producer, sharing the transactional id, fences the old one.
  */
-import { Consumer, Producer } from "@platformatic/kafka"
+import { Consumer, findErrorBy, Producer } from "@platformatic/kafka"
 import { Data, Effect, Option, type Scope } from "effect"
 import type { Decisions } from "../../topology/Decisions.ts"
-import { KafkaError } from "../../topology/Fetch.ts"
+import { crashNow } from "../CrashPoint.ts"
+import { isTransientKafkaError, KafkaError } from "../../topology/Fetch.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import type { Processor } from "../../topology/Processor.ts"
 import type { Decoded, SourcePartition } from "../../topology/Record.ts"
@@ -32,6 +33,8 @@ export interface KafkaSinkOptions<T> {
 }
 
 const SINK = "kafka"
+/** Messages per produce request. */
+const SEND_CHUNK = 500
 
 /** The incarnation of a topic in a group or transactional id: the first 12 hex digits of its id. */
 const incarnationOf = (topicId: string): string => topicId.replaceAll("-", "").slice(0, 12).toLowerCase()
@@ -45,10 +48,9 @@ export const transactionalId = (group: string, sp: SourcePartition): string =>
 
 class ProducerFencedError extends Data.TaggedError("ProducerFenced")<{ readonly detail: string }> {}
 
+/** Another producer of the transactional id took over: this one is a zombie. */
 const isFenced = (cause: unknown): boolean =>
-  /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION|INVALID_TXN_STATE/.test(
-    `${(cause as Error)?.message ?? ""} ${JSON.stringify((cause as { errors?: unknown })?.errors ?? "")}`
-  )
+  ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH", "INVALID_TXN_STATE"].some((id) => findErrorBy((cause ?? null) as Error, "apiId", id) !== null)
 
 export const makeKafkaSink = <T>(options: KafkaSinkOptions<T>): Effect.Effect<Sink<T>, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -69,7 +71,7 @@ export const makeKafkaSink = <T>(options: KafkaSinkOptions<T>): Effect.Effect<Si
         try: f,
         catch: (cause) => (isFenced(cause) ? new ProducerFencedError({ detail: `${op}: ${(cause as Error)?.message}` }) : new KafkaError({ op, cause }))
       }).pipe(
-        (effect) => waitOut(`kafka: ${op}`, effect, (e) => e._tag === "KafkaError", options.outage),
+        (effect) => waitOut(`kafka: ${op}`, effect, (e) => e._tag === "KafkaError" && isTransientKafkaError(e), options.outage),
         Effect.mapError((e) =>
           e._tag === "ProducerFenced"
             ? new SinkFenced({ sink: SINK, topic: options.topic, partition, detail: e.detail })
@@ -155,7 +157,8 @@ export const makeKafkaSink = <T>(options: KafkaSinkOptions<T>): Effect.Effect<Si
               return call(`publish ${options.topic}/${sp.partition} ${start}..${to}`, sp.partition, async () => {
                 const transaction = await producer.beginTransaction()
                 try {
-                  if (messages.length > 0) await transaction.send({ messages })
+                  // In requests the broker takes (1 MiB by default), one after the other, in order.
+                  for (let i = 0; i < messages.length; i += SEND_CHUNK) await transaction.send({ messages: messages.slice(i, i + SEND_CHUNK) })
                   await transaction.addConsumer(reader)
                   // The group's offset is the next offset to publish from, committed with the messages.
                   await transaction.addOffset({
@@ -168,7 +171,9 @@ export const makeKafkaSink = <T>(options: KafkaSinkOptions<T>): Effect.Effect<Si
                     timestamp: 0n,
                     metadata: { consumer: { groupId: group, generationId: -1, memberId: "", coordinatorId: await coordinatorOf(reader) } }
                   } as never)
+                  crashNow("kafka:before-commit")
                   await transaction.commit()
+                  crashNow("kafka:after-commit")
                 } catch (e) {
                   await transaction.abort().catch(() => undefined)
                   throw e

@@ -2,6 +2,8 @@
  * The lake's feeds of a transaction topic: which rows each table takes from a window (the
  * decoded records or the dead letters), their columns, and the instant that partitions them.
  */
+import type { AnonymizedTransaction } from "../../domain/Anonymize.ts"
+import type { BlacklistEntry } from "../../domain/Blacklist.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
@@ -132,6 +134,87 @@ export const transactionFlattenedFeed = (input: Processor<any, EurTransaction>) 
     scalar("rate_valid_from", s.rateValidFrom)
   ]
 )
+
+/** A blacklisted transaction: the transaction, and the first entry it matched. */
+export type BlacklistedTransaction = EurTransaction & { readonly blacklist: BlacklistEntry }
+
+/** `transaction_stream_blacklisted`: the stream's columns, and the entry matched. */
+export const transactionBlacklistedFeed = (input: Processor<any, BlacklistedTransaction>): LakeFeed<Decoded<BlacklistedTransaction>> => {
+  const stream = transactionStreamFeed(input as Processor<any, EurTransaction>)
+  type B = Decoded<BlacklistedTransaction>
+  const tail = stream.columns.slice(-3) as unknown as ReadonlyArray<Column<B>>
+  return {
+    ...(stream as unknown as LakeFeed<B>),
+    name: "transaction_stream_blacklisted",
+    description: "Valid transactions whose user id, email, email domain, IP, card or payment method was on the blacklist at their event time, with the first entry they matched",
+    columns: [
+      ...(stream.columns.slice(0, -3) as unknown as ReadonlyArray<Column<B>>),
+      scalar("blacklist_kind", source.string<B>("blacklist_kind", (r) => r.value.blacklist.kind)),
+      scalar("blacklist_value", source.string<B>("blacklist_value", (r) => r.value.blacklist.value)),
+      scalar("blacklist_reason", source.string<B>("blacklist_reason", (r) => r.value.blacklist.reason)),
+      ...tail
+    ]
+  }
+}
+
+type Anon = Decoded<AnonymizedTransaction>
+
+const a = {
+  transactionId: source.string<Anon>("transaction_id", (r) => r.value.transactionId),
+  eventTime: source.timestamp<Anon>("event_time", (r) => r.value.eventTimeMs),
+  type: source.string<Anon>("transaction_type", (r) => r.value.transactionType),
+  status: source.string<Anon>("status", (r) => r.value.status),
+  amount: source.decimal<Anon>("amount", (r) => r.value.amountCents),
+  currency: source.string<Anon>("currency", (r) => r.value.currency),
+  amountEur: source.decimal<Anon>("amount_eur", (r) => r.value.amountEurCents),
+  pseudonym: source.string<Anon>("user.id", (r) => r.value.user.pseudonym),
+  emailDomain: source.string<Anon>("user.email_domain", (r) => r.value.user.emailDomain, true),
+  country: source.string<Anon>("user.country", (r) => r.value.user.country),
+  methodId: source.string<Anon>("payment_method.id", (r) => r.value.paymentMethod.id),
+  methodName: source.string<Anon>("payment_method.name", (r) => r.value.paymentMethod.name),
+  methodCategory: source.string<Anon>("payment_method.category", (r) => r.value.paymentMethod.category),
+  hasProduct: source.boolean<Anon>("product?", (r) => r.value.product !== null),
+  productId: source.string<Anon>("product.id", (r) => r.value.product?.id ?? null, true),
+  productName: source.string<Anon>("product.name", (r) => r.value.product?.name ?? null, true),
+  productCategory: source.string<Anon>("product.category", (r) => r.value.product?.category ?? null, true),
+  productPrice: source.decimal<Anon>("product.price", (r) => r.value.product?.priceCents ?? null, true),
+  quantity: source.int32<Anon>("quantity", (r) => r.value.quantity),
+  ipNetwork: source.string<Anon>("ip_network", (r) => r.value.ipNetwork, true),
+  partition: source.int32<Anon>("_kafka_partition", (r) => r.partition),
+  offset: source.int64<Anon>("_kafka_offset", (r) => r.offset),
+  timestamp: source.timestamp<Anon>("_kafka_timestamp", (r) => r.timestamp)
+}
+
+/** `transaction_stream_anonymized`: every valid transaction with no personal data (see src/domain/Anonymize.ts). */
+export const transactionAnonymizedFeed = (input: Processor<any, AnonymizedTransaction>): LakeFeed<Anon> => ({
+  name: "transaction_stream_anonymized",
+  kind: "streams",
+  description: "Every valid transaction without personal data: the user id as a keyed pseudonym, no name, email, city or card, the email's domain and the country kept, the IP cut to its /24 (IPv6: /48)",
+  input,
+  columns: [
+    scalar("transaction_id", a.transactionId),
+    scalar("event_time", a.eventTime),
+    scalar("transaction_type", a.type),
+    scalar("status", a.status),
+    scalar("amount", a.amount),
+    scalar("currency", a.currency),
+    scalar("amount_eur", a.amountEur),
+    struct("user", [scalar("id", a.pseudonym), scalar("email_domain", a.emailDomain), scalar("country", a.country)]),
+    struct("payment_method", [scalar("id", a.methodId), scalar("name", a.methodName), scalar("category", a.methodCategory)]),
+    struct(
+      "product",
+      [scalar("id", a.productId), scalar("name", a.productName), scalar("category", a.productCategory), scalar("price", a.productPrice)],
+      a.hasProduct
+    ),
+    scalar("quantity", a.quantity),
+    scalar("ip_network", a.ipNetwork),
+    scalar("_kafka_partition", a.partition),
+    scalar("_kafka_offset", a.offset),
+    scalar("_kafka_timestamp", a.timestamp)
+  ],
+  offsetOf: (r) => r.offset,
+  partitionTime: (r) => r.value.eventTimeMs
+})
 
 const d = {
   topic: source.string<DeadLetter>("_kafka_topic", (x) => x.topic),

@@ -9,7 +9,7 @@ import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
-import { transactionFeeds } from "../../../src/ops/TransactionFlow.ts"
+import { transactionFeeds, transactionProcessors } from "../../../src/ops/TransactionFlow.ts"
 import { makeLakeSink } from "../../../src/sinks/lake/LakeSink.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import type { DeadLetter } from "../../../src/topology/Record.ts"
@@ -40,7 +40,7 @@ describe("the transaction feeds", () => {
     const [t] = eurTransactions(1, 12) as [EurTransaction]
     const timestamps = [-9e15, -9e15, 9e15, -1, Date.UTC(10_000, 0, 1)]
     await Effect.runPromise(Effect.gen(function*() {
-      const sink = yield* makeLakeSink<EurTransaction>(TOPIC, transactionFeeds(TOPIC), {
+      const sink = yield* makeLakeSink<EurTransaction>(TOPIC, transactionFeeds(TOPIC, transactionProcessors(TOPIC, Buffer.alloc(32, 7))), {
         lakeRoot: root,
         compression: "zstd",
         checkpointInterval: 10,
@@ -57,7 +57,8 @@ describe("the transaction feeds", () => {
         records: [{ value: t, partition: 0, offset: 0, timestamp: timestamps[0]! }],
         deadLetters: timestamps.slice(1).map((ts, i) => letter(i + 1, ts))
       })
-      const [stream, , letters] = sink.tables
+      const stream = sink.tables.find((t) => t.feed.name === "transaction_stream")
+      const letters = sink.tables.find((t) => t.feed.kind === "_deadletter")
       const streamFiles = (yield* stream!.snapshot).files
       const letterFiles = (yield* letters!.snapshot).files
       const eventDay = new Date(t.eventTimeMs).toISOString().slice(0, 10).split("-")
