@@ -3,6 +3,7 @@
  * supervised `sluice run` instances and load, the faults and recoveries, and at the end the final
  * `sluice run --until-idle` and the figures counted from the data.
  */
+import { Admin } from "@platformatic/kafka"
 import { Effect } from "effect"
 import { ensureTopic } from "../../src/ops/KafkaAdmin.ts"
 import { type Sandbox, sandbox, spawnSluice } from "../../test/support/Sluice.ts"
@@ -88,9 +89,11 @@ export interface Lab extends CommitTarget {
   readonly load: (rate: number, seed: number) => Supervised
   /**
    * Call at the fault's end: measures how long until every feed and the warehouse committed past
-   * Kafka's end offsets of now (everything produced before the fault ended).
+   * Kafka's end offsets of now (everything produced before the fault ended). With `newRecords`, for
+   * a fault during which nothing could be produced: past the end offsets once the first records
+   * produced after the fault are in, so that they must flow through.
    */
-  readonly recover: (fault: string) => Promise<number | null>
+  readonly recover: (fault: string, options?: { readonly newRecords?: boolean }) => Promise<number | null>
   /** Records a recovery measured otherwise (e.g. counted from the data). */
   readonly recorded: (recovery: Recovery) => void
   /** Records of earlier generations of the topic (before a deletion), counted as produced. */
@@ -163,7 +166,7 @@ export const openLab = async (ctx: ChaosContext, name: string, description: stri
     if (ended === "timeout") {
       final.child.kill("SIGKILL")
       await final.exited
-      finalExit = `killed after ${timeoutMs / 1000} s`
+      finalExit = "SIGKILL at the deadline"
       problems.push(`the final sluice run --until-idle did not finish within ${timeoutMs / 1000} s: ${distinctErrors([final.output()], 1)[0] ?? "no error line"}`)
     } else {
       finalExit = ended.code ?? ended.signal
@@ -180,7 +183,9 @@ export const openLab = async (ctx: ChaosContext, name: string, description: stri
       problems.push(`the warehouse counts ${counts.inWarehouse} transactions, the lake's produced records ${counts.warehouseExpected} (${counts.inWarehouse - counts.warehouseExpected > 0 ? "+" : ""}${counts.inWarehouse - counts.warehouseExpected})`)
     }
     const late = recoveries.filter((r) => r.seconds === null)
-    if (late.length > 0) problems.push(`no recovery within ${recoveryDeadlineMs / 1000} s after ${late.map((r) => r.fault).join(", ")}`)
+    if (late.length > 0) problems.push(`not recovered in time after ${late.map((r) => r.fault).join(", ")}`)
+    const loadExits = loads.flatMap((l) => l.exits()).filter((e) => !e.planned && e.code !== 0)
+    if (loadExits.length > 0) notes.push(`the load generator exited ${loadExits.length} times and was restarted (${loadExits.at(-1)?.reason ?? "no reason printed"})`)
     const exits = services.flatMap((s) => s.exits())
     const { examples, ...figures } = counts
     return {
@@ -230,9 +235,17 @@ export const openLab = async (ctx: ChaosContext, name: string, description: stri
       loads.push(l)
       return l
     },
-    recover: async (fault) => {
+    recover: async (fault, { newRecords = false } = {}) => {
       const since = Date.now()
-      const before = await endOffsets(target)
+      const total = (offsets: ReadonlyArray<number>) => offsets.reduce((n, o) => n + o, 0)
+      let before = await endOffsets(target)
+      if (newRecords) {
+        const atEnd = total(before)
+        while (total(before) === atEnd && Date.now() - since < recoveryDeadlineMs) {
+          await new Promise((r) => setTimeout(r, 100))
+          before = await endOffsets(target)
+        }
+      }
       const seconds = await secondsUntilCommitted(before, () => committedEverywhere(target), recoveryDeadlineMs, since)
       recoveries.push({ fault, seconds: seconds === null ? null : Math.round(seconds * 10) / 10 })
       log(`${fault}: ${seconds === null ? `not committed past ${before.join(",")} within ${recoveryDeadlineMs / 1000} s` : `recovered in ${seconds.toFixed(1)} s`}`)
@@ -263,6 +276,10 @@ export const openLab = async (ctx: ChaosContext, name: string, description: stri
       }
       for (const release of releases) await Promise.resolve(release()).catch((e: Error) => log(`cleanup: ${e.message}`))
       await box.cleanup().catch((e: Error) => log(`cleanup: ${e.message}`))
+      // The group's members are gone by now; a member that died unseen keeps it until its session ends.
+      const admin = new Admin({ clientId: "sluice-chaos-admin", bootstrapBrokers: [...brokers] })
+      await admin.deleteGroups({ groups: [box.id] }).catch((e: Error) => log(`could not delete consumer group ${box.id}: ${e.message}`))
+      await admin.close().catch(() => undefined)
     }
   }
 }

@@ -34,7 +34,7 @@ const details = (name: string, s: ScenarioOutcome): string => {
   if ("failed" in s) return [...lines, "The harness could not finish it:", "", "```", s.failed, "```", ""].join("\n")
   lines.push(
     `${s.seconds} s; the service was started ${s.serviceStarts} times and exited ${s.unplannedExits} times on its own; ` +
-      `the final \`sluice run --until-idle\` exited ${s.finalRun.exit} after ${s.finalRun.seconds} s.`,
+      `the final \`sluice run --until-idle\` ${typeof s.finalRun.exit === "number" ? `exited ${s.finalRun.exit}` : `ended by ${s.finalRun.exit}`} after ${s.finalRun.seconds} s.`,
     ""
   )
   if (s.recoveries.length > 0) {
