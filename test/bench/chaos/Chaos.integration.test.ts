@@ -33,7 +33,7 @@ describe("chaos scenarios, short form", () => {
           : { duplicated: o.duplicated, lost: o.lost, extra: o.extra, warehouseDifference: o.inWarehouse - o.warehouseExpected }
       ])
     )
-    expect(short).toEqual(["baseline", "kill-9", "sigterm", "mysql-kill-connection", "freeze", "transactions"])
+    expect(short).toEqual(["baseline", "kill-9", "sigterm", "mysql-restart", "mysql-kill-connection", "freeze", "transactions"])
     expect(figures).toEqual(Object.fromEntries(short.map((name) => [name, { duplicated: 0, lost: 0, extra: 0, warehouseDifference: 0 }])))
   })
 })
