@@ -29,7 +29,7 @@ const feedRoots = (lakeDir: string, topic: string) => [
 ]
 
 /** Per partition, the next offset every feed has committed (min over the feeds' txn + 1). */
-const lakeCommitted = async (lakeDir: string, topic: string, partitions: number): Promise<Array<number>> => {
+export const lakeCommitted = async (lakeDir: string, topic: string, partitions: number): Promise<Array<number>> => {
   const committed = Array.from({ length: partitions }, () => Number.POSITIVE_INFINITY)
   for (const root of feedRoots(lakeDir, topic)) {
     const feed = path.basename(root)

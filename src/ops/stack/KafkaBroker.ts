@@ -158,8 +158,22 @@ const writeProperties = (paths: BrokerPaths) =>
     fs.writeFileSync(propertiesFile(paths), serverProperties(paths))
   })
 
-/** A KRaft cluster id: 16 random bytes in unpadded base64url, as `kafka-storage random-uuid` prints. */
-export const newClusterId = (): string => randomBytes(16).toString("base64url")
+/**
+ * A KRaft cluster id as Kafka's `Uuid.randomUuid()` makes one (what `kafka-storage random-uuid`
+ * prints): a version-4 UUID in unpadded base64url, drawn again while it starts with "-", which
+ * `kafka-storage format -t -Ab…` would read as an option (one id in 64 otherwise). The version bits
+ * also keep it from Kafka's reserved ids, all zeros and 1. `random` is the byte source.
+ */
+export const newClusterId = (random: (size: number) => Uint8Array = randomBytes): string => {
+  for (;;) {
+    const bytes = Buffer.from(random(16))
+    // RFC 4122 version 4, variant 2, as java.util.UUID.randomUUID() sets them.
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80
+    const id = bytes.toString("base64url")
+    if (!id.startsWith("-")) return id
+  }
+}
 
 const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
 
