@@ -161,7 +161,8 @@ const writeProperties = (paths: BrokerPaths) =>
 /** A KRaft cluster id: 16 random bytes in unpadded base64url, as `kafka-storage random-uuid` prints. */
 export const newClusterId = (): string => randomBytes(16).toString("base64url")
 
-const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
+/** `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
+export const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
 
 const javaNotFound = "install Java 17+ (apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
 
