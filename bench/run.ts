@@ -287,7 +287,7 @@ function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
     `JVM and Spark start-up, excluded from its msg/s, took ${startup.map((s) => s.toFixed(1)).join(", ")} s. ` +
     `from_json (PERMISSIVE) keeps every malformed message as a row: ${fmt(Number(first["malformedDated"] ?? 0))} of the ${fmt(topic.bad)} ` +
     `in date folders (a negative amount, an unknown transaction type, an amount written as text, no transaction_id: it checks JSON types only), ` +
-    `${fmt(Number(first["undatedRows"] ?? 0))} in the __HIVE_DEFAULT_PARTITION__ folders (not JSON, not UTF-8, empty, or an unreadable event_time: nulls).`
+    `${fmt(Number(first["undatedRows"] ?? 0))} in the __HIVE_DEFAULT_PARTITION__ folders (not JSON, not UTF-8 or empty: nulls; an unreadable event_time: that field null).`
 }
 const notes = [
   `The broker runs on the same ${describeMachine(stackOptions.cacheDir, brokers.join(",")).cores}-core machine and competes for its CPU; other work on the machine (tests on the same broker) is not excluded.`,
