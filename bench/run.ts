@@ -18,11 +18,26 @@ import { BASELINE_INSERT_CAP, BASELINE_RATE_MEASURES, runBaseline } from "./scen
 import { CEILING_RATE_MEASURES, runCeiling } from "./scenarios/Ceiling.ts"
 import { runLatency } from "./scenarios/Latency.ts"
 import { runSluice, SLUICE_RATE_MEASURES, UNTIL_IDLE_MS } from "./scenarios/Sluice.ts"
+import { buildSparkPeer, runSpark, SPARK_DESCRIPTION, SPARK_DRIVER_MEMORY, SPARK_RATE_MEASURES } from "./scenarios/Spark.ts"
 import { writeResults } from "./report/Files.ts"
-import { addRatios, type BenchResult, type LatencyEntry, type ScenarioResult, summarize, type ThroughputRun } from "./report/Results.ts"
+import {
+  addLakeRatios,
+  addRatios,
+  type BenchResult,
+  isPeerMeasured,
+  type LatencyEntry,
+  type PeerEntry,
+  type ScenarioResult,
+  summarize,
+  summarizePeer,
+  type ThroughputRun
+} from "./report/Results.ts"
 
 const THROUGHPUT = ["ceiling", "lake", "warehouse", "both", "baseline-lake", "baseline"] as const
-const ALL = [...THROUGHPUT, "latency"] as const
+/** Other programs doing the lake's job on the same topic, run in the same rounds. */
+const PEERS = ["spark"] as const
+const ROUNDS = [...THROUGHPUT, ...PEERS] as const
+const ALL = [...ROUNDS, "latency"] as const
 type ScenarioName = (typeof ALL)[number]
 
 const USAGE = `usage: npm run bench -- [options]
@@ -157,7 +172,7 @@ if (!warehouse.available) {
   skipped.set("both", warehouse.reason)
 }
 
-const runOne = (name: (typeof THROUGHPUT)[number], index: number): Promise<ThroughputRun> => {
+const runOne = (name: (typeof ROUNDS)[number], index: number): Promise<ThroughputRun> => {
   switch (name) {
     case "ceiling":
       return runCeiling(ctx)
@@ -171,11 +186,21 @@ const runOne = (name: (typeof THROUGHPUT)[number], index: number): Promise<Throu
       return runBaseline(ctx, false, index)
     case "baseline":
       return runBaseline(ctx, true, index)
+    case "spark":
+      return runSpark(ctx, index)
   }
 }
 
+// Built before the rounds, so that no Maven build runs beside a measured process.
+if (selected("spark")) {
+  await buildSparkPeer(ctx).catch((e: Error) => {
+    failures.set("spark", e.message)
+    log(`spark: FAILED: ${e.message}`)
+  })
+}
+
 for (let round_ = 0; round_ < runs; round_++) {
-  for (const name of THROUGHPUT) {
+  for (const name of ROUNDS) {
     if (!selected(name) || skipped.has(name) || failures.has(name)) continue
     log(`${name}: run ${round_ + 1}/${runs} …`)
     try {
@@ -219,6 +244,14 @@ for (const name of THROUGHPUT) {
   }
 }
 addRatios(scenarios)
+const peers: Record<string, PeerEntry> = {}
+if (selected("spark")) {
+  const failed = failures.get("spark")
+  const runsOf = samples.get("spark") ?? []
+  if (failed !== undefined) peers["spark"] = { failed }
+  else if (runsOf.length > 0) peers["spark"] = summarizePeer(runsOf, valueBytesPerMessage, SPARK_DESCRIPTION, SPARK_RATE_MEASURES)
+}
+addLakeRatios(peers, scenarios)
 
 // --- latency ----------------------------------------------------------------------------------------
 const latency: Record<string, LatencyEntry> = {}
@@ -244,6 +277,18 @@ const sluiceRss = [
   ...(["lake", "warehouse", "both"] as const).flatMap((name) => (samples.get(name) ?? []).map((r) => r.peakRssMB)),
   ...Object.values(latency).flatMap((e) => ("peakRssMB" in e ? [e.peakRssMB] : []))
 ]
+/** What the spark peer runs, how it is checked, and what from_json made of the malformed messages. */
+function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
+  const first = runsOf[0]?.extra ?? {}
+  const startup = runsOf.map((r) => Number(r.extra?.["startupSeconds"] ?? 0))
+  return `spark: \`java -Xmx${SPARK_DRIVER_MEMORY}\` (spark-submit's default driver memory, and the module options it adds) running bench/peers/spark, ` +
+    `a fresh Delta table and checkpoint per run; each run is checked to hold every message once (by partition and offset) and every valid ` +
+    `message whole (ids, event times, amounts against the seeded producer), in the folder of its UTC date. ` +
+    `JVM and Spark start-up, excluded from its msg/s, took ${startup.map((s) => s.toFixed(1)).join(", ")} s. ` +
+    `from_json (PERMISSIVE) keeps every malformed message as a row: ${fmt(Number(first["malformedDated"] ?? 0))} of the ${fmt(topic.bad)} ` +
+    `in date folders (a negative amount, an unknown transaction type, an amount written as text, no transaction_id: it checks JSON types only), ` +
+    `${fmt(Number(first["undatedRows"] ?? 0))} in the __HIVE_DEFAULT_PARTITION__ folders (not JSON, not UTF-8 or empty: nulls; an unreadable event_time: that field null).`
+}
 const notes = [
   `The broker runs on the same ${describeMachine(stackOptions.cacheDir, brokers.join(",")).cores}-core machine and competes for its CPU; other work on the machine (tests on the same broker) is not excluded.`,
   `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
@@ -251,6 +296,7 @@ const notes = [
   ...(existsSync("/usr/bin/time") && process.env["SLUICE_BENCH_SAMPLED"] !== "1"
     ? []
     : ["No /usr/bin/time (Debian package `time`): CPU and peak RSS were sampled from /proc every 100 ms."]),
+  ...(isPeerMeasured(peers["spark"]) ? [sparkNote(peers["spark"].samples)] : []),
   ...(topic.reused ? [`Topic reused from an earlier invocation (checked complete).`] : [`Topic filled in ${topic.produceSeconds.toFixed(1)} s.`])
 ]
 const result: BenchResult = {
@@ -268,6 +314,7 @@ const result: BenchResult = {
     latencyWindowMaxAgeMs: LATENCY_MAX_AGE_MS
   },
   scenarios,
+  peers,
   latency,
   rssMaxMB: sluiceRss.length === 0 ? 0 : round(Math.max(...sluiceRss)),
   elapsedSeconds: round((Date.now() - startedAt) / 1000),

@@ -1,9 +1,9 @@
 /**
- * The SVG chart of a bench result, written by hand: throughput bars per scenario (with the
+ * The SVG chart of a bench result, written by hand: throughput bars per scenario and peer (with the
  * targets) on the left, produce → commit latency percentiles per offered load (with the p99 target) on the right.
  */
-import { machineLine, scenarioLabels } from "./Markdown.ts"
-import { type BenchResult, isMeasured } from "./Results.ts"
+import { machineLine, peerLabels, scenarioLabels } from "./Markdown.ts"
+import type { BenchResult, PeerEntry, ScenarioResult } from "./Results.ts"
 
 const WIDTH = 1000
 const HEIGHT = 440
@@ -26,28 +26,52 @@ const niceMax = (max: number): number => {
   return 10 * magnitude
 }
 
+const PEER_COLOR = "#7c3aed"
+
 const colorOf = (key: string): string =>
   key === "ceiling" ? "#6b7280" : key.startsWith("baseline") ? "#f59e0b" : "#2563eb"
+
+/** One bar: a scenario or a peer, measured or why not. */
+interface Bar {
+  readonly label: string
+  readonly color: string
+  readonly measured: { readonly msgPerSec: number; readonly messages: number } | undefined
+  readonly why: string
+}
+
+const barOf = (label: string, color: string, result: ScenarioResult | PeerEntry | undefined): Bar => ({
+  label,
+  color,
+  measured: result !== undefined && "msgPerSec" in result ? result : undefined,
+  why: result === undefined ? "not run" : "skipped" in result ? `skipped: ${result.skipped}` : "failed"
+})
+
+/** The scenarios, then the peers (none for results written before peers existed). */
+const barsOf = (r: BenchResult): Array<Bar> => [
+  ...scenarioLabels.map(([key]) => barOf(key, colorOf(key), r.scenarios[key])),
+  ...(r.peers === undefined ? [] : peerLabels.map(([key]) => barOf(`${key} (peer)`, PEER_COLOR, r.peers?.[key])))
+]
 
 const throughputPanel = (r: BenchResult, x0: number, y0: number, width: number, height: number): Array<string> => {
   const out: Array<string> = []
   const labelWidth = 190
   const plotX = x0 + labelWidth
   const plotWidth = width - labelWidth - 20
-  const rowHeight = (height - 60) / scenarioLabels.length
+  const bars = barsOf(r)
+  const rowHeight = (height - 60) / bars.length
   const targets = [
     { value: 100_000, label: "lake target 100k" },
     { value: 50_000, label: "lake + warehouse target 50k" }
   ]
   // Log scale: the ceiling and the INSERT-per-message baseline are three orders of magnitude apart.
-  const measured = Object.values(r.scenarios).filter(isMeasured).map((s) => s.msgPerSec)
+  const measured = bars.flatMap((b) => (b.measured === undefined ? [] : [b.measured.msgPerSec]))
   const lo = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...measured, ...targets.map((t) => t.value)))))
   const highest = Math.max(...measured, ...targets.map((t) => t.value)) * 1.05
   const hi = [1, 2, 5, 10].map((m) => m * 10 ** Math.floor(Math.log10(highest))).find((v) => v >= highest)!
   const scale = (v: number) => plotX + ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotWidth
   out.push(text(x0, y0 + 14, "Throughput, msg/s (log scale; median of runs, first fetch → last commit)", `font-size="14" font-weight="600" ${FONT}`))
   const top = y0 + 40
-  const bottom = top + rowHeight * scenarioLabels.length
+  const bottom = top + rowHeight * bars.length
   for (let decade = lo; decade <= hi; decade *= 10) {
     for (const m of [1, 2, 5]) {
       const v = decade * m
@@ -57,21 +81,20 @@ const throughputPanel = (r: BenchResult, x0: number, y0: number, width: number, 
       if (m === 1) out.push(text(x, bottom + 14, short(v), `font-size="10" text-anchor="middle" fill="#6b7280" ${FONT}`))
     }
   }
-  scenarioLabels.forEach(([key], i) => {
+  bars.forEach((bar, i) => {
     const y = top + i * rowHeight
-    const result = r.scenarios[key]
-    out.push(text(plotX - 8, y + rowHeight / 2 + 4, key, `font-size="12" text-anchor="end" ${FONT}`))
-    if (isMeasured(result)) {
+    const result = bar.measured
+    out.push(text(plotX - 8, y + rowHeight / 2 + 4, bar.label, `font-size="12" text-anchor="end" ${FONT}`))
+    if (result !== undefined) {
       const w = Math.max(2, scale(result.msgPerSec) - plotX)
-      out.push(`<rect x="${plotX}" y="${(y + 4).toFixed(1)}" width="${w.toFixed(1)}" height="${(rowHeight - 8).toFixed(1)}" fill="${colorOf(key)}" rx="2"/>`)
+      out.push(`<rect x="${plotX}" y="${(y + 4).toFixed(1)}" width="${w.toFixed(1)}" height="${(rowHeight - 8).toFixed(1)}" fill="${bar.color}" rx="2"/>`)
       const partial = result.messages === r.messages ? "" : ` (first ${fmt(result.messages)})`
       const label = `${fmt(result.msgPerSec)}${partial}`
       const inside = w > 140
       out.push(text(inside ? plotX + w - 6 : plotX + w + 6, y + rowHeight / 2 + 4, label,
         `font-size="11" ${inside ? "text-anchor=\"end\" fill=\"#ffffff\"" : "fill=\"#111827\""} ${FONT}`))
     } else {
-      const why = result === undefined ? "not run" : "skipped" in result ? `skipped: ${result.skipped}` : "failed"
-      out.push(text(plotX + 6, y + rowHeight / 2 + 4, why, `font-size="11" font-style="italic" fill="#9ca3af" ${FONT}`))
+      out.push(text(plotX + 6, y + rowHeight / 2 + 4, bar.why, `font-size="11" font-style="italic" fill="#9ca3af" ${FONT}`))
     }
   })
   // Labels on either side of their lines, above the plot: the two targets are close together.

@@ -1,8 +1,8 @@
 /**
- * The Markdown form of a bench result: the machine, one row per throughput scenario, one row per
- * offered load of the latency scenario, and what each figure measures.
+ * The Markdown form of a bench result: the machine, one row per throughput scenario and peer, one
+ * row per offered load of the latency scenario, and what each figure measures.
  */
-import { type BenchResult, isMeasured, type LatencyEntry, type ScenarioResult } from "./Results.ts"
+import { type BenchResult, isMeasured, isPeerMeasured, type LatencyEntry, type PeerEntry, type ScenarioResult } from "./Results.ts"
 
 /** Display names and what each scenario runs, in report order. */
 export const scenarioLabels: ReadonlyArray<readonly [key: string, label: string]> = [
@@ -12,6 +12,11 @@ export const scenarioLabels: ReadonlyArray<readonly [key: string, label: string]
   ["both", "both — sluice run, lake + warehouse"],
   ["baseline", "baseline — naive: Parquet + 1 INSERT/msg"],
   ["baseline-lake", "baseline-lake — naive: Parquet only"]
+]
+
+/** Display names of the peers, in report order. */
+export const peerLabels: ReadonlyArray<readonly [key: string, label: string]> = [
+  ["spark", "spark — peer: the seed's Spark + Delta job"]
 ]
 
 const n = (x: number | undefined, digits = 0): string =>
@@ -29,6 +34,29 @@ const scenarioRow = (label: string, result: ScenarioResult | undefined, messages
   const read = result.messages === messages ? "" : ` (first ${n(result.messages)} msgs)`
   return `| ${label}${read} | **${n(result.msgPerSec)}** | ${n(result.wallMsgPerSec)} | ${n(result.mbPerSec, 1)} | ${n(result.cpuSecondsPerMillion, 1)} | ${n(result.peakRssMB)} | ${ratio(result.ratioToCeiling)} | ${ratio(result.ratioToBaseline)} | ${ratio(result.ratioToBaselineLake)} |`
 }
+
+const peerRow = (label: string, peer: PeerEntry | undefined, r: BenchResult): string => {
+  if (peer === undefined) return `| ${label} | not run |  |  |  |  |  |  |  |`
+  if (!isPeerMeasured(peer)) return `| ${label} | ${"skipped" in peer ? `skipped: ${peer.skipped}` : `FAILED: ${peer.failed.split("\n")[0]}`} |  |  |  |  |  |  |  |`
+  const to = (key: string): string => {
+    const other = r.scenarios[key]
+    return isMeasured(other) ? ratio(peer.msgPerSec / other.msgPerSec) : "–"
+  }
+  const read = peer.messages === r.messages ? "" : ` (first ${n(peer.messages)} msgs)`
+  return `| ${label}${read} | **${n(peer.msgPerSec)}** | ${n(peer.wallMsgPerSec)} | ${n(peer.mbPerSec, 1)} | ${n(peer.cpuSecondsPerMillion, 1)} | ${n(peer.rssMaxMB)} | ${to("ceiling")} | ${to("baseline")} | ${to("baseline-lake")} |`
+}
+
+/** What the peers run, and Sluice's `lake` against each. */
+const peerLines = (r: BenchResult): Array<string> =>
+  peerLabels.flatMap(([key]) => {
+    const peer = r.peers?.[key]
+    if (!isPeerMeasured(peer)) return []
+    const versus = peer.lakeRatios === undefined
+      ? ""
+      : ` Sluice's \`lake\` against it: **${ratio(peer.lakeRatios.throughput)} the msg/s**, ${ratio(peer.lakeRatios.cpuPerMessage)} the CPU per message, ` +
+        `${ratio(peer.lakeRatios.memory)} the peak RSS.`
+    return [`- **${key}** (peer): ${peer.description}; msg/s is ${peer.msgPerSecMeasures}.${versus}`]
+  })
 
 const latencyRow = (rate: string, entry: LatencyEntry | undefined): string => {
   if (entry === undefined) return `| ${n(Number(rate))} msg/s | not run |`
@@ -54,6 +82,8 @@ export const toMarkdown = (r: BenchResult): string => {
     "| scenario | msg/s | wall msg/s | MB/s | CPU s / 1M msgs | peak RSS MB | × ceiling | × baseline | × baseline-lake |",
     "| --- | --: | --: | --: | --: | --: | --: | --: | --: |",
     ...scenarioLabels.map(([key, label]) => scenarioRow(label, r.scenarios[key], r.messages)),
+    // Results written before peers existed have no `peers`: no row rather than "not run".
+    ...(r.peers === undefined ? [] : peerLabels.map(([key, label]) => peerRow(label, r.peers?.[key], r))),
     "",
     "- **msg/s**: each scenario's own clock, first message fetched → last commit (sluice: its `msg/s` line; " +
       "ceiling: ConsumerPerformance's `fetch.nMsg.sec`, group join excluded; baselines: first message → last file/INSERT). " +
@@ -63,6 +93,7 @@ export const toMarkdown = (r: BenchResult): string => {
     ...(isMeasured(r.scenarios["baseline"]) && r.scenarios["baseline"].messages < r.messages
       ? [`- **baseline** reads only the first ${n(r.scenarios["baseline"].messages)} messages: one autocommitted INSERT per message is that slow. Its rates are over those messages.`]
       : []),
+    ...peerLines(r),
     "",
     `### Latency — \`sluice run\` (lake) under an offered load, \`SLUICE_WINDOW_MAX_AGE_MS=${maxAge}\`, target p99 ≤ ${n(maxAge + 250)} ms`,
     "",

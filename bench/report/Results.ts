@@ -1,6 +1,6 @@
 /**
  * The shape of a bench result (bench/results/*.json) and how repeated runs of a scenario become
- * one figure: medians of the rates, the worst peak RSS, ratios to the ceiling and the baselines.
+ * one figure: medians of the rates, the worst peak RSS, ratios to the ceiling, the baselines and the peers.
  */
 import type { Machine } from "../harness/Machine.ts"
 import { median, round } from "../harness/Stats.ts"
@@ -65,6 +65,40 @@ export type ScenarioResult = ThroughputResult | { readonly skipped: string } | {
 
 export const isMeasured = (r: ScenarioResult | undefined): r is ThroughputResult => r !== undefined && "msgPerSec" in r
 
+/** Sluice's `lake` scenario against a peer: each figure of `lake` ÷ the peer's. */
+export interface LakeRatios {
+  /** msg/s: above 1, Sluice lands the topic faster. */
+  readonly throughput: number
+  /** CPU seconds per million messages: below 1, Sluice spends less CPU per message. */
+  readonly cpuPerMessage: number
+  /** Peak RSS: below 1, Sluice needs less memory. */
+  readonly memory: number
+}
+
+/** Another program doing the lake's job on the same topic, measured as the scenarios are. */
+export interface PeerResult {
+  /** What runs, in words. */
+  readonly description: string
+  readonly messages: number
+  readonly runs: number
+  /** Median over the runs of `ThroughputRun.msgPerSec`. */
+  readonly msgPerSec: number
+  readonly msgPerSecMeasures: string
+  readonly wallMsgPerSec: number
+  readonly wallSeconds: number
+  readonly mbPerSec: number
+  readonly cpuSecondsPerMillion: number
+  /** Largest peak RSS over the runs. */
+  readonly rssMaxMB: number
+  /** Set when `lake` ran in the same invocation. */
+  lakeRatios?: LakeRatios
+  readonly samples: ReadonlyArray<ThroughputRun>
+}
+
+export type PeerEntry = PeerResult | { readonly skipped: string } | { readonly failed: string }
+
+export const isPeerMeasured = (r: PeerEntry | undefined): r is PeerResult => r !== undefined && "msgPerSec" in r
+
 export interface LatencyResult {
   /** Offered load, messages per second. */
   readonly rate: number
@@ -107,6 +141,8 @@ export interface BenchResult {
   readonly topic: { readonly name: string; readonly partitions: number; readonly seed: number; readonly badRatio: number; readonly valueBytes: number; readonly avgValueBytes: number }
   readonly settings: Readonly<Record<string, string | number>>
   readonly scenarios: Readonly<Record<string, ScenarioResult>>
+  /** Programs other than Sluice on the same topic (absent from results written before peers existed). */
+  readonly peers?: Readonly<Record<string, PeerEntry>>
   readonly latency: Readonly<Record<string, LatencyEntry>>
   /** Largest peak RSS of any `sluice run` of this bench (throughput and latency). */
   readonly rssMaxMB: number
@@ -147,5 +183,42 @@ export const addRatios = (scenarios: Record<string, ScenarioResult>): void => {
     if (isMeasured(ceiling)) result.ratioToCeiling = round(result.msgPerSec / ceiling.msgPerSec, 3)
     if (isMeasured(baseline)) result.ratioToBaseline = round(result.msgPerSec / baseline.msgPerSec, 2)
     if (isMeasured(baselineLake)) result.ratioToBaselineLake = round(result.msgPerSec / baselineLake.msgPerSec, 2)
+  }
+}
+
+/** Folds the runs of a peer into its result, with the same medians as `summarize`. */
+export const summarizePeer = (
+  runs: ReadonlyArray<ThroughputRun>,
+  valueBytesPerMessage: number,
+  description: string,
+  msgPerSecMeasures: string
+): PeerResult => {
+  const s = summarize(runs, valueBytesPerMessage, msgPerSecMeasures)
+  return {
+    description,
+    messages: s.messages,
+    runs: s.runs,
+    msgPerSec: s.msgPerSec,
+    msgPerSecMeasures,
+    wallMsgPerSec: s.wallMsgPerSec,
+    wallSeconds: s.wallSeconds,
+    mbPerSec: s.mbPerSec,
+    cpuSecondsPerMillion: s.cpuSecondsPerMillion,
+    rssMaxMB: s.peakRssMB,
+    samples: s.samples
+  }
+}
+
+/** Adds to each measured peer the `lake` scenario's ratios to it, when `lake` was measured. */
+export const addLakeRatios = (peers: Record<string, PeerEntry>, scenarios: Readonly<Record<string, ScenarioResult>>): void => {
+  const lake = scenarios["lake"]
+  if (!isMeasured(lake)) return
+  for (const peer of Object.values(peers)) {
+    if (!isPeerMeasured(peer)) continue
+    peer.lakeRatios = {
+      throughput: round(lake.msgPerSec / peer.msgPerSec, 2),
+      cpuPerMessage: round(lake.cpuSecondsPerMillion / peer.cpuSecondsPerMillion, 2),
+      memory: round(lake.peakRssMB / peer.rssMaxMB, 2)
+    }
   }
 }

@@ -175,7 +175,8 @@ export const newClusterId = (random: (size: number) => Uint8Array = randomBytes)
   }
 }
 
-const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
+/** `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
+export const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
 
 const javaNotFound = "install Java 17+ (apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
 
