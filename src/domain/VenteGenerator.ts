@@ -27,36 +27,44 @@ const COUNTRIES: ReadonlyArray<Country> = [
   { pays: "Sénégal", offsetMinutes: 0, first: ["Awa", "Moussa", "Aminata", "Ibrahima"], last: ["Diop", "Ndiaye", "Fall", "Sow"], company: "SUARL" }
 ]
 
-/** The catalogue: product, category, unit price in EUR cents. */
-const CATALOGUE: ReadonlyArray<readonly [produit: string, categorie: string, prixCents: number]> = [
-  ["Ordinateur portable", "Informatique", 179_998],
-  ["Ordinateur de bureau", "Informatique", 129_900],
-  ["Tablette", "Informatique", 44_900],
-  ["Disque SSD 1 To", "Informatique", 8_999],
-  ["Clavier mécanique", "Périphériques", 7_500],
-  ["Souris sans fil", "Périphériques", 2_999],
-  ["Écran 27 pouces", "Périphériques", 32_900],
-  ["Webcam HD", "Périphériques", 5_990],
-  ["Imprimante laser", "Périphériques", 19_900],
-  ["Casque audio", "Audio", 14_990],
-  ["Enceinte Bluetooth", "Audio", 7_990],
-  ["Smartphone", "Téléphonie", 89_900],
-  ["Coque de protection", "Téléphonie", 1_990],
-  ["Chargeur rapide", "Téléphonie", 2_490],
-  ["Chaise de bureau", "Mobilier", 24_900],
-  ["Bureau assis-debout", "Mobilier", 49_900],
-  ["Sac pour ordinateur", "Accessoires", 4_990],
-  ["Hub USB-C", "Accessoires", 3_990],
-  ["Câble HDMI", "Accessoires", 1_290],
-  ["Licence bureautique", "Logiciels", 9_900],
-  ["Antivirus 1 an", "Logiciels", 3_999]
+/** The catalogue: product, category, unit price in EUR cents, and how often it sells (accessories far more than computers). */
+const CATALOGUE: ReadonlyArray<readonly [produit: string, categorie: string, prixCents: number, weight: number]> = [
+  ["Ordinateur portable", "Informatique", 179_998, 1],
+  ["Ordinateur de bureau", "Informatique", 129_900, 1],
+  ["Tablette", "Informatique", 44_900, 2],
+  ["Disque SSD 1 To", "Informatique", 8_999, 4],
+  ["Clavier mécanique", "Périphériques", 7_500, 5],
+  ["Souris sans fil", "Périphériques", 2_999, 8],
+  ["Écran 27 pouces", "Périphériques", 32_900, 2],
+  ["Webcam HD", "Périphériques", 5_990, 4],
+  ["Imprimante laser", "Périphériques", 19_900, 2],
+  ["Casque audio", "Audio", 14_990, 3],
+  ["Enceinte Bluetooth", "Audio", 7_990, 4],
+  ["Smartphone", "Téléphonie", 89_900, 1],
+  ["Coque de protection", "Téléphonie", 1_990, 10],
+  ["Chargeur rapide", "Téléphonie", 2_490, 8],
+  ["Chaise de bureau", "Mobilier", 24_900, 1],
+  ["Bureau assis-debout", "Mobilier", 49_900, 1],
+  ["Sac pour ordinateur", "Accessoires", 4_990, 5],
+  ["Hub USB-C", "Accessoires", 3_990, 6],
+  ["Câble HDMI", "Accessoires", 1_290, 10],
+  ["Licence bureautique", "Logiciels", 9_900, 3],
+  ["Antivirus 1 an", "Logiciels", 3_999, 5]
 ]
+const CATALOGUE_WEIGHT = CATALOGUE.reduce((sum, p) => sum + p[3], 0)
+const PRODUCTS = CATALOGUE.map((p) => [p, p[3] / CATALOGUE_WEIGHT] as const)
 
 /** Consumers buy one to three; businesses sometimes buy by the ten. */
 const QUANTITIES: Record<TypeClient, ReadonlyArray<readonly [number, number]>> = {
   B2C: [[1, 0.7], [2, 0.2], [3, 0.1]],
   B2B: [[1, 0.4], [2, 0.25], [3, 0.15], [5, 0.1], [10, 0.07], [20, 0.03]]
 }
+
+/**
+ * How often a client buys: regulars, occasional buyers, and rare ones who buy once in a few
+ * thousand sales, so that spending segments and loyalty stay varied over thousands of sales.
+ */
+const ACTIVITY: ReadonlyArray<number> = [1, 0.08, 0.08, 0.004, 0.004]
 
 export interface VenteGeneratorOptions {
   readonly seed: number
@@ -126,19 +134,22 @@ export const makeVenteGenerator = (options: Partial<VenteGeneratorOptions> = {})
     const typeClient: TypeClient = random() < 0.3 ? "B2B" : "B2C"
     const first = pick(random, country.first)
     const last = pick(random, country.last)
-    return {
+    const client = {
       clientId: `c-${String(i + 1).padStart(4, "0")}`,
       clientNom: typeClient === "B2B" ? `${last} ${country.company}` : `${first} ${last}`,
       pays: country.pays,
       typeClient,
       offsetMinutes: country.offsetMinutes
     }
+    return [client, pick(random, ACTIVITY)] as const
   })
+  const activity = clients.reduce((sum, c) => sum + c[1], 0)
+  const byActivity = clients.map(([client, weight]) => [client, weight / activity] as const)
   let clock = o.startMs
   let latest = Number.NEGATIVE_INFINITY
   return () => {
-    const client = clients[Math.floor(random() ** 1.5 * clients.length)]!
-    const [produit, categorie, prixUnitaireCents] = pick(random, CATALOGUE)
+    const client = weighted(random, byActivity)
+    const [produit, categorie, prixUnitaireCents] = weighted(random, PRODUCTS)
     const quantite = weighted(random, QUANTITIES[client.typeClient])
     const venteId = uuid(random)
     // Always four draws, so that the times of later sales do not depend on which ones were late.

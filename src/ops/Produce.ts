@@ -1,23 +1,33 @@
 /**
- * The load generator behind `sluice produce`: seeded transactions (a share of them malformed)
- * sent to Kafka by an idempotent producer, at a fixed rate or as fast as the broker takes them;
- * optionally inside Kafka transactions, some of them aborted, as an exactly-once upstream writes.
+ * The load generator behind `sluice produce`: seeded transactions or sales (a share of them
+ * malformed, and of sales late) sent to Kafka by an idempotent producer, at a fixed rate or as fast
+ * as the broker takes them; optionally inside Kafka transactions, some of them aborted, as an
+ * exactly-once upstream writes.
  */
 import { Producer } from "@platformatic/kafka"
 import { SingleBar } from "cli-progress"
 import { Effect } from "effect"
-import { type GeneratedMessage, makeMessageGenerator } from "../domain/Generator.ts"
+import { makeMessageGenerator } from "../domain/Generator.ts"
+import { makeVenteMessageGenerator } from "../domain/VenteGenerator.ts"
 import { KafkaError } from "../topology/Source.ts"
 import { ensureTopic } from "./KafkaAdmin.ts"
 
+/** What `produce` generates: `transaction_stream` transactions, or `ventes_stream` sales. */
+export const ProduceKinds = ["transactions", "ventes"] as const
+export type ProduceKind = (typeof ProduceKinds)[number]
+
 export interface ProduceOptions {
   readonly brokers: ReadonlyArray<string>
+  /** Transactions (the default, keyed by transaction id) or sales (keyed by client id). */
+  readonly kind?: ProduceKind | undefined
   readonly topic: string
   readonly messages: number
   /** Messages per second; 0 sends as fast as possible. */
   readonly rate: number
   readonly partitions: number
   readonly badRatio: number
+  /** Sales only: the share whose event time lies 15 to 90 minutes behind the stream (default 0). */
+  readonly lateRatio?: number | undefined
   readonly seed: number
   readonly progress: boolean
   /** Messages per Kafka transaction; 0 (the default) sends without transactions. */
@@ -30,6 +40,8 @@ export interface ProduceReport {
   /** Messages sent and, with transactions, committed. */
   readonly sent: number
   readonly bad: number
+  /** Sales sent with an event time well behind the stream (0 for transactions). */
+  readonly late: number
   /** Messages sent in transactions that were aborted (not counted in `sent`). */
   readonly aborted: number
   readonly elapsedMs: number
@@ -38,10 +50,25 @@ export interface ProduceReport {
 const BATCH = 1_000
 const SEND_DEADLINE_MS = 30_000
 
+interface Message {
+  readonly key: string
+  readonly value: Buffer
+  readonly bad: string | undefined
+  readonly late: boolean
+}
+
+const messageGenerator = (options: ProduceOptions): (() => Message) => {
+  if (options.kind === "ventes") {
+    return makeVenteMessageGenerator({ seed: options.seed, badRatio: options.badRatio, lateRatio: options.lateRatio ?? 0 })
+  }
+  const next = makeMessageGenerator({ seed: options.seed, badRatio: options.badRatio })
+  return () => ({ ...next(), late: false })
+}
+
 export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, KafkaError> =>
   Effect.gen(function*() {
     yield* ensureTopic(options.brokers, options.topic, options.partitions)
-    const next = makeMessageGenerator({ seed: options.seed, badRatio: options.badRatio })
+    const next = messageGenerator(options)
     const bar = options.progress
       ? new SingleBar({ format: `${options.topic} [{bar}] {percentage}% | {value}/{total} | {rate} msg/s | ETA {eta}s`, hideCursor: true })
       : undefined
@@ -49,6 +76,7 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
     const startedAt = Date.now()
     let sent = 0
     let bad = 0
+    let late = 0
     let aborted = 0
     let transactions = 0
     const transactionSize = options.transactionSize ?? 0
@@ -82,7 +110,7 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
               options.messages - sent,
               options.rate > 0 ? Math.max(1, Math.ceil(options.rate / 10)) : BATCH
             )
-            const batch: Array<GeneratedMessage> = []
+            const batch: Array<Message> = []
             for (let i = 0; i < size; i++) batch.push(next())
             const messages = batch.map((m) => ({ topic: options.topic, key: Buffer.from(m.key), value: m.value }))
             if (transactional) {
@@ -100,6 +128,7 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
             }
             sent += size
             bad += batch.filter((m) => m.bad !== undefined).length
+            late += batch.filter((m) => m.late && m.bad === undefined).length
             const elapsed = Date.now() - startedAt
             bar?.update(sent, { rate: Math.round(sent / Math.max(elapsed / 1000, 0.001)) })
             if (options.rate > 0) {
@@ -111,5 +140,5 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
         }),
       (producer) => Effect.promise(() => producer.close().catch(() => undefined))
     ).pipe(Effect.ensuring(Effect.sync(() => bar?.stop())))
-    return { sent, bad, aborted, elapsedMs: Date.now() - startedAt }
+    return { sent, bad, late, aborted, elapsedMs: Date.now() - startedAt }
   })

@@ -9,9 +9,9 @@ import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
-import { snapshotTables, TABLES } from "./TableSnapshots.ts"
-import { produce } from "./Produce.ts"
+import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
+import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
@@ -72,14 +72,35 @@ const run = Command.make(
   })
 ).pipe(Command.withDescription("Run the service: consume, write the lake exactly once, until SIGTERM (or idle)"))
 
+const ratio = (name: string) =>
+  Flag.Finite(name).pipe(Flag.filter((r: number) => r >= 0 && r <= 1, (r) => `must be between 0 and 1, got ${r}`))
+
+/** What each kind of message defaults to: the seeds' topics, four partitions for transactions and one for sales. */
+const produceDefaults: Record<ProduceKind, { readonly topic: string; readonly partitions: number }> = {
+  transactions: { topic: "transaction_stream", partitions: 4 },
+  ventes: { topic: "ventes_stream", partitions: 1 }
+}
+
 const produceCommand = Command.make(
   "produce",
   {
-    topic: Flag.String("topic").pipe(Flag.withDescription("Topic to produce to"), Flag.withDefault("transaction_stream")),
+    kind: Flag.Literals("kind", ProduceKinds).pipe(
+      Flag.withDescription("transactions (keyed by transaction id) or ventes, the sales pipeline's messages (keyed by client id)"),
+      Flag.withDefault("transactions")
+    ),
+    topic: Flag.String("topic").pipe(Flag.withDescription("Topic to produce to (default: transaction_stream, or ventes_stream with --kind ventes)"), Flag.optional),
     messages: Flag.Int("messages").pipe(Flag.withDescription("How many messages"), atLeast(0)),
     rate: Flag.Int("rate").pipe(Flag.withDescription("Messages per second (0: as fast as possible)"), atLeast(0), Flag.withDefault(0)),
-    partitions: Flag.Int("partitions").pipe(Flag.withDescription("Partitions when the topic is created"), atLeast(1), Flag.withDefault(4)),
-    badRatio: Flag.Finite("bad-ratio").pipe(Flag.withDescription("Share of malformed messages, 0..1"), Flag.filter((r: number) => r >= 0 && r <= 1, (r) => `must be between 0 and 1, got ${r}`), Flag.withDefault(0)),
+    partitions: Flag.Int("partitions").pipe(
+      Flag.withDescription("Partitions when the topic is created (default: 4, or 1 with --kind ventes)"),
+      atLeast(1),
+      Flag.optional
+    ),
+    badRatio: ratio("bad-ratio").pipe(Flag.withDescription("Share of malformed messages, 0..1"), Flag.withDefault(0)),
+    lateRatio: ratio("late-ratio").pipe(
+      Flag.withDescription("With --kind ventes: share of sales whose event time lies 15 to 90 minutes behind the stream, 0..1"),
+      Flag.optional
+    ),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the generator (same seed, same messages)"), Flag.withDefault(42)),
     transactionSize: Flag.Int("transaction-size").pipe(
       Flag.withDescription("Send in Kafka transactions of this many messages, as an exactly-once producer does (0: no transactions)"),
@@ -93,14 +114,26 @@ const produceCommand = Command.make(
     )
   },
   Effect.fn(function*(f) {
+    if (f.kind !== "ventes" && Option.isSome(f.lateRatio)) {
+      return yield* Effect.fail(new Error("--late-ratio applies to --kind ventes only (transactions spread their event times over five days)"))
+    }
     const s = yield* settings
-    const report = yield* produce({ ...f, brokers: s.brokers, progress: process.stdout.isTTY === true })
+    const topic = Option.getOrElse(f.topic, () => produceDefaults[f.kind].topic)
+    const report = yield* produce({
+      ...f,
+      topic,
+      partitions: Option.getOrElse(f.partitions, () => produceDefaults[f.kind].partitions),
+      lateRatio: Option.getOrUndefined(f.lateRatio),
+      brokers: s.brokers,
+      progress: process.stdout.isTTY === true
+    })
     const aborted = report.aborted === 0 ? "" : `, and ${report.aborted.toLocaleString("en-US")} in aborted transactions`
+    const late = f.kind === "ventes" ? `, ${report.late.toLocaleString("en-US")} late` : ""
     yield* Console.log(
-      `produced ${report.sent.toLocaleString("en-US")} messages (${report.bad.toLocaleString("en-US")} malformed)${aborted} to ${f.topic} in ${(report.elapsedMs / 1000).toFixed(1)} s`
+      `produced ${report.sent.toLocaleString("en-US")} ${f.kind === "ventes" ? "sales" : "messages"} (${report.bad.toLocaleString("en-US")} malformed${late})${aborted} to ${topic} in ${(report.elapsedMs / 1000).toFixed(1)} s`
     )
   })
-).pipe(Command.withDescription("Produce realistic transactions (seeded, optionally with malformed ones)"))
+).pipe(Command.withDescription("Produce realistic transactions or sales (seeded, optionally with malformed and late ones)"))
 
 const verifyCommand = Command.make(
   "verify",

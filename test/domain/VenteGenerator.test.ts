@@ -32,6 +32,18 @@ describe("sales generator", () => {
     for (const v of sales) expect(`${v.clientNom}|${v.pays}|${v.typeClient}`).toBe(byClient.get(v.clientId))
   })
 
+  it("has regular clients and rare ones, so that loyalty and spending segments stay varied", () => {
+    const next = makeVenteGenerator({ seed: 12 })
+    const purchases = new Map<string, number>()
+    for (let i = 0; i < 1_000; i++) {
+      const id = next().vente.clientId
+      purchases.set(id, (purchases.get(id) ?? 0) + 1)
+    }
+    const counts = [...purchases.values()]
+    expect(Math.min(...counts)).toBeLessThanOrEqual(2)
+    expect(counts.filter((c) => c >= 50).length).toBeGreaterThanOrEqual(5)
+  })
+
   it("advances event time a few seconds per sale, so that hour windows close within a thousand sales", () => {
     const next = makeVenteGenerator({ seed: 4 })
     const xs = Array.from({ length: 1_000 }, next).map((g) => g.vente.horodatageMs)
