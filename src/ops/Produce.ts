@@ -6,6 +6,7 @@
  */
 import { Producer } from "@platformatic/kafka"
 import { SingleBar } from "cli-progress"
+import { makeTransactionalProducer } from "../sinks/kafka/TransactionalProducer.ts"
 import { Effect } from "effect"
 import { makeMessageGenerator } from "../domain/Generator.ts"
 import { makeVenteMessageGenerator } from "../domain/VenteGenerator.ts"
@@ -93,14 +94,9 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
       deadline(Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op: `${what} on ${options.topic}`, cause }) }))
     yield* Effect.acquireUseRelease(
       Effect.sync(() =>
-        new Producer({
-          clientId: "sluice-produce",
-          bootstrapBrokers: [...options.brokers],
-          idempotent: true,
-          acks: -1,
-          retries: 5,
-          ...(transactional ? { transactionalId: `sluice-produce-${options.topic}-${options.seed}` } : {})
-        })
+        transactional
+          ? makeTransactionalProducer({ clientId: "sluice-produce", brokers: options.brokers, transactionalId: `sluice-produce-${options.topic}-${options.seed}` })
+          : new Producer({ clientId: "sluice-produce", bootstrapBrokers: [...options.brokers], idempotent: true, acks: -1, retries: 5 })
       ),
       (producer) =>
         Effect.gen(function*() {

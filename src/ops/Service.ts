@@ -118,7 +118,10 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       })
       const stop = yield* gracefulStop
       const snapshots = settings.sinks.includes("lake")
-        ? takeSnapshots({ lakeDir: settings.lakeDir, keep: settings.snapshotKeep })
+        ? takeSnapshots(
+          { lakeDir: settings.lakeDir, keep: settings.snapshotKeep },
+          settings.publish.includes("tables") ? { brokers: settings.brokers, group: settings.group, prefix: settings.publishPrefix } : undefined
+        )
         : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
       if (snapshots !== undefined) {
