@@ -19,7 +19,7 @@ import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
-import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
+import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
@@ -53,12 +53,14 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
   Effect.scoped(
     Effect.gen(function*() {
       armCrashPoint(settings.crashAt)
-      const partitions = yield* topicPartitions(settings.brokers, settings.topic)
+      // A source topic that does not exist yet is waited for (said once), not an error.
+      let partitions = yield* topicPartitions(settings.brokers, settings.topic)
       if (partitions === undefined) {
-        return yield* new KafkaError({
-          op: `subscribe to ${settings.topic}`,
-          cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
-        })
+        yield* Console.log(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")} yet; waiting for it (sluice produce creates it)`)
+        while (partitions === undefined) {
+          yield* Effect.sleep("1 second")
+          partitions = yield* topicPartitions(settings.brokers, settings.topic)
+        }
       }
       const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
         followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })

@@ -16,6 +16,7 @@ import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
+import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { redactSecrets } from "../sinks/warehouse/ConnectionUrl.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
@@ -37,6 +38,7 @@ const root = Command.make("sluice").pipe(
 const settings = Effect.gen(function*() {
   const flags = yield* root
   const base = yield* loadSettings
+  armCrashPoint(base.crashAt)
   return {
     ...base,
     ...(Option.isSome(flags.brokers) ? { brokers: flags.brokers.value.split(",").map((b) => b.trim()) } : {}),

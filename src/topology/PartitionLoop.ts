@@ -144,6 +144,11 @@ export const runPartition = <T>(
             return "ended" as const
           }
           const batch = event.batch
+          // An empty window takes the decisions in force when its first record comes, not those of when it opened.
+          if (window.state.isEmpty && replay === undefined) {
+            const now = yield* start.decisions
+            if (now.version !== window.decisions.version) window = yield* open(window.state.from)
+          }
           // A window's age counts from when its data was fetched, not from when it was dequeued.
           const at = Math.min(yield* Clock.currentTimeMillis, batch.fetchedAt)
           options.onFirstRecord(at)

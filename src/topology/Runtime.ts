@@ -221,6 +221,8 @@ export const runTopology = (
         }
         continue
       }
+      // Reference data changed (a state topic moved): the new decisions are kept by the sinks and said at once.
+      for (const flow of topology.flows) yield* ensureSaved(flow, flow.decisions.current()).pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause)))
       const idle = yield* caughtUp.pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause).pipe(Effect.as(false))))
       if (idle) {
         reason = "idle"

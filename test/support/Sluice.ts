@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { createConnection } from "mysql2"
 import { expect } from "vitest"
-import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
+import { deleteTopics, topicsWithPrefix } from "../../src/ops/KafkaAdmin.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = path.join(root, "bin", "sluice.js")
@@ -113,12 +113,18 @@ export const sandbox = (
       SLUICE_LAKE_DIR: lake,
       // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
       SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
+      SLUICE_BLACKLIST_TOPIC: `blacklist_${id}`,
+      SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key`,
+      SLUICE_PUBLISH_PREFIX: `${id}_`,
       SLUICE_CRASH_AT: undefined,
       ...env
     },
     cleanup: async () => {
       rmSync(lake, { recursive: true, force: true })
-      await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
+      rmSync(`${lake}.key`, { force: true })
+      // The source topic, and what the sandbox's runs and tests made beside it (rates, blacklist, output topics).
+      const made = await Effect.runPromise(topicsWithPrefix([brokers], `${id}_`).pipe(Effect.orElseSucceed(() => [] as Array<string>)))
+      await Effect.runPromise(deleteTopics([brokers], [topic, `exchange_rates_${id}`, `blacklist_${id}`, ...made]).pipe(Effect.ignore))
       if (mysqlUrl) await dropDatabase(mysqlUrl)
     }
   }

@@ -11,6 +11,7 @@ import { Clock, Effect } from "effect"
 import type { Add, Remove } from "./DeltaAction.ts"
 import { type DeltaLogError, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import { LakeIOError, listRecursive, mkdirs, publish, removeEmptyFolder, removeFile, replaceFileQuick, syncDirectory } from "./LocalStore.ts"
+import { crashPoint } from "../CrashPoint.ts"
 import { feedMetadata } from "./Metadata.ts"
 
 /** The Delta type of a snapshot column. */
@@ -107,6 +108,7 @@ export const writeSnapshot = (
     })
     yield* publish(tmp, target)
     yield* syncDirectory(folder)
+    yield* crashPoint("snapshot:after-write")
     const now = yield* Clock.currentTimeMillis
     const removes: Array<Remove> = [...before.files.values()].map((f) => ({
       path: f.path,
@@ -134,6 +136,7 @@ export const writeSnapshot = (
         operationParameters: { mode: "Overwrite", snapshot: String(n) }
       })
     ).pipe(Effect.tapError(() => removeFile(target)))
+    yield* crashPoint("snapshot:after-commit")
     const after = yield* log.snapshot
     yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify({ ...feedMetadata({ ...table, kind: "tables" }, root, after), snapshot: n }, null, 2))
     // Only the last `keep` snapshots' files stay: older versions' folders are emptied.
