@@ -125,7 +125,7 @@ const transactionFigures = (db: DuckDb, files: ReadonlyArray<string>) =>
 const salesFigures = (db: DuckDb, snapshot: number, files: { clients: ReadonlyArray<string>; pays: ReadonlyArray<string>; typeClient: ReadonlyArray<string> }) =>
   Effect.gen(function*() {
     const topClients = yield* db.query(`
-      SELECT client_nom, pays, segment, ${money("total_dep")} AS total_dep
+      SELECT client_nom, pays, segment, ${money("total_dep")} AS total_dep_text
       FROM ${parquetRelation(files.clients, "NULL::VARCHAR AS client_id, NULL::VARCHAR AS client_nom, NULL::VARCHAR AS pays, NULL::VARCHAR AS segment, 0::DECIMAL(18,2) AS total_dep")} ORDER BY total_dep DESC, client_id LIMIT 10`)
     const byCountry = files.pays.length === 0
       ? []
@@ -137,7 +137,7 @@ const salesFigures = (db: DuckDb, snapshot: number, files: { clients: ReadonlyAr
       )
     return {
       snapshot,
-      topClients: topClients.map((r) => ({ clientNom: String(r.client_nom), pays: String(r.pays), segment: String(r.segment), totalDep: String(r.total_dep) })),
+      topClients: topClients.map((r) => ({ clientNom: String(r.client_nom), pays: String(r.pays), segment: String(r.segment), totalDep: String(r.total_dep_text) })),
       byCountry,
       byClientType: byType.map((r) => ({ key: String(r.key), amountEur: String(r.amount), count: Number(r.n), averageBasket: String(r.basket) }))
     } satisfies SalesFigures
