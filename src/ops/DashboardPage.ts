@@ -115,6 +115,7 @@ h2 { margin: 24px 0 8px; font-size: 18px; } h2 small { font-weight: normal; colo
 table { border-collapse: collapse; font-size: 13px; margin-bottom: 8px; }
 th, td { padding: 3px 10px 3px 0; text-align: left; border-bottom: 1px solid #eee; } .num { text-align: right; }
 .kpis { display: flex; gap: 28px; margin: 4px 0 14px; } .kpis b { font-size: 22px; display: block; } .kpis span { color: #666; font-size: 12px; }
+.grid + .grid { margin-top: 14px; }
 .note { color: #666; font-style: italic; } .denied { color: #a33; }
 `
 

@@ -35,7 +35,7 @@ import {
   transactionProcessors
 } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
-import { serveOperations } from "./Dashboard.ts"
+import { serveOperations } from "./Endpoints.ts"
 import { makeMetrics } from "./Metrics.ts"
 import { followProgress } from "./Progress.ts"
 import { describeWarehouseChoice, openWarehouse } from "./WarehouseChoice.ts"
