@@ -114,6 +114,9 @@ export const sandbox = (
       // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
       SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
       SLUICE_CRASH_AT: undefined,
+      // Any free port for /metrics and /readyz: several instances of a test run side by side.
+      SLUICE_HTTP_PORT: "0",
+      SLUICE_LOG_FORMAT: undefined,
       ...env
     },
     cleanup: async () => {
