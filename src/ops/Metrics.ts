@@ -187,6 +187,7 @@ export const makeMetrics = (options: MetricsOptions): Metrics => {
     recovered: (tp, from) => {
       const p = stateOf(tp)
       p.recovered = true
+      p.end = undefined
       p.pending.length = 0
       for (const sink of sinks) p.next.set(sink, from)
     },
@@ -199,6 +200,12 @@ export const makeMetrics = (options: MetricsOptions): Metrics => {
       if (p === undefined) return
       p.end = batch.endOffset
       if (batch.firstTimestamp !== undefined) p.pending.push({ nextOffset: batch.nextOffset, firstTimestamp: batch.firstTimestamp })
+    },
+    endOffsets: (ends) => {
+      for (const [key, end] of ends) {
+        const p = partitions.get(key)
+        if (p !== undefined && end >= 0 && (p.end === undefined || end > p.end)) p.end = end
+      }
     },
     deadLetter: (tp, kind: DeadLetterKind) => {
       deadLetters.inc({ topic: tp.topic, kind })

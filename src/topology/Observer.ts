@@ -57,6 +57,8 @@ export interface Observer {
   readonly recovered: (partition: ObservedPartition, from: number) => void
   readonly revoked: (partition: ObservedPartition) => void
   readonly batchDecoded: (batch: BatchDecoded) => void
+  /** Kafka's end (last stable offset) of the attached partitions as last fetched, by `topic/partition`; -1 while unknown. Reported about once a second. */
+  readonly endOffsets: (ends: ReadonlyMap<string, number>) => void
   readonly deadLetter: (partition: ObservedPartition, kind: DeadLetterKind) => void
   readonly windowCommitted: (window: WindowCommitted) => void
   readonly tableCommitted: (table: TableCommitted) => void
@@ -74,6 +76,7 @@ export const noObserver: Observer = {
   recovered: () => {},
   revoked: () => {},
   batchDecoded: () => {},
+  endOffsets: () => {},
   deadLetter: () => {},
   windowCommitted: () => {},
   tableCommitted: () => {},

@@ -190,6 +190,7 @@ export const runTopology = (
 
     const catchUp = makeCatchUpCheck(topology, source, options.stalledAfterMs)
     let lastCatchUpCheck = 0
+    let lastEndsReport = 0
     const caughtUp = Effect.gen(function*() {
       if (options.untilIdleMs === undefined) return false
       const endOffsets = yield* source.endOffsetsSeen
@@ -230,6 +231,10 @@ export const runTopology = (
           }
         }
         continue
+      }
+      if ((yield* Clock.currentTimeMillis) - lastEndsReport >= 1_000) {
+        lastEndsReport = yield* Clock.currentTimeMillis
+        observer.endOffsets(yield* source.endOffsetsSeen)
       }
       const idle = yield* caughtUp.pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause).pipe(Effect.as(false))))
       if (idle) {
