@@ -1,6 +1,9 @@
-import { Effect, Logger } from "effect"
+import { Effect, Logger, References, Result } from "effect"
+import { TestClock } from "effect/testing"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { jsonLine, jsonLogger } from "../../src/ops/Logging.ts"
+import type { Decisions } from "../../src/topology/Decisions.ts"
+import { makeRecordingSink, makeTestDriver } from "../../src/topology/TestDriver.ts"
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -48,5 +51,29 @@ describe("the JSON log format", () => {
   it("keeps a multi-line message in one line of JSON", () => {
     const line = jsonLine({ date: new Date(0), level: "Info", message: ["a\nb", { n: 1 }], annotations: {} })
     expect(line).toBe("{\"time\":\"1970-01-01T00:00:00.000Z\",\"level\":\"info\",\"message\":\"a\\nb { n: 1 }\"}")
+  })
+})
+
+describe("the runtime's log annotations", () => {
+  it("name the topic and partition of a partition's task, and the offsets of the window a commit logs about", async () => {
+    const seen: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
+    const collector = Logger.make(({ fiber, message }) => {
+      seen.push({ message, annotations: { ...fiber.getRef(References.CurrentLogAnnotations) } })
+    })
+    const decisions: Decisions<string> = { version: 1, content: "{}", decode: (j) => Result.succeed(String(j)), policy: { maxMessageBytes: 1024 }, state: undefined, summary: "" }
+    const sink = makeRecordingSink<string>("a", { beforeWrite: () => Effect.logWarning("writing") })
+    await Effect.runPromise(Effect.gen(function*() {
+      const driver = yield* makeTestDriver(
+        { flows: [{ topic: "t", decisions: { current: () => decisions, restore: () => decisions }, sinks: [sink] }], window: { maxRecords: 5, maxBytes: 1 << 20, maxAgeMs: 1_000 } },
+        new Map([["t", 2]])
+      )
+      yield* driver.pipe("t", 1, ["\"a\"", "\"b\"", "\"c\"", "\"d\"", "\"e\""])
+      yield* driver.assign([{ topic: "t", partition: 1 }])
+      yield* driver.advance(100)
+      yield* driver.drain
+    }).pipe(Effect.scoped, Effect.provide(TestClock.layer()), Effect.provide(Logger.layer([collector]))))
+    const assigned = seen.find((l) => String(l.message).includes("assigned, resuming"))
+    expect(assigned?.annotations).toEqual({ topic: "t", partition: 1 })
+    expect(seen.find((l) => String(l.message) === "writing")?.annotations).toEqual({ topic: "t", partition: 1, offsets: "0..4" })
   })
 })
