@@ -41,11 +41,17 @@ export const startProgress = (label: string, shown: boolean = progressWanted()):
     hideCursor: true,
     stream: process.stderr
   })
-  const startedAt = Date.now()
+  // The rate counts from the first figures, not from the start-up before them.
+  let startedAt = 0
+  let startedWith = 0
   let started = false
   return {
     update: (done, total) => {
-      const { rate, etaSeconds } = rateAndEta(done, total, Date.now() - startedAt)
+      if (!started) {
+        startedAt = Date.now()
+        startedWith = done
+      }
+      const { rate, etaSeconds } = rateAndEta(done - startedWith, total - startedWith, Date.now() - startedAt)
       const payload = { rate: Math.round(rate).toLocaleString("en-US"), left: Math.max(0, total - done).toLocaleString("en-US"), etaText: formatDuration(etaSeconds) }
       if (!started) {
         bar.start(Math.max(total, 1), done, payload)
@@ -71,13 +77,16 @@ export const followProgress = (
   shown: boolean = progressWanted()
 ): Effect.Effect<void, never, Scope.Scope> => {
   if (!shown) return Effect.void
+  let last: { readonly done: number; readonly total: number } | undefined
   return Effect.acquireRelease(Effect.sync(() => startProgress(label, true)), (p) => Effect.sync(() => p.stop())).pipe(
     Effect.flatMap((p) =>
       Effect.forkScoped(
         Effect.forever(
           Effect.sync(() => {
             const now = read()
-            if (now !== undefined) p.update(now.done, now.total)
+            // Once everything is done the bar stays as it was, its rate that of the work.
+            if (now !== undefined && !(now.done === now.total && now.done === last?.done)) p.update(now.done, now.total)
+            last = now ?? last
           }).pipe(Effect.andThen(Effect.sleep("250 millis")))
         )
       )
