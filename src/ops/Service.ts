@@ -35,6 +35,9 @@ import {
   transactionProcessors
 } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
+import { serveOperations } from "./Endpoints.ts"
+import { makeMetrics } from "./Metrics.ts"
+import { followProgress } from "./Progress.ts"
 import { describeWarehouseChoice, openWarehouse } from "./WarehouseChoice.ts"
 
 export interface ServiceOptions {
@@ -53,6 +56,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
   Effect.scoped(
     Effect.gen(function*() {
       armCrashPoint(settings.crashAt)
+      const metrics = makeMetrics({ group: settings.group })
+      yield* serveOperations(settings.http, metrics, settings.sinks.includes("lake") ? { lakeDir: settings.lakeDir, topic: settings.topic } : undefined)
       // A source topic that does not exist yet is waited for (said once), not an error.
       let partitions = yield* topicPartitions(settings.brokers, settings.topic)
       if (partitions === undefined) {
@@ -72,7 +77,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       const key = yield* loadAnonymizationKey({ key: settings.anonymizationKey, file: settings.anonymizationKeyFile })
       yield* Console.log(`anonymization key: ${key.origin}`)
       const processors = transactionProcessors(settings.topic, key.key)
-      const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
+      const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs, observer: metrics.observer }
       const sinks: Array<Sink<EurTransaction>> = []
       if (settings.sinks.includes("lake")) {
         sinks.push(
@@ -81,7 +86,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
             encoder: yield* makeParquetEncoder(settings.encodeWorkers),
-            outage
+            outage,
+            observer: metrics.observer
           })
         )
         yield* Console.log(`lake: ${settings.lakeDir}`)
@@ -107,6 +113,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         flows: [{ topic: settings.topic, decisions, sinks }],
         window: settings.window
       }
+      metrics.watchSinks(sinks.map((s) => s.name))
       const source = yield* makeSource({
         ...defaultSourceOptions,
         brokers: settings.brokers,
@@ -119,6 +126,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         outage
       })
       const stop = yield* gracefulStop
+      if (options.untilIdleMs !== undefined) yield* followProgress("sluice run", metrics.backlog)
       const snapshots = settings.sinks.includes("lake")
         ? takeSnapshots(
           { lakeDir: settings.lakeDir, keep: settings.snapshotKeep },
@@ -136,7 +144,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         stalledAfterMs: settings.stalledAfterMs,
-        fencedBackoffMs: 1_000
+        fencedBackoffMs: 1_000,
+        observer: metrics.observer
       }, stop)
       // A catch-up run ends with tables that reflect everything it committed.
       if (snapshots !== undefined && summary.reason === "idle") yield* snapshots

@@ -3,17 +3,22 @@
  * turns its outcome into an exit code with a one-line reason on failure.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
+import { serveDashboard } from "./Endpoints.ts"
+import { readFigures } from "./Figures.ts"
+import { consoleLayer, loggerLayer } from "./Logging.ts"
+import { formatReport } from "./Report.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
+import { progressWanted } from "./Progress.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
-import { runMain } from "./Signals.ts"
+import { gracefulStop, runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
 import { armCrashPoint } from "../sinks/CrashPoint.ts"
@@ -47,6 +52,9 @@ const settings = Effect.gen(function*() {
   } satisfies SettingsShape
 })
 
+/** SLUICE_LOG_FORMAT: `text` (the default) or `json`, one object per line. */
+const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
+
 const run = Command.make(
   "run",
   {
@@ -65,12 +73,14 @@ const run = Command.make(
   Effect.fn(function*({ untilIdle, noMigrate, onOffsetOutOfRange }) {
     const base = yield* settings
     const s = Option.isSome(onOffsetOutOfRange) ? { ...base, onOffsetOutOfRange: onOffsetOutOfRange.value } : base
-    yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
-    const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
-    yield* Console.log(formatRun(summary))
-    if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))))
-    if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
-    if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
+    return yield* Effect.gen(function*() {
+      yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
+      const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
+      yield* Console.log(formatRun(summary))
+      if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))))
+      if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
+      if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
+    }).pipe(Effect.provide(consoleLayer(yield* logFormat)))
   })
 ).pipe(Command.withDescription("Run the service: consume, write the lake exactly once, until SIGTERM (or idle)"))
 
@@ -127,7 +137,7 @@ const produceCommand = Command.make(
       partitions: Option.getOrElse(f.partitions, () => produceDefaults[f.kind].partitions),
       lateRatio: Option.getOrUndefined(f.lateRatio),
       brokers: s.brokers,
-      progress: process.stdout.isTTY === true
+      progress: progressWanted()
     })
     const aborted = report.aborted === 0 ? "" : `, and ${report.aborted.toLocaleString("en-US")} in aborted transactions`
     const late = f.kind === "ventes" ? `, ${report.late.toLocaleString("en-US")} late` : ""
@@ -261,8 +271,39 @@ const topologyCommand = Command.make("topology", {}, () =>
     yield* Console.log(describeService(s))
   })).pipe(Command.withDescription("Print the topology: sources, processors and sinks, with each feed's path"))
 
+const dashboard = Command.make(
+  "dashboard",
+  {
+    port: Flag.Int("port").pipe(Flag.withDescription("Port to serve the page on (0: any free port)"), atLeast(0), Flag.withDefault(9465)),
+    metrics: Flag.String("metrics").pipe(
+      Flag.withDescription("A running service's /metrics, for the live section (default: http://127.0.0.1:$SLUICE_HTTP_PORT/metrics, 9464)"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function*({ port, metrics }) {
+    const s = yield* settings
+    const metricsUrl = Option.getOrElse(metrics, () => `http://127.0.0.1:${s.http.port}/metrics`)
+    yield* Effect.scoped(Effect.gen(function*() {
+      const stop = yield* gracefulStop
+      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lakeDir: s.lakeDir, topic: s.topic }, metricsUrl)
+      yield* Console.log(`dashboard of ${s.lakeDir} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
+      yield* Deferred.await(stop)
+    }))
+  })
+).pipe(Command.withDescription("Serve the dashboard: the lake's figures as charts and tables, and a service's live throughput and lag"))
+
+const report = Command.make(
+  "report",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false)) },
+  Effect.fn(function*({ json }) {
+    const s = yield* settings
+    const figures = yield* readFigures(s.lakeDir, s.topic)
+    yield* Console.log(json ? JSON.stringify(figures, null, 2) : formatReport(figures))
+  })
+).pipe(Command.withDescription("Print the dashboard's figures: top users, amounts by country, payment method and day, dead letters, sales"))
+
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, stack, demo]),
+  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, dashboard, report, stack, demo]),
   Command.run({ version: "0.1.0" })
 )
 
@@ -285,7 +326,9 @@ const reasonOf = (cause: Cause.Cause<unknown>): string | undefined => {
 }
 
 cli.pipe(
-  Effect.provide(Layer.mergeAll(NodeServices.layer, presenter)),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, presenter, Layer.unwrap(Effect.gen(function*() {
+    return loggerLayer(yield* logFormat)
+  })))),
   runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {

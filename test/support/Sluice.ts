@@ -117,6 +117,9 @@ export const sandbox = (
       SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key`,
       SLUICE_PUBLISH_PREFIX: `${id}_`,
       SLUICE_CRASH_AT: undefined,
+      // Any free port for /metrics and /readyz: several instances of a test run side by side.
+      SLUICE_HTTP_PORT: "0",
+      SLUICE_LOG_FORMAT: undefined,
       ...env
     },
     cleanup: async () => {
