@@ -236,6 +236,43 @@ export const checkPartitionField = (schema: FeedSchema, path: string): string | 
   return undefined
 }
 
+const typeText = (t: FieldType): string => (t.kind === "object" ? "an object" : formatType(t))
+
+/**
+ * Why `after` cannot replace `before` for a feed that holds data, or undefined when it can: every
+ * field kept, with its optionality and its type (a string's bound and a decimal's precision may
+ * grow), and new fields optional, so that every row written before still fits the new columns.
+ */
+export const schemaIncompatibility = (before: FeedSchema, after: FeedSchema): string | undefined => {
+  const compare = (old: ReadonlyArray<FeedField>, next: ReadonlyArray<FeedField>, parent: string): string | undefined => {
+    for (const o of old) {
+      const at = parent === "" ? o.name : `${parent}.${o.name}`
+      const n = next.find((f) => f.name === o.name)
+      if (n === undefined) return `${at} is removed (rows already written have it)`
+      if (n.optional !== o.optional) return `${at} changes from ${o.optional ? "optional" : "required"} to ${n.optional ? "optional" : "required"}`
+      const was = o.type
+      const is = n.type
+      if (was.kind === "object" && is.kind === "object") {
+        const inner = compare(was.fields, is.fields, at)
+        if (inner !== undefined) return inner
+        continue
+      }
+      if (was.kind === "object" || is.kind === "object") return `${at} changes from ${typeText(was)} to ${typeText(is)}`
+      const grows = (was.kind === "string" && is.kind === "string" && is.maxLength >= was.maxLength) ||
+        (was.kind === "decimal" && is.kind === "decimal" && is.scale === was.scale && is.precision >= was.precision) ||
+        (was.kind === is.kind && was.kind !== "string" && was.kind !== "decimal")
+      if (!grows) return `${at} changes from ${formatType(was)} to ${formatType(is)} (only a string's bound and a decimal's precision may grow)`
+    }
+    for (const n of next) {
+      if (!old.some((o) => o.name === n.name) && !n.optional) {
+        return `${parent === "" ? n.name : `${parent}.${n.name}`} is new and required (rows already written have none: declare it optional)`
+      }
+    }
+    return undefined
+  }
+  return compare(before.fields, after.fields, "")
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 

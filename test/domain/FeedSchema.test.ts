@@ -10,7 +10,8 @@ import {
   type FeedSchemaError,
   formatFeedSchema,
   numberToUnscaled,
-  parseFeedSchema
+  parseFeedSchema,
+  schemaIncompatibility
 } from "../../src/domain/FeedSchema.ts"
 import { makeRandom } from "../../src/domain/Generator.ts"
 import type { ValueDecoder } from "../../src/topology/Decode.ts"
@@ -166,6 +167,32 @@ describe("checkPartitionField", () => {
     ["p.at", /p.at is optional \(or inside an optional object\)/]
   ])("refuses %s", (path, reason) => {
     expect(checkPartitionField(s, path)).toMatch(reason)
+  })
+})
+
+describe("schemaIncompatibility", () => {
+  const before = schemaOf({ fields: { id: "string(10)", n: "integer?", m: "decimal(8,2)", o: { a: "boolean" } } })
+  const after = (fields: Record<string, unknown>) => schemaIncompatibility(before, schemaOf({ fields }))
+  const same = { id: "string(10)", n: "integer?", m: "decimal(8,2)", o: { a: "boolean" } }
+
+  it("accepts the same schema, new optional fields anywhere, a longer string and a wider decimal", () => {
+    expect(after(same)).toBeUndefined()
+    expect(after({ ...same, extra: "string?", "more?": { x: "integer" }, o: { a: "boolean", b: "timestamp?" } })).toBeUndefined()
+    expect(after({ ...same, id: "string", m: "decimal(12,2)" })).toBeUndefined()
+  })
+
+  it.each([
+    [{ n: "integer?", m: "decimal(8,2)", o: { a: "boolean" } }, "id is removed (rows already written have it)"],
+    [{ ...same, id: "string(9)" }, "id changes from string(10) to string(9) (only a string's bound and a decimal's precision may grow)"],
+    [{ ...same, m: "decimal(8,1)" }, "m changes from decimal(8,2) to decimal(8,1) (only a string's bound and a decimal's precision may grow)"],
+    [{ ...same, n: "integer" }, "n changes from optional to required"],
+    [{ ...same, id: "string(10)?" }, "id changes from required to optional"],
+    [{ ...same, o: "boolean" }, "o changes from an object to boolean"],
+    [{ ...same, o: { a: "integer" } }, "o.a changes from boolean to integer (only a string's bound and a decimal's precision may grow)"],
+    [{ ...same, o: { a: "boolean", b: "string" } }, "o.b is new and required (rows already written have none: declare it optional)"],
+    [{ ...same, z: "integer" }, "z is new and required (rows already written have none: declare it optional)"]
+  ])("refuses %j: %s", (fields, reason) => {
+    expect(after(fields)).toBe(reason)
   })
 })
 
