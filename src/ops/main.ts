@@ -6,9 +6,11 @@ import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
+import { feedsCommand } from "./FeedsCommand.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
@@ -260,7 +262,19 @@ const topologyCommand = Command.make("topology", {}, () =>
   })).pipe(Command.withDescription("Print the topology: sources, processors and sinks, with each feed's path"))
 
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, stack, demo]),
+  Command.withSubcommands([
+    run,
+    produceCommand,
+    verifyCommand,
+    migrateCommand,
+    snapshot,
+    vacuum,
+    topologyCommand,
+    stack,
+    demo,
+    feedsCommand(settings),
+    permissionsCommand(settings)
+  ]),
   Command.run({ version: "0.1.0" })
 )
 
