@@ -6,12 +6,15 @@ import { NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
+import { doctorCommand } from "./DoctorCommand.ts"
 import { feedsCommand } from "./FeedsCommand.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { metadataCommand } from "./MetadataCommand.ts"
 import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
+import { queryCommand } from "./QueryCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -273,7 +276,10 @@ const cli = root.pipe(
     stack,
     demo,
     feedsCommand(settings),
-    permissionsCommand(settings)
+    permissionsCommand(settings),
+    queryCommand(settings),
+    metadataCommand(settings),
+    doctorCommand(settings)
   ]),
   Command.run({ version: "0.1.0" })
 )
