@@ -33,8 +33,10 @@ const ok = (check: string, detail: string): Check => ({ check, status: "ok", det
 const warn = (check: string, detail: string, fix: string): Check => ({ check, status: "warn", detail, fix })
 const fail = (check: string, detail: string, fix: string): Check => ({ check, status: "fail", detail, fix })
 
-/** The lake needs at least this much free space to be worth running (a window of 64 MiB per partition, and its Parquet). */
+/** Below this much free space the lake is short (a window holds up to 64 MiB per partition, then its Parquet): a warning. */
 export const MIN_FREE_BYTES = 1024 * 1024 * 1024
+/** Below this, a commit may fail any moment: a failure. */
+export const MIN_USABLE_BYTES = 100 * 1024 * 1024
 
 const GiB = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`
 
@@ -139,7 +141,7 @@ export const checkLake = (settings: SettingsShape, statfs: (dir: string) => Prom
     checks.push(
       free >= MIN_FREE_BYTES
         ? ok("lake space", `${GiB(free)} free on the lake's filesystem`)
-        : (free >= MIN_FREE_BYTES / 10 ? warn : fail)("lake space", `${GiB(free)} free on the lake's filesystem`, "free space there (sluice vacuum deletes files no table version names) or move SLUICE_LAKE_DIR")
+        : (free >= MIN_USABLE_BYTES ? warn : fail)("lake space", `${GiB(free)} free on the lake's filesystem`, "free space there (sluice vacuum deletes files no table version names) or move SLUICE_LAKE_DIR")
     )
     if (exists) {
       const mode = (await fs.stat(lake)).mode & 0o777

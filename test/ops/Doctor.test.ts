@@ -3,7 +3,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { checkAnonymizationKey, checkLake, checkNode, javaMajor, MIN_FREE_BYTES } from "../../src/ops/Doctor.ts"
+import { checkAnonymizationKey, checkLake, checkNode, javaMajor, MIN_FREE_BYTES, MIN_USABLE_BYTES } from "../../src/ops/Doctor.ts"
 import type { SettingsShape } from "../../src/ops/Settings.ts"
 
 const dirs: Array<string> = []
@@ -57,11 +57,11 @@ describe("the doctor's checks", () => {
     expect(missing[0]!.detail).toMatch(/does not exist yet; .* is writable, the first run creates it/)
     mkdirSync(lake)
     chmodSync(lake, 0o777)
-    const open = await Effect.runPromise(checkLake(settings, async () => ({ bavail: MIN_FREE_BYTES / 20, bsize: 1 })))
+    const open = await Effect.runPromise(checkLake(settings, async () => ({ bavail: MIN_USABLE_BYTES - 1, bsize: 1 })))
     expect(open.map((c) => [c.check, c.status])).toEqual([["lake", "ok"], ["lake space", "fail"], ["lake modes", "fail"]])
     expect(open[2]!.fix).toBe(`chmod o-w ${lake}: anyone could add or replace files of the lake`)
     chmodSync(lake, 0o750)
-    const low = await Effect.runPromise(checkLake(settings, async () => ({ bavail: MIN_FREE_BYTES / 4, bsize: 1 })))
+    const low = await Effect.runPromise(checkLake(settings, async () => ({ bavail: MIN_USABLE_BYTES, bsize: 1 })))
     expect(low.map((c) => [c.check, c.status])).toEqual([["lake", "ok"], ["lake space", "warn"], ["lake modes", "ok"]])
   })
 })
