@@ -72,8 +72,14 @@ const checkBroker = (settings: SettingsShape) =>
     if (Option.isNone(cluster)) {
       return fail("broker", `no Kafka broker answers at ${brokers}`, "start the local one (npx sluice stack up) or point KAFKA_BROKERS (--brokers) at yours")
     }
-    const partitions = yield* topicPartitions(settings.brokers, settings.topic).pipe(Effect.orElseSucceed(() => undefined))
-    const topic = partitions === undefined
+    const partitions = yield* topicPartitions(settings.brokers, settings.topic).pipe(
+      Effect.timeoutOption(Duration.seconds(10)),
+      Effect.map((p) => (Option.isSome(p) ? p.value : ("unread" as const))),
+      Effect.orElseSucceed(() => "unread" as const)
+    )
+    const topic = partitions === "unread"
+      ? `; topic ${settings.topic} could not be read`
+      : partitions === undefined
       ? `; topic ${settings.topic} does not exist yet (sluice produce creates it)`
       : `; topic ${settings.topic} has ${partitions} partitions`
     return ok("broker", `Kafka cluster ${cluster.value.clusterId} at ${brokers}, ${cluster.value.brokerCount} broker${cluster.value.brokerCount === 1 ? "" : "s"}${topic}`)

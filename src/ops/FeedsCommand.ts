@@ -8,9 +8,10 @@ import { Console, Effect, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import { checkPartitionField, type FeedField, type FeedSchema, formatFeedSchema, formatType, parseFeedSchema } from "../domain/FeedSchema.ts"
 import { type FeedEntry, feedFolder, FeedTypes } from "../feeds/FeedEntry.ts"
-import { type FeedRegistry, makeFeedRegistry } from "../feeds/FeedRegistry.ts"
+import { type FeedRegistry, type FeedRegistryError, makeFeedRegistry } from "../feeds/FeedRegistry.ts"
 import { localRegistryStore } from "../feeds/RegistryStore.ts"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
+import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { TABLES } from "./TableSnapshots.ts"
 import { formatCount, formatMiB, formatTable } from "./TextTable.ts"
@@ -198,7 +199,7 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
       })
   ).pipe(Command.withDescription("Change a feed's schema, topic, partitioning or description"))
 
-  const change = (verb: string, description: string, act: (r: FeedRegistry, name: string) => Effect.Effect<FeedEntry, any>, said: string) =>
+  const change = (verb: string, description: string, act: (r: FeedRegistry, name: string) => Effect.Effect<FeedEntry, FeedRegistryError | LakeIOError>, said: string) =>
     Command.make(verb, { name: nameFlag }, ({ name }) =>
       Effect.gen(function*() {
         const s = yield* settings
