@@ -10,11 +10,16 @@ import { serveDashboard } from "./Endpoints.ts"
 import { readFigures } from "./Figures.ts"
 import { consoleLayer, loggerLayer } from "./Logging.ts"
 import { formatReport } from "./Report.ts"
+import { doctorCommand } from "./DoctorCommand.ts"
+import { feedsCommand } from "./FeedsCommand.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { metadataCommand } from "./MetadataCommand.ts"
+import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { progressWanted } from "./Progress.ts"
+import { queryCommand } from "./QueryCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -303,7 +308,24 @@ const report = Command.make(
 ).pipe(Command.withDescription("Print the dashboard's figures: top users, amounts by country, payment method and day, dead letters, sales"))
 
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, dashboard, report, stack, demo]),
+  Command.withSubcommands([
+    run,
+    produceCommand,
+    verifyCommand,
+    migrateCommand,
+    snapshot,
+    vacuum,
+    topologyCommand,
+    stack,
+    demo,
+    dashboard,
+    report,
+    feedsCommand(settings),
+    permissionsCommand(settings),
+    queryCommand(settings),
+    metadataCommand(settings),
+    doctorCommand(settings)
+  ]),
   Command.run({ version: "0.1.0" })
 )
 
