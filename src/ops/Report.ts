@@ -26,10 +26,12 @@ const shareRows = (shares: ReadonlyArray<Share>) => shares.map((s) => [s.key, fo
 const section = <A>(title: string, s: Section<A>, body: (a: A) => string): string =>
   `${title}\n${s._tag === "Shown" ? body(s.value) : s._tag === "Denied" ? `  not shown: reading ${s.feed} is not permitted` : `  ${s.reason}`}`
 
+/** What a report covers: both pipelines, or one. */
+export type ReportPart = "all" | "transactions" | "ventes"
+
 /** The report as text. */
-export const formatReport = (figures: Figures): string => {
-  const parts = [
-    `lake ${figures.lake}, read ${figures.at}`,
+export const formatReport = (figures: Figures, part: ReportPart = "all"): string => {
+  const transactions = [
     section(`\nTransactions (${figures.topic})`, figures.transactions, (t) =>
       [
         `${formatCount(t.transactions)} transactions, ${formatCount(t.counted)} not failed, ${formatEur(t.amountEur)} in EUR`,
@@ -42,8 +44,9 @@ export const formatReport = (figures: Figures): string => {
         "\nAmount per day (UTC)",
         textTable(["day", "amount (EUR)", "transactions"], shareRows(t.perDay), [1, 2])
       ].join("\n")),
-    section("\nDead letters by kind", figures.deadLetters, (d) => textTable(["kind", "messages"], d.map((k) => [k.kind, formatCount(k.count)]), [1])),
-    section("\nSales (ventes_stream)", figures.sales, (s) =>
+    section("\nDead letters by kind", figures.deadLetters, (d) => textTable(["kind", "messages"], d.map((k) => [k.kind, formatCount(k.count)]), [1]))
+  ]
+  const sales = section("\nSales (ventes_stream)", figures.sales, (s) =>
       [
         `Top 10 Clients by Revenue (tables/ventes_clients, snapshot ${s.snapshot})`,
         textTable(["client_nom", "pays", "segment", "total_dep"], s.topClients.map((c) => [c.clientNom, c.pays, c.segment, formatEur(c.totalDep)]), [3]),
@@ -52,6 +55,6 @@ export const formatReport = (figures: Figures): string => {
         "\nRevenue by client type",
         textTable(["type_client", "chiffre_affaires", "nb_ventes", "panier_moyen"], s.byClientType.map((t) => [t.key, formatEur(t.amountEur), formatCount(t.count), formatEur(t.averageBasket)]), [1, 2, 3])
       ].join("\n"))
-  ]
+  const parts = [`lake ${figures.lake}, read ${figures.at}`, ...(part === "ventes" ? [] : transactions), ...(part === "transactions" ? [] : [sales])]
   return parts.join("\n")
 }

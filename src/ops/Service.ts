@@ -14,13 +14,16 @@ import type { Sink } from "../topology/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import type { Warehouse } from "../sinks/warehouse/Warehouse.ts"
 import { defaultWarehouseSinkOptions, makeWarehouseSink, warehouseTargets } from "../sinks/warehouse/WarehouseSink.ts"
-import { describeTopology } from "../topology/Describe.ts"
+import { describeTopology, type FlowDescription, type TableDescription } from "../topology/Describe.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
-import type { Topology } from "../topology/Topology.ts"
+import type { TopicFlow, Topology } from "../topology/Topology.ts"
+import type { Vente } from "../domain/Vente.ts"
+import { venteDecisions, venteFeeds, ventePartitionState } from "./VenteFlow.ts"
+import { updateVenteTables, VENTE_TABLES, fenetresTable } from "./VenteTables.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
@@ -58,15 +61,6 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       armCrashPoint(settings.crashAt)
       const metrics = makeMetrics({ group: settings.group })
       yield* serveOperations(settings.http, metrics, settings.sinks.includes("lake") ? { lakeDir: settings.lakeDir, topic: settings.topic } : undefined)
-      // A source topic that does not exist yet is waited for (said once), not an error.
-      let partitions = yield* topicPartitions(settings.brokers, settings.topic)
-      if (partitions === undefined) {
-        yield* Console.log(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")} yet; waiting for it (sluice produce creates it)`)
-        while (partitions === undefined) {
-          yield* Effect.sleep("1 second")
-          partitions = yield* topicPartitions(settings.brokers, settings.topic)
-        }
-      }
       const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
         followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })
       const rates = yield* follow(settings.ratesTopic, decodeRateMessage)
@@ -104,16 +98,38 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       }
       const streams = settings.publish.filter((p): p is "anonymized" | "blacklisted" => p !== "tables")
       if (streams.length > 0) {
+        // The output topics mirror the source's partitions: a missing source is waited for (said once).
+        let partitions = yield* topicPartitions(settings.brokers, settings.topic)
+        if (partitions === undefined) {
+          yield* Console.log(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")} yet; waiting for it before publishing (sluice produce creates it)`)
+          while (partitions === undefined) {
+            yield* Effect.sleep("1 second")
+            partitions = yield* topicPartitions(settings.brokers, settings.topic)
+          }
+        }
         const outputs = transactionOutputs(processors, settings.publishPrefix)
         for (const p of streams) yield* ensureTopic(settings.brokers, outputs[p].topic, partitions)
         sinks.push(yield* makeKafkaSink({ brokers: settings.brokers, group: settings.group, topic: settings.topic, outputs: streams.map((p) => outputs[p]), outage }))
         yield* Console.log(`publishing: ${streams.map((p) => outputs[p].topic).join(", ")} (transactional)`)
       }
-      const topology: Topology = {
-        flows: [{ topic: settings.topic, decisions, sinks }],
-        window: settings.window
+      // The sales flow: bronze and late sales in the lake, judged against each partition's watermark.
+      const ventes = settings.ventes !== undefined && settings.sinks.includes("lake") ? settings.ventes : undefined
+      const flows: Array<TopicFlow<any>> = [{ topic: settings.topic, decisions, sinks }]
+      if (ventes !== undefined) {
+        const venteSink = yield* makeLakeSink<Vente>(ventes.topic, venteFeeds(ventes.topic), {
+          lakeRoot: settings.lakeDir,
+          compression: settings.compression,
+          checkpointInterval: settings.checkpointInterval,
+          encoder: yield* makeParquetEncoder(settings.encodeWorkers),
+          outage,
+          observer: metrics.observer
+        })
+        const venteDecisionSource = venteDecisions(settings.maxMessageBytes, ventes.watermarkMs)
+        flows.push({ topic: ventes.topic, decisions: venteDecisionSource, sinks: [venteSink], partitionState: ventePartitionState })
+        yield* Console.log(`sales: ${ventes.topic} (${venteDecisionSource.current().summary}; windows of ${ventes.windowMs / 60_000} min)`)
       }
-      metrics.watchSinks(sinks.map((s) => s.name))
+      const topology: Topology = { flows, window: settings.window }
+      metrics.watchSinks([...new Set(flows.flatMap((f) => f.sinks.map((s) => s.name)))])
       const source = yield* makeSource({
         ...defaultSourceOptions,
         brokers: settings.brokers,
@@ -121,7 +137,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         clientId: settings.clientId,
         groupInstanceId: settings.instanceId,
         sessionTimeoutMs: settings.sessionTimeoutMs,
-        topics: [settings.topic],
+        topics: flows.map((f) => f.topic),
         onOffsetOutOfRange: settings.onOffsetOutOfRange,
         outage
       })
@@ -131,6 +147,21 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         ? takeSnapshots(
           { lakeDir: settings.lakeDir, keep: settings.snapshotKeep },
           settings.publish.includes("tables") ? { brokers: settings.brokers, group: settings.group, prefix: settings.publishPrefix } : undefined
+        ).pipe(
+          Effect.andThen(ventes === undefined ? Effect.void : updateVenteTables({
+            brokers: settings.brokers,
+            lakeDir: settings.lakeDir,
+            topic: ventes.topic,
+            keep: settings.snapshotKeep,
+            watermarkDelayMs: ventes.watermarkMs,
+            windowMs: ventes.windowMs
+          }).pipe(Effect.tap((w) =>
+            Effect.logInfo(
+              `snapshot: ${w.snapshots.map((t) => `tables/${t.table} v${t.snapshot} (${t.rows.toLocaleString("en-US")} rows)`).join(", ")}; ` +
+                `streams/ventes_fenetres: ${w.windows} windows closed` +
+                (w.watermarkMs === undefined ? " (a partition has no sale yet)" : ` (watermark ${new Date(w.watermarkMs).toISOString()})`)
+            )
+          ), Effect.catchTag("Fenced", (e) => Effect.logInfo(`snapshot: another instance took the sales tables first (${e.message})`))))
         )
         : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
@@ -172,12 +203,30 @@ export const describeService = (settings: SettingsShape): string => {
     }))
   ]
   const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
-  const tables = settings.sinks.includes("lake")
+  const tables: Array<TableDescription> = settings.sinks.includes("lake")
     ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
     : []
-  return describeTopology([{
+  const flows: Array<FlowDescription> = [{
     topic: settings.topic,
     decisions: `from ${settings.ratesTopic} (or the built-in table), ${settings.blacklistTopic} and the size cap; now: ${decisions.current().summary}`,
+    deadLetterReasons: "empty, too large, not UTF-8, not JSON, not the schema, no rate",
     targets
-  }], tables)
+  }]
+  const ventes = settings.ventes !== undefined && settings.sinks.includes("lake") ? settings.ventes : undefined
+  if (ventes !== undefined) {
+    flows.push({
+      topic: ventes.topic,
+      decisions: `fixed by configuration: ${venteDecisions(settings.maxMessageBytes, ventes.watermarkMs).current().summary}`,
+      targets: lakeTargets(venteFeeds(ventes.topic), settings.lakeDir).map((t) => ({ ...t, sink: "lake" }))
+    })
+    const from = "streams/ventes_stream"
+    for (const t of VENTE_TABLES) tables.push({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from, schedule: every })
+    tables.push({
+      name: `streams/${fenetresTable.name}`,
+      location: tableRoot(settings.lakeDir, { kind: "streams", name: fenetresTable.name }),
+      from: `${from} (on-time sales, windows of ${ventes.windowMs / 60_000} min per country)`,
+      schedule: "appended with the tables, once every partition's watermark has passed a window's end"
+    })
+  }
+  return describeTopology(flows, tables)
 }

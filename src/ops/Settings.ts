@@ -58,6 +58,7 @@ export interface SettingsShape {
   readonly publish: ReadonlyArray<PublishName>
   /** Prepended to the output topics' names (several deployments on one cluster). */
   readonly publishPrefix: string
+  readonly ventes: VenteSettings | undefined
   /** Where `run` serves /healthz, /readyz, /metrics and the dashboard. */
   readonly http: HttpSettings
 }
@@ -73,6 +74,15 @@ export interface HttpSettings {
 export const DEFAULT_HTTP_PORT = 9464
 
 export type PublishName = "anonymized" | "blacklisted" | "tables"
+
+/** The sales flow's settings; absent when `SLUICE_VENTES_TOPIC` is set empty. */
+export interface VenteSettings {
+  readonly topic: string
+  /** How far behind the largest horodatage seen a partition's watermark lies. */
+  readonly watermarkMs: number
+  /** The size of the tumbling windows of `ventes_fenetres`. */
+  readonly windowMs: number
+}
 
 export type SinkName = "lake" | "warehouse"
 
@@ -102,6 +112,7 @@ export const loadSettings = Effect.gen(function*() {
     "SLUICE_PUBLISH"
   ).pipe(Config.withDefault([] as ReadonlyArray<PublishName>))
   const anonymizationKey = yield* Config.option(Config.Redacted("SLUICE_ANONYMIZATION_KEY"))
+  const ventesTopic = yield* Config.String("SLUICE_VENTES_TOPIC").pipe(Config.withDefault("ventes_stream"))
   const anonymizationKeyFile = yield* Config.String("SLUICE_ANONYMIZATION_KEY_FILE").pipe(Config.withDefault(""))
   const sinks = yield* Config.schema(
     Schema.String.pipe(
@@ -167,6 +178,13 @@ export const loadSettings = Effect.gen(function*() {
     anonymizationKeyFile: path.resolve(anonymizationKeyFile || defaultKeyFile(lakeDir)),
     publish,
     publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault("")),
+    ventes: ventesTopic.trim() === ""
+      ? undefined
+      : {
+        topic: ventesTopic.trim(),
+        watermarkMs: Duration.toMillis(yield* Config.Duration("SLUICE_VENTES_WATERMARK").pipe(Config.withDefault(Duration.minutes(10)))),
+        windowMs: Duration.toMillis(yield* Config.Duration("SLUICE_VENTES_WINDOW").pipe(Config.withDefault(Duration.hours(1))))
+      },
     http: {
       host: yield* Config.NonEmptyString("SLUICE_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
       port: Option.getOrElse(httpPort, () => DEFAULT_HTTP_PORT),

@@ -4,7 +4,7 @@
  */
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
-import { CliOutput, Command, Flag } from "effect/cli"
+import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
 import { readFigures } from "./Figures.ts"
@@ -21,6 +21,7 @@ import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { progressWanted } from "./Progress.ts"
 import { queryCommand } from "./QueryCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
+import { venteFeeds } from "./VenteFlow.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { gracefulStop, runMain } from "./Signals.ts"
@@ -79,10 +80,15 @@ const run = Command.make(
     const base = yield* settings
     const s = Option.isSome(onOffsetOutOfRange) ? { ...base, onOffsetOutOfRange: onOffsetOutOfRange.value } : base
     return yield* Effect.gen(function*() {
-      yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
+      const sales = s.ventes !== undefined && s.sinks.includes("lake") ? s.ventes.topic : undefined
+      yield* Console.log(`sluice run: ${[s.topic, sales].filter((t) => t !== undefined).join(" and ")} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
       const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
       yield* Console.log(formatRun(summary))
-      if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))))
+      if (s.sinks.includes("lake")) {
+        const feeds = yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))
+        const saleFeeds = sales === undefined ? [] : yield* summarizeFeeds(s.lakeDir, sales, yield* topicId(s.brokers, sales), venteFeeds(sales))
+        yield* Console.log(formatFeeds([...feeds, ...saleFeeds]))
+      }
       if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
       if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
     }).pipe(Effect.provide(consoleLayer(yield* logFormat)))
@@ -299,13 +305,24 @@ const dashboard = Command.make(
 
 const report = Command.make(
   "report",
-  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false)) },
-  Effect.fn(function*({ json }) {
+  {
+    part: Argument.Literals("pipeline", ["all", "transactions", "ventes"] as const).pipe(
+      Argument.withDescription("transactions (top users, amounts by country, payment method and day, dead letters), ventes (top 10 clients, revenue by country and client type) or all"),
+      Argument.withDefault("all")
+    ),
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false))
+  },
+  Effect.fn(function*({ part, json }) {
     const s = yield* settings
     const figures = yield* readFigures(s.lakeDir, s.topic)
-    yield* Console.log(json ? JSON.stringify(figures, null, 2) : formatReport(figures))
+    const shown = part === "ventes"
+      ? { lake: figures.lake, at: figures.at, sales: figures.sales }
+      : part === "transactions"
+      ? { ...figures, sales: undefined }
+      : figures
+    yield* Console.log(json ? JSON.stringify(shown, null, 2) : formatReport(figures, part))
   })
-).pipe(Command.withDescription("Print the dashboard's figures: top users, amounts by country, payment method and day, dead letters, sales"))
+).pipe(Command.withDescription("Print the dashboard's figures: top users, amounts by country, payment method and day, dead letters (transactions); top clients, revenue by country and client type (ventes)"))
 
 const cli = root.pipe(
   Command.withSubcommands([

@@ -9,6 +9,8 @@ import type { SinkTarget } from "./Sink.ts"
 export interface FlowDescription {
   readonly topic: string
   readonly decisions: string
+  /** Why a record of this flow becomes a dead letter, when it is more than the decoder's reasons. */
+  readonly deadLetterReasons?: string | undefined
   readonly targets: ReadonlyArray<SinkTarget & { readonly sink: string }>
 }
 
@@ -43,12 +45,12 @@ export const describeTopology = (flows: ReadonlyArray<FlowDescription>, tables: 
     }
     const letters = sinksOf("dead letters")
     if (letters.length > 0) {
-      lines.push("    Dead letters (empty, too large, not UTF-8, not JSON, not the schema, no rate)")
+      lines.push(`    Dead letters (${flow.deadLetterReasons ?? "empty, too large, not UTF-8, not JSON, not the schema"})`)
       for (const t of letters) lines.push(target(t))
     }
   }
   if (tables.length > 0) {
-    lines.push("  Tables (versioned snapshots)")
+    lines.push("  Tables (versioned snapshots and appended windows)")
     for (const t of tables) lines.push(`    ${t.name} <-- aggregate of ${t.from}, ${t.schedule} (${t.location})`)
   }
   return lines.join("\n")

@@ -37,6 +37,8 @@ export interface LoopStart<T> {
    * ends exactly there and is decided with them, whatever is in force now.
    */
   readonly replay?: { readonly end: number; readonly decisions: Decisions<T, any> } | undefined
+  /** The partition's state before offset `from` (see `PartitionState`). */
+  readonly state?: number | undefined
 }
 
 export interface LoopOptions {
@@ -81,6 +83,8 @@ export const runPartition = <T>(
     const limits = options.window
     const observer = options.observer ?? noObserver
     let replay = start.replay !== undefined && start.replay.end >= start.from ? start.replay : undefined
+    const keeps = flow.partitionState
+    let state = start.state ?? keeps?.initial ?? 0
     // A window keeps the decisions it opened with: those of the replay, else those in force then.
     const open = (from: number) =>
       Effect.gen(function*() {
@@ -98,12 +102,12 @@ export const runPartition = <T>(
       return fiber === undefined ? Effect.void : Fiber.join(fiber)
     })
 
-    const commit = (closing: OpenWindow<T>, to: number) =>
+    const commit = (closing: OpenWindow<T>, to: number, stateAfter: number | undefined) =>
       Effect.gen(function*() {
         const sinkCommit = (w: SinkWindow<T>, i: number) =>
           Effect.gen(function*() {
             const started = yield* Clock.currentTimeMillis
-            yield* w.commit(to)
+            yield* w.commit(to, stateAfter)
             const at = yield* Clock.currentTimeMillis
             const { records, deadLetters, timestamps } = closing
             observer.windowCommitted({ ...sp, sink: flow.sinks[i]!.name, from: closing.state.from, to, records, deadLetters, bytes: closing.state.bytes, durationMs: at - started, committedAt: at, timestamps })
@@ -132,7 +136,7 @@ export const runPartition = <T>(
       if (replay !== undefined && to >= replay.end) replay = undefined
       window = yield* open(to + 1)
       progress.windowOpen = false
-      inFlight = yield* Effect.forkChild(commit(closing, to).pipe(Effect.annotateLogs({ offsets: `${closing.state.from}..${to}` })))
+      inFlight = yield* Effect.forkChild(commit(closing, to, keeps === undefined ? undefined : state).pipe(Effect.annotateLogs({ offsets: `${closing.state.from}..${to}` })))
     })
 
     const loop = Effect.gen(function*() {
@@ -179,8 +183,10 @@ export const runPartition = <T>(
               window.deadLetters++
               observer.deadLetter(sp, decoded.kind)
             } else {
+              if (keeps !== undefined) decoded.stateBefore = state
               for (const w of window.sinks) w.add(decoded)
               window.records++
+              if (keeps !== undefined) state = keeps.next(state, decoded)
             }
             window.timestamps.push(record.timestamp)
             const ws = window.state

@@ -41,6 +41,8 @@ export interface Decoded<T> {
   readonly partition: number
   readonly offset: number
   readonly timestamp: number
+  /** The partition's state before this record, when its flow keeps one (see `PartitionState`). */
+  stateBefore?: number
 }
 
 /** Why a record is a dead letter. */

@@ -26,6 +26,8 @@ export interface Recovered<T> {
   readonly start: number | undefined
   /** Offsets up to `end` some sinks committed, with the decisions they used. */
   readonly replay: { readonly end: number; readonly decisions: Decisions<T, any> } | undefined
+  /** The partition's state before `start`, as the sinks that stopped there recorded it. */
+  readonly state: number | undefined
 }
 
 /**
@@ -43,17 +45,18 @@ export const recoverPartition = <T>(
     const positions = yield* Effect.forEach(sinks, (sink) => sink.recover(sp))
     const nexts = positions.map((p) => p.next)
     const start = nexts.some((n) => n === undefined) ? undefined : Math.min(...(nexts as Array<number>))
+    const state = positions.find((p) => p.next !== undefined && p.next === start && p.state !== undefined)?.state
     let furthest: { next: number; decisions: number | undefined } | undefined
     for (const p of positions) if (p.furthest !== undefined && (furthest === undefined || p.furthest.next > furthest.next)) furthest = p.furthest
-    if (furthest === undefined || (start !== undefined && furthest.next <= start)) return { start, replay: undefined }
+    if (furthest === undefined || (start !== undefined && furthest.next <= start)) return { start, replay: undefined, state }
     const end = furthest.next - 1
-    if (furthest.decisions === undefined || furthest.decisions === current.version) return { start, replay: { end, decisions: current } }
+    if (furthest.decisions === undefined || furthest.decisions === current.version) return { start, replay: { end, decisions: current }, state }
     const version = furthest.decisions
     for (const sink of sinks) {
       const content = yield* sink.loadDecisions(version)
       if (Option.isSome(content)) {
         yield* Effect.logInfo(`${sp.topic}/${sp.partition}: offsets up to ${end} are replayed with decisions ${formatVersion(version)}, as first committed`)
-        return { start, replay: { end, decisions: source.restore(content.value) } }
+        return { start, replay: { end, decisions: source.restore(content.value) }, state }
       }
     }
     return yield* new DecisionsMissing({ topic: sp.topic, partition: sp.partition, version, sinks: sinks.map((s) => s.name) })

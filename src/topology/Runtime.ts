@@ -3,7 +3,7 @@
  * run the partition loop; again after a fence or a new topic incarnation), reassignment,
  * catch-up detection and drain. Any failure of a partition stops the whole service, loudly.
  */
-import { Cause, Clock, Data, Deferred, Effect, Fiber, Option, Queue } from "effect"
+import { Cause, Clock, Data, Deferred, Effect, Fiber, Option, Queue, Semaphore } from "effect"
 import { makeCatchUpCheck, type PartitionsStalled } from "./CatchUp.ts"
 import { type Decisions, formatVersion } from "./Decisions.ts"
 import { type LoopError, type PartitionProgress, runPartition } from "./PartitionLoop.ts"
@@ -81,18 +81,19 @@ export const runTopology = (
     let firstRecordAt: number | undefined
     let lastCommitAt: number | undefined
     let reason: RunSummary["reason"] = "drained"
-    // Decisions versions every sink holds already, so each is saved once per process.
-    const saved = new Set<number>()
-
+    // Decisions versions every sink of a flow holds already, so each is saved (and said) once per process.
+    const saved = new Set<string>()
+    const saving = yield* Semaphore.make(1)
     const ensureSaved = <T>(flow: TopicFlow<T>, decisions: Decisions<T, any>) =>
-      Effect.suspend(() =>
-        saved.has(decisions.version)
+      saving.withPermits(1)(Effect.suspend(() => {
+        const key = `${flow.topic}:${decisions.version}`
+        return saved.has(key)
           ? Effect.void
           : Effect.forEach(flow.sinks, (sink) => sink.saveDecisions(decisions.version, decisions.content), { discard: true }).pipe(
-            Effect.tap(() => Effect.sync(() => saved.add(decisions.version))),
+            Effect.tap(() => Effect.sync(() => saved.add(key))),
             Effect.tap(() => Effect.logInfo(`${flow.topic}: decisions ${formatVersion(decisions.version)} in force: ${decisions.summary}`))
           )
-      )
+      }))
 
     const waitForTopic = (topic: string) =>
       Effect.gen(function*() {
@@ -138,7 +139,7 @@ export const runTopology = (
             const now = flow.decisions.current()
             return Effect.as(ensureSaved(flow, now), now)
           })
-          const end = yield* runPartition(flow, sp, queue, { from, decisions, replay: recovered.replay }, state, {
+          const end = yield* runPartition(flow, sp, queue, { from, decisions, replay: recovered.replay, state: recovered.state }, state, {
             window: topology.window,
             flushWhenCaughtUp: options.flushWhenCaughtUp === true,
             draining: () => draining,

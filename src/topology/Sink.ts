@@ -43,6 +43,8 @@ export interface SinkPosition {
    * commit: offsets below it were decided once and must be decided the same way again.
    */
   readonly furthest: { readonly next: number; readonly decisions: number | undefined } | undefined
+  /** The partition's state after offset `next - 1`, when the flow keeps one and the sink recorded it. */
+  readonly state?: number | undefined
 }
 
 /** A window being filled: records go in as they are decoded (the hot path), then one commit. */
@@ -50,8 +52,11 @@ export interface SinkWindow<T> {
   /** Takes a record; records below the sink's own next offset are skipped. */
   readonly add: (record: Decoded<T>) => void
   readonly addDeadLetter: (letter: DeadLetter) => void
-  /** Writes what was added and commits the window's offsets up to `to` (inclusive). */
-  readonly commit: (to: number) => Effect.Effect<void, SinkFenced | SinkError>
+  /**
+   * Writes what was added and commits the window's offsets up to `to` (inclusive), with the
+   * partition's state after them when its flow keeps one (see `PartitionState`).
+   */
+  readonly commit: (to: number, state?: number) => Effect.Effect<void, SinkFenced | SinkError>
 }
 
 /** One thing a sink writes, for `sluice topology`: what it reads, and where it goes. */

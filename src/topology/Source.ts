@@ -180,8 +180,39 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
       )
     )
 
-    consumer.topics.trackAll(...options.topics)
+    // The group is joined with the source topics that exist; one created later is picked up when it
+    // appears (said once), with a rejoin. Until one exists there is nothing to join for.
+    const missing = new Set(options.topics)
+    const trackNew = Effect.gen(function*() {
+      if (missing.size === 0) return false
+      const ids = yield* topicIds(consumer, [...missing], true)
+      const found = [...missing].filter((t) => ids.has(t))
+      for (const t of found) {
+        missing.delete(t)
+        consumer.topics.track(t)
+      }
+      return found.length > 0
+    })
+    yield* trackNew
+    for (const t of missing) yield* Effect.logWarning(`topic ${t} does not exist yet; it is read as soon as it appears`)
+    while (consumer.topics.current.length === 0) {
+      yield* Effect.sleep("1 second")
+      yield* trackNew
+    }
     yield* join
+    if (missing.size > 0) {
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.gen(function*() {
+            yield* Effect.sleep("2 seconds")
+            if (yield* trackNew) {
+              yield* Effect.logInfo(`topics ${consumer.topics.current.join(", ")} are read now: joining the group again`)
+              yield* join
+            }
+          }).pipe(Effect.catch((e) => Effect.logWarning(`looking for new source topics: ${e.message}`)))
+        ).pipe(Effect.catchCause((cause) => Deferred.failCause(failed, cause)))
+      )
+    }
 
     const positions = new Map<string, Position>()
     let fetching = true

@@ -6,6 +6,7 @@
  */
 import { Clock, Deferred, Effect, type Exit, Fiber, Option, Queue, type Scope } from "effect"
 import { TestClock } from "effect/testing"
+import type { Processor } from "./Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition, SourceRecord } from "./Record.ts"
 import type { Sink, SinkError, SinkFenced, SinkPosition, SinkWindow } from "./Sink.ts"
 import { type RunSummary, type RuntimeError, type RuntimeOptions, runTopology } from "./Runtime.ts"
@@ -133,49 +134,53 @@ export const makeTestDriver = (
   })
 
 /** One window a recording sink committed. */
-export interface RecordedCommit<T> {
+export interface RecordedCommit<V> {
   readonly partition: number
   readonly from: number
   readonly to: number
   readonly decisions: number
-  readonly values: ReadonlyArray<T>
+  readonly values: ReadonlyArray<V>
   readonly deadLetters: ReadonlyArray<number>
+  /** The partition's state after the window, when the flow keeps one. */
+  readonly state: number | undefined
 }
 
-export interface RecordingSink<T> extends Sink<T> {
-  readonly commits: Array<RecordedCommit<T>>
-  /** Sets what this sink has committed before the run (next offset and decisions version). */
-  readonly preset: (partition: number, next: number, decisions: number) => void
+export interface RecordingSink<T, V = T> extends Sink<T> {
+  readonly commits: Array<RecordedCommit<V>>
+  /** Sets what this sink has committed before the run (next offset, decisions version, partition state). */
+  readonly preset: (partition: number, next: number, decisions: number, state?: number) => void
   /** How many times each partition was recovered. */
   readonly recoveries: Map<number, number>
 }
 
-type CommitHook<T> = (c: Omit<RecordedCommit<T>, "values" | "deadLetters">) => Effect.Effect<void, SinkFenced | SinkError>
+type CommitHook = (c: Omit<RecordedCommit<unknown>, "values" | "deadLetters" | "state">) => Effect.Effect<void, SinkFenced | SinkError>
 
 /**
- * A sink that keeps what it is given. `beforeWrite` runs at the start of each commit, where a
- * real sink encodes and writes its files (interruptible); `whileWriting` runs in the
- * uninterruptible check-and-write that records the commit, as a real sink's log write.
+ * A sink that keeps what it is given: the records' values, or what the processor `input` makes of
+ * them. `beforeWrite` runs at the start of each commit, where a real sink encodes and writes its
+ * files (interruptible); `whileWriting` runs in the uninterruptible check-and-write that records the
+ * commit, as a real sink's log write.
  */
-export const makeRecordingSink = <T>(
+export const makeRecordingSink = <T, V = T>(
   name: string,
-  hooks: { readonly beforeWrite?: CommitHook<T>; readonly whileWriting?: CommitHook<T> } = {}
-): RecordingSink<T> => {
-  const committed = new Map<number, { next: number; decisions: number }>()
+  hooks: { readonly beforeWrite?: CommitHook; readonly whileWriting?: CommitHook } = {},
+  input?: Processor<T, V>
+): RecordingSink<T, V> => {
+  const committed = new Map<number, { next: number; decisions: number; state: number | undefined }>()
   const decisions = new Map<number, string>()
-  const commits: Array<RecordedCommit<T>> = []
+  const commits: Array<RecordedCommit<V>> = []
   const recoveries = new Map<number, number>()
   const position = (sp: SourcePartition): Effect.Effect<SinkPosition> =>
     Effect.sync(() => {
       const c = committed.get(sp.partition)
-      return c === undefined ? { next: undefined, furthest: undefined } : { next: c.next, furthest: { next: c.next, decisions: c.decisions } }
+      return c === undefined ? { next: undefined, furthest: undefined } : { next: c.next, furthest: { next: c.next, decisions: c.decisions }, state: c.state }
     })
   return {
     name,
     commits,
     recoveries,
-    preset: (partition, next, version) => {
-      committed.set(partition, { next, decisions: version })
+    preset: (partition, next, version, state) => {
+      committed.set(partition, { next, decisions: version, state })
     },
     position,
     recover: (sp) =>
@@ -183,28 +188,30 @@ export const makeRecordingSink = <T>(
         recoveries.set(sp.partition, (recoveries.get(sp.partition) ?? 0) + 1)
         return position(sp)
       }),
-    targets: [{ name, location: "memory", input: "dead letters" }],
+    targets: [{ name, location: "memory", input: input ?? "dead letters" }],
     open: (sp, from, decided) =>
       Effect.sync((): SinkWindow<T> => {
         const start = Math.max(from, committed.get(sp.partition)?.next ?? from)
-        const values: Array<T> = []
+        const values: Array<V> = []
         const letters: Array<number> = []
         return {
           add: (r: Decoded<T>) => {
-            if (r.offset >= start) values.push(r.value)
+            if (r.offset < start) return
+            const v = input === undefined ? (r.value as unknown as V) : input.evaluate(r, decided)
+            if (v !== undefined) values.push(v)
           },
           addDeadLetter: (d: DeadLetter) => {
             if (d.offset >= start) letters.push(d.offset)
           },
-          commit: (to) =>
+          commit: (to, state) =>
             Effect.gen(function*() {
               if (to < start) return
               const c = { partition: sp.partition, from: start, to, decisions: decided.version }
               yield* hooks.beforeWrite?.(c) ?? Effect.void
               yield* Effect.uninterruptible(Effect.gen(function*() {
                 yield* hooks.whileWriting?.(c) ?? Effect.void
-                commits.push({ ...c, values, deadLetters: letters })
-                committed.set(sp.partition, { next: to + 1, decisions: decided.version })
+                commits.push({ ...c, values, deadLetters: letters, state })
+                committed.set(sp.partition, { next: to + 1, decisions: decided.version, state })
               }))
             })
         }

@@ -114,6 +114,8 @@ export const sandbox = (
       // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
       SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
       SLUICE_BLACKLIST_TOPIC: `blacklist_${id}`,
+      // A sales topic of its own, created by the tests that produce sales (missing otherwise: waited for).
+      SLUICE_VENTES_TOPIC: `${id}_ventes`,
       SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key`,
       SLUICE_PUBLISH_PREFIX: `${id}_`,
       SLUICE_CRASH_AT: undefined,

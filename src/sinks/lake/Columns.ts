@@ -459,7 +459,7 @@ const deltaField = (c: Column<any>): unknown =>
 
 export interface PartitionColumn {
   readonly name: string
-  readonly type: "integer" | "string"
+  readonly type: "integer" | "string" | "date"
 }
 
 /** The Delta `schemaString`: the file columns followed by the partition columns. */

@@ -8,6 +8,7 @@ import type { EurTransaction } from "../../domain/ExchangeRate.ts"
 import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded } from "../../topology/Record.ts"
 import { type Column, scalar, source, struct } from "./Columns.ts"
+import type { DateFolders } from "./HivePartition.ts"
 import { clampPartitionTime } from "./HivePartition.ts"
 
 /** Where a feed's table lives under the lake root. */
@@ -28,6 +29,8 @@ export interface LakeFeed<R> {
   readonly offsetOf: (row: R) => number
   /** The instant (epoch millis, UTC) whose date partitions the row. */
   readonly partitionTime: (row: R) => number
+  /** How its date folders are spelled (default `year=/month=/day=`). */
+  readonly folders?: DateFolders | undefined
 }
 
 type Tx = Decoded<EurTransaction>

@@ -39,3 +39,21 @@ export const partitionValues = (p: DatePartition): Record<string, string> => ({
   month: String(p.month),
   day: String(p.day)
 })
+
+/**
+ * How a feed's date folders are spelled: `year=/month=/day=` integers (the transaction feeds), or
+ * one `jour=YYYY-MM-DD` date column (the sales feeds, as the lakehouse seed partitions them).
+ */
+export type DateFolders = "ymd" | "jour"
+
+const dayText = (p: DatePartition): string => `${p.year}-${pad2(p.month)}-${pad2(p.day)}`
+
+/** The partition columns, folder and Delta partition values of a date, in a style. */
+export const dateFolders = {
+  ymd: { columns: datePartitionColumns, path: partitionPath, values: partitionValues },
+  jour: {
+    columns: [{ name: "jour", type: "date" }] as ReadonlyArray<PartitionColumn>,
+    path: (p: DatePartition) => `jour=${dayText(p)}`,
+    values: (p: DatePartition): Record<string, string> => ({ jour: dayText(p) })
+  }
+} as const

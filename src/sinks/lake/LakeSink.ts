@@ -169,7 +169,7 @@ export const makeLakeSink = <T>(
         if (s.last !== undefined && (furthest === undefined || s.last + 1 > furthest.next)) furthest = { next: s.last + 1, decisions: s.decisions }
       }
       const next = states.some((s) => s.last === undefined) ? undefined : Math.min(...states.map((s) => s.last! + 1))
-      return { next, furthest }
+      return { next, furthest, state: states.find((s) => s.last !== undefined && s.last + 1 === next)?.state }
     }
 
     const read = (sp: SourcePartition, how: "committed" | "recover") =>
@@ -201,7 +201,7 @@ export const makeLakeSink = <T>(
         const letterRows = letters === undefined ? undefined : new ByDate<DeadLetter>(letters.sources, letters.time, letters.offset)
         for (const f of letters?.feeds ?? []) rowsOf.set(f, letterRows!)
 
-        const commitTable = (i: number, to: number) =>
+        const commitTable = (i: number, to: number, state: number | undefined) =>
           Effect.gen(function*() {
             const table = tables[i]!
             // Read now: the windows before this one have committed by the time it commits.
@@ -220,7 +220,7 @@ export const makeLakeSink = <T>(
             let attempts = 0
             const attempt = Effect.suspend(() => {
               attempts++
-              return table.write({ sp, from: start, to, expected: last, decisions: decisions.version, parts })
+              return table.write({ sp, from: start, to, expected: last, decisions: decisions.version, state, parts })
             })
             yield* patiently(`lake: commit ${table.feed.name} ${topic}/${sp.partition} ${start}..${to}`, attempt).pipe(
               Effect.catchTag("Fenced", (e) =>
@@ -247,7 +247,7 @@ export const makeLakeSink = <T>(
           addDeadLetter: (letter) => {
             if (letter.offset >= floor) letterRows?.add(letter)
           },
-          commit: (to) => Effect.forEach(tables, (_, i) => commitTable(i, to), { discard: true })
+          commit: (to, state) => Effect.forEach(tables, (_, i) => commitTable(i, to, state), { discard: true })
         }
         return window
       })

@@ -12,12 +12,12 @@ import { deltaSchemaString, type FileStats } from "./Columns.ts"
 import type { Add } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
-import { datePartitionColumns, partitionPath, partitionValues, type DatePartition } from "./HivePartition.ts"
+import { type DatePartition, dateFolders } from "./HivePartition.ts"
 import { type LakeIOError, listRecursive, mkdirs, publish, removeFile, replaceFileQuick, syncDirectory, writeTemporary } from "./LocalStore.ts"
 import { feedMetadata } from "./Metadata.ts"
 import type { ParquetEncodeError, ParquetEncoder } from "./ParquetEncoder.ts"
 import type { Compression } from "./ParquetFile.ts"
-import { decisionsAppId, offsetsAppId } from "./TxnAppId.ts"
+import { decisionsAppId, offsetsAppId, stateAppId } from "./TxnAppId.ts"
 
 export interface LakeTableOptions {
   readonly lakeRoot: string
@@ -58,6 +58,8 @@ export interface LakeTable<R> {
     readonly to: number
     readonly expected: number | undefined
     readonly decisions: number
+    /** The partition's state after `to`, recorded when the flow keeps one. */
+    readonly state?: number | undefined
     readonly parts: ReadonlyArray<FilePart>
   }) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError | ParquetEncodeError>
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
@@ -66,6 +68,8 @@ export interface LakeTable<R> {
 export interface TableCommitted {
   readonly last: number | undefined
   readonly decisions: number | undefined
+  /** The partition's state after `last`, when the flow keeps one. */
+  readonly state: number | undefined
 }
 
 /** The topic incarnation in a file name: the first 12 hex digits of the topic id. */
@@ -98,6 +102,7 @@ export const openLakeTable = <R>(
 ): Effect.Effect<LakeTable<R>, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     const root = tableRoot(options.lakeRoot, feed)
+    const layout = dateFolders[feed.folders ?? "ymd"]
     const table: DeltaTable = yield* openDeltaTable({
       root,
       checkpointInterval: options.checkpointInterval,
@@ -107,8 +112,8 @@ export const openLakeTable = <R>(
         name: feed.name,
         description: feed.description,
         format: { provider: "parquet", options: {} },
-        schemaString: deltaSchemaString(feed.columns, datePartitionColumns),
-        partitionColumns: datePartitionColumns.map((c) => c.name),
+        schemaString: deltaSchemaString(feed.columns, layout.columns),
+        partitionColumns: layout.columns.map((c) => c.name),
         configuration: { "delta.appendOnly": "false" },
         createdTime: yield* Clock.currentTimeMillis
       }
@@ -116,7 +121,8 @@ export const openLakeTable = <R>(
 
     const committedIn = (snapshot: DeltaSnapshot, sp: SourcePartition): TableCommitted => ({
       last: snapshot.txns.get(offsetsAppId(feed.name, sp)),
-      decisions: snapshot.txns.get(decisionsAppId(feed.name, sp))
+      decisions: snapshot.txns.get(decisionsAppId(feed.name, sp)),
+      state: snapshot.txns.get(stateAppId(feed.name, sp))
     })
     const committed = (sp: SourcePartition) => Effect.map(table.snapshot, (snapshot) => committedIn(snapshot, sp))
 
@@ -153,7 +159,7 @@ export const openLakeTable = <R>(
           ), { discard: true })
       })
 
-    const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, parts }) =>
+    const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, state, parts }) =>
       Effect.gen(function*() {
         const adds: Array<Add> = []
         const folders = new Set<string>()
@@ -169,7 +175,7 @@ export const openLakeTable = <R>(
           for (let n = 0; n < parts.length; n++) {
             const part = parts[n]!
             const bytes = encoded[n]!
-            const relative = `${partitionPath(part.date)}/${dataFileName(sp, from, to, n, writer)}`
+            const relative = `${layout.path(part.date)}/${dataFileName(sp, from, to, n, writer)}`
             const target = path.join(root, relative)
             const folder = path.dirname(target)
             if (!folders.has(folder)) {
@@ -183,7 +189,7 @@ export const openLakeTable = <R>(
             yield* crashPoint("lake:after-rename")
             adds.push({
               path: relative,
-              partitionValues: partitionValues(part.date),
+              partitionValues: layout.values(part.date),
               size: bytes.length,
               modificationTime: yield* Clock.currentTimeMillis,
               dataChange: true,
@@ -199,7 +205,10 @@ export const openLakeTable = <R>(
         const version = yield* Effect.uninterruptible(
           table.commit({
             txns: [{ appId, expected, version: to }],
-            markers: [{ appId: decisionsAppId(feed.name, sp), version: decisions }],
+            markers: [
+              { appId: decisionsAppId(feed.name, sp), version: decisions },
+              ...(state === undefined ? [] : [{ appId: stateAppId(feed.name, sp), version: state }])
+            ],
             adds,
             operation: "STREAMING UPDATE",
             operationParameters: { outputMode: "Append", queryId: appId, epochId: String(to) }

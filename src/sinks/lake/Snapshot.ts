@@ -15,7 +15,7 @@ import { crashPoint } from "../CrashPoint.ts"
 import { feedMetadata } from "./Metadata.ts"
 
 /** The Delta type of a snapshot column. */
-export type SnapshotColumnType = "string" | "date" | "long" | "integer" | "decimal(38,2)" | "decimal(18,2)" | "timestamp"
+export type SnapshotColumnType = "string" | "date" | "long" | "integer" | "boolean" | "decimal(38,2)" | "decimal(18,2)" | "timestamp"
 
 /** A table of the lake written as versions. */
 export interface SnapshotTable {

@@ -1,7 +1,7 @@
 /**
  * The Delta `txn` application ids the lake commits under, spelled in one place: one per feed and
- * source partition (its version is the last offset committed), and one beside it whose version is
- * the decisions version that commit used.
+ * source partition (its version is the last offset committed), and beside it one whose version is
+ * the decisions version that commit used and one for the partition's state after it.
  */
 import type { SourcePartition } from "../../topology/Record.ts"
 
@@ -10,6 +10,9 @@ export const offsetsAppId = (feed: string, sp: SourcePartition): string => `${fe
 
 /** `<offsets app id>:decisions`. */
 export const decisionsAppId = (feed: string, sp: SourcePartition): string => `${offsetsAppId(feed, sp)}:decisions`
+
+/** `<offsets app id>:state`: the partition's state after the commit's last offset (a watermark's largest event time). */
+export const stateAppId = (feed: string, sp: SourcePartition): string => `${offsetsAppId(feed, sp)}:state`
 
 /** An offsets app id read back: the topic id is empty for ids written before topic ids were kept. */
 export interface ParsedAppId {
