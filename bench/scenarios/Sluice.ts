@@ -6,6 +6,7 @@ import { rmSync } from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { type BenchContext, deadlineFor, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { countRows, createDatabase, dropDatabase } from "../harness/Warehouse.ts"
@@ -42,7 +43,7 @@ export const parseRunLine = (output: string): RunLine | undefined => {
 
 /** Rows committed to a Delta table, from the `numRecords` of its live files' statistics. */
 export const committedRows = async (tableRoot: string): Promise<number> => {
-  const snapshot = await Effect.runPromise(readSnapshot(tableRoot))
+  const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(tableRoot), ""))
   let rows = 0
   for (const add of snapshot.files.values()) rows += (JSON.parse(add.stats ?? "{}") as { numRecords?: number }).numRecords ?? 0
   return rows

@@ -22,6 +22,7 @@ import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
+import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
 import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
@@ -72,17 +73,19 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       const processors = transactionProcessors(settings.topic, key.key)
       const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
       const sinks: Array<Sink<EurTransaction>> = []
-      if (settings.sinks.includes("lake")) {
+      // Opened (and its conditional writes checked) before anything is written there.
+      const lake = settings.sinks.includes("lake") ? yield* openLake(settings, { writes: true }) : undefined
+      if (lake !== undefined) {
         sinks.push(
           yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic, processors), {
-            lakeRoot: settings.lakeDir,
+            store: lake,
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
             encoder: yield* makeParquetEncoder(settings.encodeWorkers),
             outage
           })
         )
-        yield* Console.log(`lake: ${settings.lakeDir}`)
+        yield* Console.log(`lake: ${describeLake(settings.lake, settings.s3)}`)
       }
       let warehouse: Warehouse | undefined
       if (settings.sinks.includes("warehouse")) {
@@ -117,8 +120,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         outage
       })
       const stop = yield* gracefulStop
-      const snapshots = settings.sinks.includes("lake")
-        ? takeSnapshots({ lakeDir: settings.lakeDir, keep: settings.snapshotKeep })
+      const snapshots = lake !== undefined
+        ? takeSnapshots({ store: lake, keep: settings.snapshotKeep })
         : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
       if (snapshots !== undefined) {
@@ -148,7 +151,7 @@ export const describeService = (settings: SettingsShape): string => {
   const processors = transactionProcessors(settings.topic)
   const outputs = transactionOutputs(processors, settings.publishPrefix)
   const targets = [
-    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic, processors), settings.lakeDir).map((t) => ({ ...t, sink: "lake" })) : []),
+    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic, processors), lakeLocator(settings.lake)).map((t) => ({ ...t, sink: "lake" })) : []),
     ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : []),
     ...settings.publish.filter((p) => p !== "tables").map((p) => ({
       name: outputs[p as "anonymized" | "blacklisted"].topic,
@@ -159,7 +162,7 @@ export const describeService = (settings: SettingsShape): string => {
   ]
   const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
   const tables = settings.sinks.includes("lake")
-    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
+    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: lakeLocator(settings.lake)(tableRoot({ kind: "tables", name: t.name })), from: "streams/transaction_flattened", schedule: every }))
     : []
   return describeTopology([{
     topic: settings.topic,

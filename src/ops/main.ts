@@ -8,6 +8,7 @@ import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
+import { lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
@@ -22,7 +23,11 @@ import { openWarehouse } from "./WarehouseChoice.ts"
 
 const shared = {
   brokers: Flag.String("brokers").pipe(Flag.withDescription("Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)"), Flag.optional),
-  lakeDir: Flag.String("lake-dir").pipe(Flag.withDescription("Lake folder (default: $SLUICE_LAKE_DIR or ./data/lake)"), Flag.optional),
+  lakeDir: Flag.String("lake-dir").pipe(Flag.withDescription("Lake folder (default: $SLUICE_LAKE_URL, else $SLUICE_LAKE_DIR or ./data/lake)"), Flag.optional),
+  lakeUrl: Flag.String("lake-url").pipe(
+    Flag.withDescription("The lake as a URL, file:///path or s3://bucket/prefix (default: $SLUICE_LAKE_URL); wins over --lake-dir"),
+    Flag.optional
+  ),
   group: Flag.String("group").pipe(Flag.withDescription("Consumer group (default: $SLUICE_GROUP or sluice)"), Flag.optional)
 }
 
@@ -37,10 +42,15 @@ const root = Command.make("sluice").pipe(
 const settings = Effect.gen(function*() {
   const flags = yield* root
   const base = yield* loadSettings
+  const lake = Option.isSome(flags.lakeUrl)
+    ? yield* parseLakeUrl(flags.lakeUrl.value, "--lake-url")
+    : Option.isSome(flags.lakeDir)
+    ? lakeFolder(flags.lakeDir.value)
+    : base.lake
   return {
     ...base,
     ...(Option.isSome(flags.brokers) ? { brokers: flags.brokers.value.split(",").map((b) => b.trim()) } : {}),
-    ...(Option.isSome(flags.lakeDir) ? { lakeDir: flags.lakeDir.value } : {}),
+    lake,
     ...(Option.isSome(flags.group) ? { group: flags.group.value } : {})
   } satisfies SettingsShape
 })
@@ -66,7 +76,10 @@ const run = Command.make(
     yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
     const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
     yield* Console.log(formatRun(summary))
-    if (s.sinks.includes("lake")) yield* Console.log(formatFeeds(yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))))
+    if (s.sinks.includes("lake")) {
+      const id = yield* topicId(s.brokers, s.topic)
+      yield* Console.log(formatFeeds(yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => summarizeFeeds(store, s.topic, id, transactionFeeds(s.topic))))))
+    }
     if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
   })
@@ -232,8 +245,8 @@ const vacuum = Command.make(
   Effect.fn(function*({ retainHours, dryRun, json }) {
     const s = yield* settings
     if (retainHours < 1) yield* Effect.logWarning(`--retain-hours ${retainHours}: files of a writer that is still committing could be deleted`)
-    const reports = yield* vacuumLake(s.lakeDir, { retainHours, dryRun })
-    yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(s.lakeDir, reports, dryRun))
+    const reports = yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => vacuumLake(store, { retainHours, dryRun })))
+    yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(reports, dryRun))
   })
 ).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM)"))
 
@@ -248,7 +261,8 @@ const snapshot = Command.make(
     if (Option.isSome(table) && !TABLES.some((t) => t.name === table.value)) {
       return yield* Effect.fail(new Error(`--table: no table ${table.value}; the tables are ${TABLES.map((t) => t.name).join(", ")}`))
     }
-    const written = yield* snapshotTables({ lakeDir: s.lakeDir, keep: Option.getOrElse(keep, () => s.snapshotKeep), only: Option.isSome(table) ? [table.value] : undefined })
+    const written = yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: true }), (store) =>
+      snapshotTables({ store, keep: Option.getOrElse(keep, () => s.snapshotKeep), only: Option.isSome(table) ? [table.value] : undefined })))
     for (const w of written) yield* Console.log(`tables/${w.table}: version ${w.snapshot}, ${w.rows.toLocaleString("en-US")} rows${w.deletedFiles > 0 ? `, ${w.deletedFiles} files of older versions deleted` : ""}`)
   })
 ).pipe(Command.withDescription("Snapshot the lake's aggregate tables now, from the committed transactions (one Delta commit per table)"))

@@ -6,11 +6,12 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { parquetRelation } from "../../src/ops/DuckDb.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 
 /** The absolute paths of a table's live files; `table` is relative to the lake, e.g. `streams/transaction_stream`. */
 export const liveFiles = async (lake: string, table: string): Promise<Array<string>> => {
   const root = path.join(lake, table)
-  const snapshot = await Effect.runPromise(readSnapshot(root))
+  const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))
   return [...snapshot.files.keys()].map((f) => path.join(root, f))
 }
 

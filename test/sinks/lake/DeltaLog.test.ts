@@ -4,7 +4,8 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Add } from "../../../src/sinks/lake/DeltaAction.ts"
-import { commitFileName, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot } from "../../../src/sinks/lake/DeltaLog.ts"
+import { commitFileName, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { failureOf } from "../../support/Failure.ts"
 
 const dirs: Array<string> = []
@@ -17,8 +18,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
+/** The table in the folder `root`: a local store rooted there, the table at its root. */
+const readSnapshot = (root: string) => readSnapshotIn(makeLocalStore(root), "")
+
 const options = (root: string, checkpointInterval = 10): DeltaTableOptions => ({
-  root,
+  store: makeLocalStore(root),
+  root: "",
   checkpointInterval,
   protocol: { minReaderVersion: 1, minWriterVersion: 2 },
   metaData: {
