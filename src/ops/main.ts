@@ -203,19 +203,27 @@ const migrateCommand = Command.make("migrate", {}, () =>
     })
   )).pipe(Command.withDescription("Apply the warehouse's pending SQL migrations (safe to run twice)"))
 
-const stackUp = Command.make("up", {}, () => Stack.stackOptions.pipe(Effect.flatMap(Stack.up), Effect.asVoid)).pipe(
-  Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL")
-)
+const stackUp = Command.make(
+  "up",
+  { s3: Flag.Boolean("s3").pipe(Flag.withDescription("Also start a local S3-compatible server (S3Proxy) with a bucket for the lake"), Flag.withDefault(false)) },
+  ({ s3 }) =>
+    Effect.gen(function*() {
+      const options = yield* Stack.stackOptions
+      yield* Stack.up(options)
+      if (s3) yield* Stack.upS3(options)
+    })
+).pipe(Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL; with --s3, an S3 server for the lake too"))
 const stackDown = Command.make(
   "down",
-  { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data"), Flag.withDefault(false)) },
+  { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data and the S3 server's buckets"), Flag.withDefault(false)) },
   ({ purge }) => Stack.stackOptions.pipe(Effect.flatMap((options) => Stack.down({ ...options, purge })))
-).pipe(Command.withDescription("Stop the local broker"))
+).pipe(Command.withDescription("Stop the local broker (and the S3 server, if started)"))
 const stackStatus = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const status = yield* Stack.status(yield* Stack.stackOptions)
     yield* Console.log(status.kafka.message)
     yield* Console.log(status.mysql.message)
+    if (status.s3 !== undefined) yield* Console.log(status.s3)
     if (!status.kafka.running) return yield* Effect.fail(new Error("Kafka is not running"))
   })).pipe(Command.withDescription("Say what runs: Kafka and MySQL"))
 const stack = Command.make("stack").pipe(
