@@ -68,7 +68,7 @@ const writeNew = async (file: string, chunks: AsyncIterable<Uint8Array> | Bytes,
   }
 }
 
-const absent = <A>(e: unknown, value: A): Promise<A> => (code(e) === "ENOENT" || code(e) === "ENOTDIR" ? Promise.resolve(value) : Promise.reject(e))
+const absent = <A>(e: unknown, value: A): Promise<A> => (code(e) === "ENOENT" ? Promise.resolve(value) : Promise.reject(e))
 
 /**
  * The store of the folder `dir` (made absolute). Keys are paths relative to it; a delete also
