@@ -69,6 +69,9 @@ export interface TableCommitted {
   readonly decisions: number | undefined
 }
 
+/** How many of a window's files are written to the store at once. */
+const PARALLEL_PUTS = 4
+
 /** The topic incarnation in a file name: the first 12 hex digits of the topic id. */
 export const incarnationOf = (topicId: string): string => topicId.replaceAll("-", "").slice(0, 12).toLowerCase()
 
@@ -171,25 +174,28 @@ export const openLakeTable = <R>(
           const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
             concurrency: "unbounded"
           })
-          for (let n = 0; n < parts.length; n++) {
-            const part = parts[n]!
-            const bytes = encoded[n]!
-            const relative = `${partitionPath(part.date)}/${dataFileName(sp, from, to, n, writer)}`
-            // Durable and whole once written (a local store renames a synced temporary file; an
-            // object store shows an object only once its PUT completes); no other writer uses this name.
-            written.push(relative)
-            yield* store.put(joinKey(root, relative), bytes)
-            yield* crashPoint("lake:after-data-write")
-            adds.push({
-              path: relative,
-              partitionValues: partitionValues(part.date),
-              size: bytes.length,
-              modificationTime: yield* Clock.currentTimeMillis,
-              dataChange: true,
-              stats: JSON.stringify(part.stats),
-              tags: { [TOPIC_ID_TAG]: sp.topicId }
-            })
-          }
+          // The parts go to the store side by side: an object store answers each PUT after a round trip.
+          const added = yield* Effect.forEach(parts, (part, n) =>
+            Effect.gen(function*() {
+              const bytes = encoded[n]!
+              const relative = `${partitionPath(part.date)}/${dataFileName(sp, from, to, n, writer)}`
+              // Durable and whole once written (a local store renames a synced temporary file; an
+              // object store shows an object only once its PUT completes); no other writer uses this name.
+              written.push(relative)
+              yield* store.put(joinKey(root, relative), bytes)
+              yield* crashPoint("lake:after-data-write")
+              const add: Add = {
+                path: relative,
+                partitionValues: partitionValues(part.date),
+                size: bytes.length,
+                modificationTime: yield* Clock.currentTimeMillis,
+                dataChange: true,
+                stats: JSON.stringify(part.stats),
+                tags: { [TOPIC_ID_TAG]: sp.topicId }
+              }
+              return add
+            }), { concurrency: PARALLEL_PUTS })
+          adds.push(...added)
         }).pipe(Effect.tapError(() => removeWritten))
         const appId = offsetsAppId(feed.name, sp)
         // From the txn check to the log write, a commit is not interrupted: a revoked partition's
