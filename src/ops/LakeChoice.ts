@@ -67,8 +67,8 @@ export const parseLakeUrl = (text: string, source: string): Effect.Effect<LakeLo
       const bucket = url.hostname
       if (!BUCKET.test(bucket)) return yield* fail(`${text}: ${JSON.stringify(bucket)} is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)`)
       if (url.search !== "" || url.hash !== "") return yield* fail(`${text}: a lake URL has no query or fragment`)
+      // The URL has resolved any `.` and `..` (spelled out or encoded) already.
       const parts = decodeURIComponent(url.pathname).split("/").filter((p) => p.length > 0)
-      if (parts.some((p) => p === "." || p === "..")) return yield* fail(`${text}: the prefix may not hold . or .. parts`)
       const prefix = parts.length === 0 ? "" : `${parts.join("/")}/`
       return { kind: "s3", bucket, prefix, url: `s3://${bucket}${prefix === "" ? "" : `/${prefix.slice(0, -1)}`}` }
     }

@@ -68,6 +68,7 @@ describe.skipIf(box === undefined)("two instances on two machines sharing a lake
     } finally {
       await Promise.all([one.stop(15_000), two.stop(15_000)])
     }
+    expect(one.output() + two.output()).not.toContain(s3!.secretAccessKey)
 
     // A third machine finishes what is left, then checks.
     const last = await runSluice(["run", "--until-idle", "2000"], on(c), { cwd: c })
