@@ -74,11 +74,12 @@ const TRANSIENT_CODES = new Set([
   "EHOSTDOWN"
 ])
 
-/** Whether an S3 call may succeed later: a 5xx, 429 or 408, throttling, or a network failure. */
+/** Whether an S3 call may succeed later: a 5xx but 501, 429 or 408, throttling, or a network failure. */
 export const isTransientS3Error = (e: unknown): boolean => {
   const error = e as SdkError | undefined
   const status = statusOf(e)
-  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true
+  // 501: the server does not implement what was asked (a conditional write, say), and never will.
+  if (status !== undefined && ((status >= 500 && status !== 501) || status === 429 || status === 408)) return true
   if (TRANSIENT_NAMES.has(error?.name ?? "") || TRANSIENT_CODES.has(error?.code ?? "")) return true
   return status === undefined && error?.$retryable !== undefined
 }
