@@ -81,9 +81,22 @@ export const lakeLocator = (location: LakeLocation): ((key: string) => string) =
     ? (key) => path.join(location.dir, key)
     : (key) => `s3://${location.bucket}/${location.prefix}${key}`
 
+/** An endpoint as people may see it: any user and password in it masked. */
+const shownEndpoint = (endpoint: string): string => {
+  try {
+    const url = new URL(endpoint)
+    if (url.username === "" && url.password === "") return endpoint
+    url.username = "***"
+    url.password = ""
+    return url.toString()
+  } catch {
+    return "<unparsable endpoint>"
+  }
+}
+
 /** One line for people: where the lake is and, for S3, which endpoint. */
 export const describeLake = (location: LakeLocation, s3: S3Settings): string =>
-  location.kind === "file" ? location.dir : `${location.url} (${s3.endpoint === undefined ? "AWS S3" : `endpoint ${s3.endpoint}, path-style`})`
+  location.kind === "file" ? location.dir : `${location.url} (${s3.endpoint === undefined ? "AWS S3" : `endpoint ${shownEndpoint(s3.endpoint)}, path-style`})`
 
 /**
  * Opens the lake's store. With `writes`, first checks that the store refuses a second

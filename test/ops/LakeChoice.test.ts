@@ -43,5 +43,6 @@ describe("lake URLs", () => {
     expect(lakeLocator(await parse("file:///srv/lake"))("streams/t")).toBe("/srv/lake/streams/t")
     expect(describeLake(bucket, { endpoint: "http://127.0.0.1:9000", region: undefined, partSize: 0 })).toBe("s3://sluice/lake (endpoint http://127.0.0.1:9000, path-style)")
     expect(describeLake(bucket, { endpoint: undefined, region: "eu-west-3", partSize: 0 })).toBe("s3://sluice/lake (AWS S3)")
+    expect(describeLake(bucket, { endpoint: "https://key:s3cr3t@minio.example:9000", region: undefined, partSize: 0 })).toBe("s3://sluice/lake (endpoint https://***@minio.example:9000/, path-style)")
   })
 })

@@ -47,21 +47,23 @@ describe.skipIf(box === undefined)("two instances on two machines sharing a lake
     expect(first.code, first.output).toBe(0)
 
     const one = supervise(["run"], on(a), { restartDelayMs: 500, cwd: a })
+    await one.waitFor(RESUMED, { atLeast: 1, timeoutMs: 60_000 })
     const two = supervise(["run"], on(b), { restartDelayMs: 500, cwd: b })
     try {
-      await Promise.all([one.waitFor(RESUMED, { atLeast: 1, timeoutMs: 60_000 }), two.waitFor(RESUMED, { atLeast: 1, timeoutMs: 60_000 })])
-      // More messages while the instances work, so that the freeze falls among commits.
+      await two.waitFor(RESUMED, { atLeast: 1, timeoutMs: 60_000 })
+      // More messages while the instances work, so that the freeze falls among commits; the group
+      // settles first (the first instance hands partitions over once their commits in flight land).
       const load = spawnSluice(["produce", "--topic", topic, "--messages", String(SECOND), "--rate", "2500", "--bad-ratio", "0.01", "--seed", "22"], on(c), { cwd: c })
-      await new Promise((r) => setTimeout(r, 2_000))
+      await new Promise((r) => setTimeout(r, 3_000))
       const taken = two.count(RESUMED)
       const frozen = one.freeze()
       expect(frozen).toBeDefined()
-      await two.waitFor(RESUMED, { atLeast: taken + 1, timeoutMs: SESSION_TIMEOUT_MS * 6 })
+      await two.waitFor(RESUMED, { atLeast: taken + 1, timeoutMs: SESSION_TIMEOUT_MS * 10 })
       await new Promise((r) => setTimeout(r, 2_000))
       // The thawed zombie may still hold a window it thinks is its own: its commit must be refused.
       const rejoined = one.count(RESUMED)
       one.thaw(frozen!)
-      await one.waitFor(RESUMED, { atLeast: rejoined + 1, timeoutMs: SESSION_TIMEOUT_MS * 6 })
+      await one.waitFor(RESUMED, { atLeast: rejoined + 1, timeoutMs: SESSION_TIMEOUT_MS * 10 })
       expect((await load.exited).code, load.output()).toBe(0)
       two.kill("SIGKILL")
       await new Promise((r) => setTimeout(r, 3_000))
