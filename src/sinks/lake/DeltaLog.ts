@@ -14,7 +14,7 @@ import {
   lastCheckpointOf
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
-import { joinKey, type LakeIOError, type Store } from "./store/Store.ts"
+import { joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
 /** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
 export class DeltaLogError extends Data.TaggedError("DeltaLogError")<{
@@ -258,14 +258,13 @@ const holdsCommit = (store: Store, file: string, txnId: string): Effect.Effect<b
   Effect.map(store.get(file), (bytes) => {
     if (Option.isNone(bytes)) return false
     try {
-      return decodeCommit(utf8(bytes.value), file).some((a) => "commitInfo" in a && a.commitInfo["txnId"] === txnId)
+      return decodeCommit(textOf(bytes.value), file).some((a) => "commitInfo" in a && a.commitInfo["txnId"] === txnId)
     } catch {
       // Not ours to judge here: the catch-up that follows reports a malformed commit.
       return false
     }
   })
 
-const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
 
 /**
  * Replays a table's log: the checkpoint named by `_last_checkpoint` (when there is one), then
@@ -280,7 +279,7 @@ export const readSnapshot = (store: Store, root: string): Effect.Effect<MutableS
     const pointer = yield* store.get(pointerFile)
     if (Option.isSome(pointer)) {
       const last = yield* Effect.try({
-        try: () => decodeLastCheckpoint(utf8(pointer.value), store.locate(pointerFile)),
+        try: () => decodeLastCheckpoint(textOf(pointer.value), store.locate(pointerFile)),
         catch: (e) => new DeltaLogError({ table, reason: (e as Error).message })
       })
       const checkpointFile = joinKey(logDir, checkpointFileName(last.version))
@@ -304,7 +303,7 @@ const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Eff
       const file = joinKey(root, "_delta_log", commitFileName(state.version + 1))
       const text = yield* store.get(file)
       if (Option.isNone(text)) return state
-      apply(state, yield* parseCommit(store.locate(root), store.locate(file), utf8(text.value)))
+      apply(state, yield* parseCommit(store.locate(root), store.locate(file), textOf(text.value)))
       state.version += 1
     }
   })

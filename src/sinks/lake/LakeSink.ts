@@ -15,7 +15,7 @@ import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartition, type DatePartition } from "./HivePartition.ts"
 import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable, type TableCommitted, tableRoot } from "./LakeTable.ts"
-import { isTransientIOError, type LakeIOError } from "./store/Store.ts"
+import { isTransientIOError, type LakeIOError, textOf } from "./store/Store.ts"
 
 export interface LakeSinkOptions extends LakeTableOptions {
   /** How long a failing store (a full disk, an unreachable or throttling endpoint) is waited for before the service stops. */
@@ -254,7 +254,7 @@ export const makeLakeSink = <T>(
 
     const loadDecisions: Sink<T>["loadDecisions"] = (version) =>
       patiently(`lake: read decisions ${formatVersion(version)}`, options.store.get(decisionsFile(version))).pipe(
-        Effect.map(Option.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8"))),
+        Effect.map(Option.map(textOf)),
         Effect.mapError(sinkError(-1))
       )
 

@@ -86,6 +86,28 @@ describe("DeltaLog", () => {
     expect(logFiles.filter((f) => f.endsWith(".tmp"))).toHaveLength(0)
   })
 
+  it("takes a commit whose write landed but whose answer said \"exists\" (a retried conditional PUT) for its own", async () => {
+    const root = tempDir()
+    const local = makeLocalStore(root)
+    let lost = 0
+    // The first conditional write of each key lands, but its answer is lost and the retry finds the key taken.
+    const store = {
+      ...local,
+      putIfAbsent: (key: string, data: string | Uint8Array) =>
+        Effect.map(local.putIfAbsent(key, data), (created) => {
+          if (created && key.endsWith(".json")) lost++
+          return created && !key.endsWith(".json")
+        })
+    }
+    const table = await run(openDeltaTable({ ...options(root), store }))
+    expect(await run(table.commit({ txns: [{ appId: "f@t/0", expected: undefined, version: 9 }], adds: [add("a.parquet")], operation: "WRITE" }))).toBe(0)
+    expect(await run(table.commit({ txns: [{ appId: "f@t/0", expected: 9, version: 19 }], adds: [add("b.parquet")], operation: "WRITE" }))).toBe(1)
+    expect(lost).toBe(2)
+    const snapshot = await run(readSnapshot(root))
+    expect(snapshot.version).toBe(1)
+    expect(snapshot.txns.get("f@t/0")).toBe(19)
+  })
+
   it("fences a writer whose txn is stale: its commit is refused and the log is unchanged", async () => {
     const root = tempDir()
     const current = await run(openDeltaTable(options(root)))

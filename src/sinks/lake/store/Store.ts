@@ -91,6 +91,9 @@ export interface Store {
   readonly localPath: (key: string) => string | undefined
 }
 
+/** An object's bytes read as UTF-8 text (a commit, `_last_checkpoint`, decisions). */
+export const textOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
+
 /** Joins key parts with `/`, ignoring empty ones: `joinKey("", "streams/t", "_delta_log/0.json")`. */
 export const joinKey = (...parts: ReadonlyArray<string>): string =>
   parts.filter((p) => p.length > 0).map((p, i, all) => (i < all.length - 1 ? p.replace(/\/+$/, "") : p)).join("/")
