@@ -113,18 +113,31 @@ const client = (endpoint: S3ProxyEndpoint): S3Client =>
     credentials: { accessKeyId: endpoint.accessKeyId, secretAccessKey: endpoint.secretAccessKey }
   })
 
-/** Whether an S3 server answers on the endpoint and accepts the dev credentials. */
-export const answers = (endpoint: S3ProxyEndpoint): Effect.Effect<boolean> =>
+/**
+ * Who answers on the endpoint: our server (it accepts the dev credentials), another HTTP server
+ * (an S3Proxy of another cache folder, with other credentials, say), or nothing.
+ */
+export const probe = (endpoint: S3ProxyEndpoint): Effect.Effect<"ours" | "foreign" | "none"> =>
   Effect.promise(async () => {
     const s3 = client(endpoint)
     try {
       await s3.send(new ListBucketsCommand({}))
-      return true
-    } catch {
-      return false
+      return "ours" as const
+    } catch (e) {
+      return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined ? "none" as const : "foreign" as const
     } finally {
       s3.destroy()
     }
+  })
+
+/** Whether our S3 server answers on the endpoint. */
+export const answers = (endpoint: S3ProxyEndpoint): Effect.Effect<boolean> => Effect.map(probe(endpoint), (who) => who === "ours")
+
+/** A failure when another server holds the port: waiting would not help. */
+const foreign = (paths: S3ProxyPaths, endpoint: S3ProxyEndpoint) =>
+  new StackError({
+    message: `${endpoint.endpoint} answers HTTP but refuses this stack's S3 credentials (${shortPath(credentialsFile(paths))}): ` +
+      `another server holds port ${paths.port} (another checkout's S3Proxy?); stop it or set SLUICE_S3_PORT`
   })
 
 const isOurs = (paths: S3ProxyPaths, pid: number): boolean => {
@@ -227,15 +240,22 @@ const start = Effect.fnUntraced(function*(paths: S3ProxyPaths, creds: Credential
 export const up = Effect.fnUntraced(function*(paths: S3ProxyPaths) {
   const creds = yield* credentials(paths)
   const endpoint = endpointFor(paths, creds)
-  if (yield* answers(endpoint)) {
+  const before = yield* probe(endpoint)
+  if (before === "foreign") return yield* foreign(paths, endpoint)
+  if (before === "ours") {
     yield* Console.log(`S3: answering on ${endpoint.endpoint}: nothing to start`)
   } else {
     yield* StartLock.withStartLock({ file: path.join(paths.cacheDir, "s3proxy.starting.lock"), label: "S3", what: "S3Proxy" }, Effect.gen(function*() {
-      if (yield* answers(endpoint)) return
+      const meanwhile = yield* probe(endpoint)
+      if (meanwhile === "foreign") return yield* foreign(paths, endpoint)
+      if (meanwhile === "ours") return
       const existing = runningPid(paths)
       const started = existing === undefined ? yield* start(paths, creds) : undefined
       const since = Date.now()
-      while (!(yield* answers(endpoint))) {
+      for (;;) {
+        const who = yield* probe(endpoint)
+        if (who === "ours") break
+        if (who === "foreign") return yield* foreign(paths, endpoint)
         const exited = started?.exit()
         if (exited !== undefined) {
           return yield* new StackError({ message: `S3Proxy exited (${exited}) before answering on ${endpoint.endpoint}: ${logTail(paths)} (see ${shortPath(logFile(paths))})` })
