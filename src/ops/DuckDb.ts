@@ -2,7 +2,7 @@
  * DuckDB, in process, as the engine that reads the lake back: verification, queries and tests.
  * Values come back as plain JS (bigint for BIGINT, numbers for INTEGER, strings for DECIMAL text).
  */
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api"
+import { DuckDBInstance, type DuckDBConnection, type Json } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
 
 export class DuckDbError extends Data.TaggedError("DuckDbError")<{ readonly sql: string; readonly cause: unknown }> {
@@ -13,6 +13,14 @@ export class DuckDbError extends Data.TaggedError("DuckDbError")<{ readonly sql:
 
 export interface DuckDb {
   readonly query: (sql: string) => Effect.Effect<Array<Record<string, unknown>>, DuckDbError>
+  /** Rows as JSON values (exact decimals and big integers as text, instants as text), with each column's name and type. */
+  readonly queryJson: (sql: string) => Effect.Effect<JsonResult, DuckDbError>
+}
+
+/** A result as JSON values, its columns in order (names may repeat). */
+export interface JsonResult {
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>
+  readonly rows: ReadonlyArray<ReadonlyArray<Json>>
 }
 
 /** An in-memory DuckDB for the duration of `use`. */
@@ -25,7 +33,7 @@ export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>)
       },
       catch: (cause) => new DuckDbError({ sql: "<open>", cause })
     }),
-    ({ connection }) => use({ query: (sql) => runQuery(connection, sql) }),
+    ({ connection }) => use({ query: (sql) => runQuery(connection, sql), queryJson: (sql) => runQueryJson(connection, sql) }),
     ({ connection, instance }) =>
       Effect.sync(() => {
         connection.closeSync()
@@ -36,6 +44,16 @@ export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>)
 const runQuery = (connection: DuckDBConnection, sql: string) =>
   Effect.tryPromise({
     try: async () => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>,
+    catch: (cause) => new DuckDbError({ sql, cause })
+  })
+
+const runQueryJson = (connection: DuckDBConnection, sql: string) =>
+  Effect.tryPromise({
+    try: async (): Promise<JsonResult> => {
+      const reader = await connection.runAndReadAll(sql)
+      const types = reader.columnTypes()
+      return { columns: reader.columnNames().map((name, i) => ({ name, type: String(types[i]) })), rows: reader.getRowsJson() }
+    },
     catch: (cause) => new DuckDbError({ sql, cause })
   })
 

@@ -60,6 +60,10 @@ export const ensureTopic = (
     return partitions
   })
 
+/** The topics whose names start with `prefix`. */
+export const topicsWithPrefix = (brokers: ReadonlyArray<string>, prefix: string): Effect.Effect<Array<string>, KafkaError> =>
+  withAdmin(brokers, `list topics`, async (admin) => (await admin.listTopics()).filter((t) => t.startsWith(prefix)))
+
 export const deleteTopics = (brokers: ReadonlyArray<string>, topics: ReadonlyArray<string>): Effect.Effect<void, KafkaError> =>
   withAdmin(brokers, `delete topics ${topics.join(",")}`, (admin) => admin.deleteTopics({ topics: [...topics] }))
 

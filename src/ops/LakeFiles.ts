@@ -11,6 +11,8 @@ import { LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
 
 /** Local files of the lake's objects, fetched once each. */
 export interface LakeFiles {
+  /** True for a local lake, whose files are read where they are (fetching costs nothing). */
+  readonly inPlace: boolean
   /** The files of these keys, in order; an object that no longer exists is an error naming it. */
   readonly paths: (keys: ReadonlyArray<string>) => Effect.Effect<Array<string>, LakeIOError>
 }
@@ -21,7 +23,7 @@ const DOWNLOADS = 8
 export const lakeFiles = (store: Store): Effect.Effect<LakeFiles, LakeIOError, Scope.Scope> =>
   Effect.gen(function*() {
     if (store.localPath("") !== undefined) {
-      return { paths: (keys) => Effect.succeed(keys.map((key) => store.localPath(key)!)) }
+      return { inPlace: true, paths: (keys) => Effect.succeed(keys.map((key) => store.localPath(key)!)) }
     }
     const folder = yield* Effect.acquireRelease(
       Effect.tryPromise({
@@ -51,5 +53,5 @@ export const lakeFiles = (store: Store): Effect.Effect<LakeFiles, LakeIOError, S
         fetched.set(key, file)
         return file
       })
-    return { paths: (keys) => Effect.forEach(keys, fetch, { concurrency: DOWNLOADS }) }
+    return { inPlace: false, paths: (keys) => Effect.forEach(keys, fetch, { concurrency: DOWNLOADS }) }
   })

@@ -5,12 +5,13 @@
  * exactly-once upstream writes.
  */
 import { Producer } from "@platformatic/kafka"
-import { SingleBar } from "cli-progress"
+import { makeTransactionalProducer } from "../sinks/kafka/TransactionalProducer.ts"
 import { Effect } from "effect"
 import { makeMessageGenerator } from "../domain/Generator.ts"
 import { makeVenteMessageGenerator } from "../domain/VenteGenerator.ts"
 import { KafkaError } from "../topology/Source.ts"
 import { ensureTopic } from "./KafkaAdmin.ts"
+import { startProgress } from "./Progress.ts"
 
 /** What `produce` generates: `transaction_stream` transactions, or `ventes_stream` sales. */
 export const ProduceKinds = ["transactions", "ventes"] as const
@@ -29,6 +30,7 @@ export interface ProduceOptions {
   /** Sales only: the share whose event time lies 15 to 90 minutes behind the stream (default 0). */
   readonly lateRatio?: number | undefined
   readonly seed: number
+  /** Show a progress bar (on a terminal, see Progress.ts). */
   readonly progress: boolean
   /** Messages per Kafka transaction; 0 (the default) sends without transactions. */
   readonly transactionSize?: number | undefined
@@ -69,10 +71,8 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
   Effect.gen(function*() {
     yield* ensureTopic(options.brokers, options.topic, options.partitions)
     const next = messageGenerator(options)
-    const bar = options.progress
-      ? new SingleBar({ format: `${options.topic} [{bar}] {percentage}% | {value}/{total} | {rate} msg/s | ETA {eta}s`, hideCursor: true })
-      : undefined
-    bar?.start(options.messages, 0, { rate: 0 })
+    const bar = startProgress(options.topic, options.progress)
+    bar.update(0, options.messages)
     const startedAt = Date.now()
     let sent = 0
     let bad = 0
@@ -93,14 +93,9 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
       deadline(Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op: `${what} on ${options.topic}`, cause }) }))
     yield* Effect.acquireUseRelease(
       Effect.sync(() =>
-        new Producer({
-          clientId: "sluice-produce",
-          bootstrapBrokers: [...options.brokers],
-          idempotent: true,
-          acks: -1,
-          retries: 5,
-          ...(transactional ? { transactionalId: `sluice-produce-${options.topic}-${options.seed}` } : {})
-        })
+        transactional
+          ? makeTransactionalProducer({ clientId: "sluice-produce", brokers: options.brokers, transactionalId: `sluice-produce-${options.topic}-${options.seed}` })
+          : new Producer({ clientId: "sluice-produce", bootstrapBrokers: [...options.brokers], idempotent: true, acks: -1, retries: 5 })
       ),
       (producer) =>
         Effect.gen(function*() {
@@ -129,8 +124,7 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
             sent += size
             bad += batch.filter((m) => m.bad !== undefined).length
             late += batch.filter((m) => m.late && m.bad === undefined).length
-            const elapsed = Date.now() - startedAt
-            bar?.update(sent, { rate: Math.round(sent / Math.max(elapsed / 1000, 0.001)) })
+            bar.update(sent, options.messages)
             if (options.rate > 0) {
               // Hold the offered load: sleep until the schedule catches up with what was sent.
               const due = startedAt + (sent / options.rate) * 1000
@@ -139,6 +133,6 @@ export const produce = (options: ProduceOptions): Effect.Effect<ProduceReport, K
           }
         }),
       (producer) => Effect.promise(() => producer.close().catch(() => undefined))
-    ).pipe(Effect.ensuring(Effect.sync(() => bar?.stop())))
+    ).pipe(Effect.ensuring(Effect.sync(() => bar.stop())))
     return { sent, bad, late, aborted, elapsedMs: Date.now() - startedAt }
   })

@@ -19,10 +19,11 @@ import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
-import { defaultSourceOptions, KafkaError, makeSource } from "../topology/Source.ts"
+import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
 import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
 import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
@@ -36,6 +37,9 @@ import {
   transactionProcessors
 } from "./TransactionFlow.ts"
 import { describeWarehouse } from "./VerifyWarehouse.ts"
+import { serveOperations } from "./Endpoints.ts"
+import { makeMetrics } from "./Metrics.ts"
+import { followProgress } from "./Progress.ts"
 import { describeWarehouseChoice, openWarehouse } from "./WarehouseChoice.ts"
 
 export interface ServiceOptions {
@@ -54,12 +58,18 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
   Effect.scoped(
     Effect.gen(function*() {
       armCrashPoint(settings.crashAt)
-      const partitions = yield* topicPartitions(settings.brokers, settings.topic)
+      const metrics = makeMetrics({ group: settings.group })
+      // Opened (and its conditional writes checked) before anything is written there.
+      const lake = settings.sinks.includes("lake") ? yield* openLake(settings, { writes: true }) : undefined
+      yield* serveOperations(settings.http, metrics, lake === undefined ? undefined : { lake: { store: lake, files: yield* lakeFiles(lake) }, topic: settings.topic })
+      // A source topic that does not exist yet is waited for (said once), not an error.
+      let partitions = yield* topicPartitions(settings.brokers, settings.topic)
       if (partitions === undefined) {
-        return yield* new KafkaError({
-          op: `subscribe to ${settings.topic}`,
-          cause: new Error(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")}; create it with: npx sluice produce --topic ${settings.topic} --messages 0 --partitions 4`)
-        })
+        yield* Console.log(`topic ${settings.topic} does not exist on ${settings.brokers.join(",")} yet; waiting for it (sluice produce creates it)`)
+        while (partitions === undefined) {
+          yield* Effect.sleep("1 second")
+          partitions = yield* topicPartitions(settings.brokers, settings.topic)
+        }
       }
       const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
         followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })
@@ -71,10 +81,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       const key = yield* loadAnonymizationKey({ key: settings.anonymizationKey, file: settings.anonymizationKeyFile })
       yield* Console.log(`anonymization key: ${key.origin}`)
       const processors = transactionProcessors(settings.topic, key.key)
-      const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs }
+      const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs, observer: metrics.observer }
       const sinks: Array<Sink<EurTransaction>> = []
-      // Opened (and its conditional writes checked) before anything is written there.
-      const lake = settings.sinks.includes("lake") ? yield* openLake(settings, { writes: true }) : undefined
       if (lake !== undefined) {
         sinks.push(
           yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic, processors), {
@@ -82,7 +90,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
             encoder: yield* makeParquetEncoder(settings.encodeWorkers),
-            outage
+            outage,
+            observer: metrics.observer
           })
         )
         yield* Console.log(`lake: ${describeLake(settings.lake, settings.s3)}`)
@@ -108,6 +117,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         flows: [{ topic: settings.topic, decisions, sinks }],
         window: settings.window
       }
+      metrics.watchSinks(sinks.map((s) => s.name))
       const source = yield* makeSource({
         ...defaultSourceOptions,
         brokers: settings.brokers,
@@ -120,8 +130,12 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         outage
       })
       const stop = yield* gracefulStop
+      if (options.untilIdleMs !== undefined) yield* followProgress("sluice run", metrics.backlog)
       const snapshots = lake !== undefined
-        ? takeSnapshots({ store: lake, keep: settings.snapshotKeep })
+        ? takeSnapshots(
+          { store: lake, keep: settings.snapshotKeep },
+          settings.publish.includes("tables") ? { brokers: settings.brokers, group: settings.group, prefix: settings.publishPrefix } : undefined
+        )
         : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
       if (snapshots !== undefined) {
@@ -134,7 +148,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
         drainTimeoutMs: settings.drainTimeoutMs,
         stalledAfterMs: settings.stalledAfterMs,
-        fencedBackoffMs: 1_000
+        fencedBackoffMs: 1_000,
+        observer: metrics.observer
       }, stop)
       // A catch-up run ends with tables that reflect everything it committed.
       if (snapshots !== undefined && summary.reason === "idle") yield* snapshots

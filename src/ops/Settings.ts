@@ -63,7 +63,19 @@ export interface SettingsShape {
   readonly publish: ReadonlyArray<PublishName>
   /** Prepended to the output topics' names (several deployments on one cluster). */
   readonly publishPrefix: string
+  /** Where `run` serves /healthz, /readyz, /metrics and the dashboard. */
+  readonly http: HttpSettings
 }
+
+export interface HttpSettings {
+  readonly host: string
+  /** 0: any free port. */
+  readonly port: number
+  /** True when SLUICE_HTTP_PORT was set: failing to bind it stops the service (else a warning). */
+  readonly explicit: boolean
+}
+
+export const DEFAULT_HTTP_PORT = 9464
 
 export type PublishName = "anonymized" | "blacklisted" | "tables"
 
@@ -122,6 +134,12 @@ export const loadSettings = Effect.gen(function*() {
     Config.withDefault("fail" as const)
   )
   const sessionTimeoutMs = yield* int("SLUICE_SESSION_TIMEOUT_MS", 30_000)
+  const httpPort = yield* Config.option(
+    Config.schema(
+      Schema.NumberFromString.pipe(Schema.decodeTo(Schema.Int.pipe(Schema.check(Schema.isBetween({ minimum: 0, maximum: 65_535 }))))),
+      "SLUICE_HTTP_PORT"
+    )
+  )
   const settings: SettingsShape = {
     brokers: brokers.split(",").map((b) => b.trim()).filter((b) => b.length > 0),
     mysqlUrl: mysql._tag === "Some" ? mysql.value : Redacted.make(DEFAULT_MYSQL_URL),
@@ -168,7 +186,12 @@ export const loadSettings = Effect.gen(function*() {
       ? defaultKeyFile(lake.dir)
       : undefined,
     publish,
-    publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault(""))
+    publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault("")),
+    http: {
+      host: yield* Config.NonEmptyString("SLUICE_HTTP_HOST").pipe(Config.withDefault("127.0.0.1")),
+      port: Option.getOrElse(httpPort, () => DEFAULT_HTTP_PORT),
+      explicit: Option.isSome(httpPort)
+    }
   }
   return settings
 })

@@ -11,10 +11,13 @@ import { type SnapshotTable, type SnapshotWritten, writeSnapshot } from "../sink
 import { joinKey, LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
 import { type DuckDb, type DuckDbError, parquetRelation, sqlString, withDuckDb } from "./DuckDb.ts"
 import { lakeFiles } from "./LakeFiles.ts"
+import { type PublishTablesOptions, publishTables } from "./TablePublisher.ts"
 
 /** A table and the query that computes it from the flattened rows (`flat`) counted in facts. */
-interface TableDefinition extends SnapshotTable {
+export interface TableDefinition extends SnapshotTable {
   readonly select: string
+  /** The grain: the columns that identify a row (its key in an output topic). */
+  readonly key: ReadonlyArray<string>
 }
 
 /** Rounds `cents / n` half away from zero to the cent, as the warehouse's DECIMAL(18,2) averages do. */
@@ -38,7 +41,8 @@ export const TABLES: ReadonlyArray<TableDefinition> = [
       SELECT user_id, transaction_type, day AS snapshot_date,
              (sum(${money("amount")}) / 100)::DECIMAL(38,2) AS total_amount, count(*)::BIGINT AS transaction_count,
              (${average(`sum(${money("amount")})`, "count(*)")})::DECIMAL(18,2) AS avg_amount
-      FROM flat GROUP BY ALL ORDER BY ALL`
+      FROM flat GROUP BY ALL ORDER BY ALL`,
+    key: ["user_id", "transaction_type", "snapshot_date"]
   },
   {
     name: "user_transaction_summary_eur",
@@ -55,7 +59,8 @@ export const TABLES: ReadonlyArray<TableDefinition> = [
       SELECT user_id, transaction_type, day AS snapshot_date,
              (sum(${money("amount_eur")}) / 100)::DECIMAL(38,2) AS total_amount_eur, count(*)::BIGINT AS transaction_count,
              (${average(`sum(${money("amount_eur")})`, "count(*)")})::DECIMAL(18,2) AS avg_amount_eur
-      FROM flat GROUP BY ALL ORDER BY ALL`
+      FROM flat GROUP BY ALL ORDER BY ALL`,
+    key: ["user_id", "transaction_type", "snapshot_date"]
   },
   {
     name: "payment_method_totals",
@@ -71,7 +76,8 @@ export const TABLES: ReadonlyArray<TableDefinition> = [
       SELECT payment_method_id, day AS snapshot_date,
              (sum(${money("amount_eur")}) / 100)::DECIMAL(38,2) AS total_amount_eur, count(*)::BIGINT AS transaction_count,
              (${average(`sum(${money("amount_eur")})`, "count(*)")})::DECIMAL(18,2) AS avg_amount_eur
-      FROM flat GROUP BY ALL ORDER BY ALL`
+      FROM flat GROUP BY ALL ORDER BY ALL`,
+    key: ["payment_method_id", "snapshot_date"]
   },
   {
     name: "product_purchase_counts",
@@ -95,7 +101,8 @@ export const TABLES: ReadonlyArray<TableDefinition> = [
              (sum(${money("amount_eur")}) / 100)::DECIMAL(38,2) AS total_revenue_eur,
              (${average(`sum(${money("amount_eur")})`, "sum(quantity)")})::DECIMAL(18,2) AS avg_price_eur,
              count(DISTINCT user_id)::BIGINT AS unique_buyers
-      FROM flat WHERE transaction_type = 'purchase' AND product_id IS NOT NULL GROUP BY product_id, day ORDER BY ALL`
+      FROM flat WHERE transaction_type = 'purchase' AND product_id IS NOT NULL GROUP BY product_id, day ORDER BY ALL`,
+    key: ["product_id", "snapshot_date"]
   }
 ]
 
@@ -155,12 +162,19 @@ const copyTo = (db: DuckDb, select: string, file: string): Effect.Effect<number,
     Effect.mapError((e) => new LakeIOError({ op: "write snapshot", path: file, cause: e, transient: false }))
   )
 
-/** One snapshot of every table, logged; another instance taking the same snapshot first is no error. */
-export const takeSnapshots = (options: SnapshotOptions) =>
+/** One snapshot of every table, logged; another instance taking the same snapshot first is no error. Then, when asked, the tables' changes are published. */
+export const takeSnapshots = (options: SnapshotOptions, publish?: Omit<PublishTablesOptions, "store" | "tables">) =>
   snapshotTables(options).pipe(
     Effect.tap((written) =>
       Effect.logInfo(`snapshot: ${written.map((w) => `tables/${w.table} v${w.snapshot} (${w.rows.toLocaleString("en-US")} rows)`).join(", ")}`)
     ),
     Effect.catchTag("Fenced", (e) => Effect.logInfo(`snapshot: another instance took it first (${e.message})`).pipe(Effect.as([]))),
+    Effect.andThen(
+      publish === undefined ? Effect.void : publishTables({ ...publish, store: options.store, tables: TABLES }).pipe(
+        Effect.tap((published) =>
+          Effect.logInfo(`published: ${published.filter((p) => p.snapshot !== undefined).map((p) => `${p.topic} v${p.snapshot} (${p.rows} rows, ${p.tombstones} tombstones)`).join(", ") || "nothing new"}`)
+        )
+      )
+    ),
     Effect.asVoid
   )

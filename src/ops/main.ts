@@ -3,20 +3,32 @@
  * turns its outcome into an exit code with a one-line reason on failure.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
+import { serveDashboard } from "./Endpoints.ts"
+import { readFigures } from "./Figures.ts"
+import { consoleLayer, loggerLayer } from "./Logging.ts"
+import { formatReport } from "./Report.ts"
+import { doctorCommand } from "./DoctorCommand.ts"
+import { feedsCommand } from "./FeedsCommand.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
-import { lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
+import { describeLake, lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { metadataCommand } from "./MetadataCommand.ts"
+import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
+import { progressWanted } from "./Progress.ts"
+import { queryCommand } from "./QueryCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
-import { runMain } from "./Signals.ts"
+import { gracefulStop, runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
 import { verify } from "./Verify.ts"
+import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { redactSecrets } from "../sinks/warehouse/ConnectionUrl.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
@@ -42,6 +54,7 @@ const root = Command.make("sluice").pipe(
 const settings = Effect.gen(function*() {
   const flags = yield* root
   const base = yield* loadSettings
+  armCrashPoint(base.crashAt)
   const lake = Option.isSome(flags.lakeUrl)
     ? yield* parseLakeUrl(flags.lakeUrl.value, "--lake-url")
     : Option.isSome(flags.lakeDir)
@@ -54,6 +67,9 @@ const settings = Effect.gen(function*() {
     ...(Option.isSome(flags.group) ? { group: flags.group.value } : {})
   } satisfies SettingsShape
 })
+
+/** SLUICE_LOG_FORMAT: `text` (the default) or `json`, one object per line. */
+const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
 
 const run = Command.make(
   "run",
@@ -73,15 +89,17 @@ const run = Command.make(
   Effect.fn(function*({ untilIdle, noMigrate, onOffsetOutOfRange }) {
     const base = yield* settings
     const s = Option.isSome(onOffsetOutOfRange) ? { ...base, onOffsetOutOfRange: onOffsetOutOfRange.value } : base
-    yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
-    const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
-    yield* Console.log(formatRun(summary))
-    if (s.sinks.includes("lake")) {
-      const id = yield* topicId(s.brokers, s.topic)
-      yield* Console.log(formatFeeds(yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => summarizeFeeds(store, s.topic, id, transactionFeeds(s.topic))))))
-    }
-    if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
-    if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
+    return yield* Effect.gen(function*() {
+      yield* Console.log(`sluice run: ${s.topic} from ${s.brokers.join(",")} (group ${s.group}) into ${s.sinks.join(" and ")}`)
+      const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
+      yield* Console.log(formatRun(summary))
+      if (s.sinks.includes("lake")) {
+        const id = yield* topicId(s.brokers, s.topic)
+        yield* Console.log(formatFeeds(yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => summarizeFeeds(store, s.topic, id, transactionFeeds(s.topic))))))
+      }
+      if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
+      if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
+    }).pipe(Effect.provide(consoleLayer(yield* logFormat)))
   })
 ).pipe(Command.withDescription("Run the service: consume, write the lake exactly once, until SIGTERM (or idle)"))
 
@@ -138,7 +156,7 @@ const produceCommand = Command.make(
       partitions: Option.getOrElse(f.partitions, () => produceDefaults[f.kind].partitions),
       lateRatio: Option.getOrUndefined(f.lateRatio),
       brokers: s.brokers,
-      progress: process.stdout.isTTY === true
+      progress: progressWanted()
     })
     const aborted = report.aborted === 0 ? "" : `, and ${report.aborted.toLocaleString("en-US")} in aborted transactions`
     const late = f.kind === "ventes" ? `, ${report.late.toLocaleString("en-US")} late` : ""
@@ -281,8 +299,60 @@ const topologyCommand = Command.make("topology", {}, () =>
     yield* Console.log(describeService(s))
   })).pipe(Command.withDescription("Print the topology: sources, processors and sinks, with each feed's path"))
 
+const dashboard = Command.make(
+  "dashboard",
+  {
+    port: Flag.Int("port").pipe(Flag.withDescription("Port to serve the page on (0: any free port)"), atLeast(0), Flag.withDefault(9465)),
+    metrics: Flag.String("metrics").pipe(
+      Flag.withDescription("A running service's /metrics, for the live section (default: http://127.0.0.1:$SLUICE_HTTP_PORT/metrics, 9464)"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function*({ port, metrics }) {
+    const s = yield* settings
+    const metricsUrl = Option.getOrElse(metrics, () => `http://127.0.0.1:${s.http.port}/metrics`)
+    yield* Effect.scoped(Effect.gen(function*() {
+      const stop = yield* gracefulStop
+      const store = yield* openLake(s, { writes: false })
+      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lake: { store, files: yield* lakeFiles(store) }, topic: s.topic }, metricsUrl)
+      yield* Console.log(`dashboard of ${describeLake(s.lake, s.s3)} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
+      yield* Deferred.await(stop)
+    }))
+  })
+).pipe(Command.withDescription("Serve the dashboard: the lake's figures as charts and tables, and a service's live throughput and lag"))
+
+const report = Command.make(
+  "report",
+  { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false)) },
+  Effect.fn(function*({ json }) {
+    const s = yield* settings
+    const figures = yield* Effect.scoped(Effect.gen(function*() {
+      const store = yield* openLake(s, { writes: false })
+      return yield* readFigures({ store, files: yield* lakeFiles(store) }, s.topic)
+    }))
+    yield* Console.log(json ? JSON.stringify(figures, null, 2) : formatReport(figures))
+  })
+).pipe(Command.withDescription("Print the dashboard's figures: top users, amounts by country, payment method and day, dead letters, sales"))
+
 const cli = root.pipe(
-  Command.withSubcommands([run, produceCommand, verifyCommand, migrateCommand, snapshot, vacuum, topologyCommand, stack, demo]),
+  Command.withSubcommands([
+    run,
+    produceCommand,
+    verifyCommand,
+    migrateCommand,
+    snapshot,
+    vacuum,
+    topologyCommand,
+    stack,
+    demo,
+    dashboard,
+    report,
+    feedsCommand(settings),
+    permissionsCommand(settings),
+    queryCommand(settings),
+    metadataCommand(settings),
+    doctorCommand(settings)
+  ]),
   Command.run({ version: "0.1.0" })
 )
 
@@ -305,7 +375,9 @@ const reasonOf = (cause: Cause.Cause<unknown>): string | undefined => {
 }
 
 cli.pipe(
-  Effect.provide(Layer.mergeAll(NodeServices.layer, presenter)),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, presenter, Layer.unwrap(Effect.gen(function*() {
+    return loggerLayer(yield* logFormat)
+  })))),
   runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => {

@@ -12,6 +12,8 @@ export type CrashPointName =
   | "warehouse:after-commit"
   | "kafka:before-commit"
   | "kafka:after-commit"
+  | "snapshot:after-write"
+  | "snapshot:after-commit"
 
 let target: string | undefined
 let remaining = 1

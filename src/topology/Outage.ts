@@ -3,6 +3,7 @@
  * retried with exponential back-off and a log line per attempt until a deadline, then fails.
  */
 import { Cause, Clock, Effect, Exit, Option } from "effect"
+import type { Observer } from "./Observer.ts"
 
 /** How long the service waits for a lost dependency before it fails. */
 export interface OutagePolicy {
@@ -10,6 +11,8 @@ export interface OutagePolicy {
   readonly deadlineMs: number
   readonly firstDelayMs: number
   readonly maxDelayMs: number
+  /** Told of each retry and of the success that ends one (metrics, readiness). */
+  readonly observer?: Pick<Observer, "retrying" | "restored"> | undefined
 }
 
 export const defaultOutagePolicy: OutagePolicy = { deadlineMs: 300_000, firstDelayMs: 250, maxDelayMs: 10_000 }
@@ -31,6 +34,7 @@ export const waitOut = <A, E extends { readonly message: string }, R>(
       const exit = yield* Effect.exit(effect)
       if (Exit.isSuccess(exit)) {
         if (attempt > 1) yield* Effect.logInfo(`${what}: succeeded on attempt ${attempt}`)
+        if (attempt > 1) policy.observer?.restored(what)
         return exit.value
       }
       const error = Cause.findErrorOption(exit.cause)
@@ -43,6 +47,7 @@ export const waitOut = <A, E extends { readonly message: string }, R>(
       yield* Effect.logWarning(
         `${what}: ${error.value.message}; retrying in ${delay} ms (attempt ${attempt + 1}, ${Math.round(elapsed / 1000)} s of ${Math.round(policy.deadlineMs / 1000)} s)`
       )
+      policy.observer?.retrying(what, error.value.message)
       yield* Effect.sleep(delay)
       delay = Math.min(delay * 2, policy.maxDelayMs)
     }

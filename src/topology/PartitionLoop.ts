@@ -5,6 +5,7 @@
 import { Clock, Effect, Fiber, Option, Queue } from "effect"
 import type { Decisions } from "./Decisions.ts"
 import { decodeRecord, isDeadLetter } from "./Decode.ts"
+import { noObserver, type Observer } from "./Observer.ts"
 import type { SourcePartition } from "./Record.ts"
 import type { SinkError, SinkFenced, SinkWindow } from "./Sink.ts"
 import type { KafkaError, OffsetOutOfRange, SourceEvent } from "./Source.ts"
@@ -48,6 +49,8 @@ export interface LoopOptions {
   readonly onCommitted: (next: number, at: number) => Effect.Effect<void>
   /** Called with the time of the first record fetched. */
   readonly onFirstRecord: (at: number) => void
+  /** Told of each batch decoded and each sink's commit (metrics); nothing by default. */
+  readonly observer?: Observer | undefined
 }
 
 /** Why a loop ended without failing. */
@@ -61,6 +64,8 @@ interface OpenWindow<T> {
   readonly decisions: Decisions<T, any>
   records: number
   deadLetters: number
+  /** The Kafka timestamps of the window's records, for the observer's end-to-end latency. */
+  readonly timestamps: Array<number>
 }
 
 /** Runs one partition of one topic incarnation until the service drains or the incarnation ends. */
@@ -74,13 +79,14 @@ export const runPartition = <T>(
 ): Effect.Effect<LoopEnd, LoopError> =>
   Effect.gen(function*() {
     const limits = options.window
+    const observer = options.observer ?? noObserver
     let replay = start.replay !== undefined && start.replay.end >= start.from ? start.replay : undefined
     // A window keeps the decisions it opened with: those of the replay, else those in force then.
     const open = (from: number) =>
       Effect.gen(function*() {
         const decisions = replay?.decisions ?? (yield* start.decisions)
         const sinks = yield* Effect.forEach(flow.sinks, (sink) => sink.open(sp, from, decisions))
-        return { state: new WindowState(from), sinks, decisions, records: 0, deadLetters: 0 } satisfies OpenWindow<T>
+        return { state: new WindowState(from), sinks, decisions, records: 0, deadLetters: 0, timestamps: [] as Array<number> } satisfies OpenWindow<T>
       })
     let window = yield* open(start.from)
     // The previous window's commit, still running while the next window fills.
@@ -94,10 +100,18 @@ export const runPartition = <T>(
 
     const commit = (closing: OpenWindow<T>, to: number) =>
       Effect.gen(function*() {
-        const first = closing.sinks.filter((_, i) => flow.sinks[i]!.commitsLast !== true)
-        const last = closing.sinks.filter((_, i) => flow.sinks[i]!.commitsLast === true)
-        yield* Effect.forEach(first, (w) => w.commit(to), { concurrency: "unbounded", discard: true })
-        yield* Effect.forEach(last, (w) => w.commit(to), { discard: true })
+        const sinkCommit = (w: SinkWindow<T>, i: number) =>
+          Effect.gen(function*() {
+            const started = yield* Clock.currentTimeMillis
+            yield* w.commit(to)
+            const at = yield* Clock.currentTimeMillis
+            const { records, deadLetters, timestamps } = closing
+            observer.windowCommitted({ ...sp, sink: flow.sinks[i]!.name, from: closing.state.from, to, records, deadLetters, bytes: closing.state.bytes, durationMs: at - started, committedAt: at, timestamps })
+          })
+        const first = closing.sinks.flatMap((w, i) => (flow.sinks[i]!.commitsLast !== true ? [sinkCommit(w, i)] : []))
+        const last = closing.sinks.flatMap((w, i) => (flow.sinks[i]!.commitsLast === true ? [sinkCommit(w, i)] : []))
+        yield* Effect.all(first, { concurrency: "unbounded", discard: true })
+        yield* Effect.all(last, { discard: true })
         const now = yield* Clock.currentTimeMillis
         progress.committed = to + 1
         progress.records += closing.records
@@ -118,7 +132,7 @@ export const runPartition = <T>(
       if (replay !== undefined && to >= replay.end) replay = undefined
       window = yield* open(to + 1)
       progress.windowOpen = false
-      inFlight = yield* Effect.forkChild(commit(closing, to))
+      inFlight = yield* Effect.forkChild(commit(closing, to).pipe(Effect.annotateLogs({ offsets: `${closing.state.from}..${to}` })))
     })
 
     const loop = Effect.gen(function*() {
@@ -144,6 +158,11 @@ export const runPartition = <T>(
             return "ended" as const
           }
           const batch = event.batch
+          // An empty window takes the decisions in force when its first record comes, not those of when it opened.
+          if (window.state.isEmpty && replay === undefined) {
+            const now = yield* start.decisions
+            if (now.version !== window.decisions.version) window = yield* open(window.state.from)
+          }
           // A window's age counts from when its data was fetched, not from when it was dequeued.
           const at = Math.min(yield* Clock.currentTimeMillis, batch.fetchedAt)
           options.onFirstRecord(at)
@@ -158,10 +177,12 @@ export const runPartition = <T>(
             if (isDeadLetter(decoded)) {
               for (const w of window.sinks) w.addDeadLetter(decoded)
               window.deadLetters++
+              observer.deadLetter(sp, decoded.kind)
             } else {
               for (const w of window.sinks) w.add(decoded)
               window.records++
             }
+            window.timestamps.push(record.timestamp)
             const ws = window.state
             ws.count++
             ws.bytes += record.value?.length ?? 0
@@ -175,6 +196,7 @@ export const runPartition = <T>(
             yield* flush
           }
           window.state.cover(covered, at)
+          observer.batchDecoded({ ...sp, records: batch.records.length, firstTimestamp: batch.records[0]?.timestamp, nextOffset: batch.nextOffset, endOffset: batch.endOffset })
           progress.fetched = batch.nextOffset
           progress.lastActivityAt = yield* Clock.currentTimeMillis
           progress.windowOpen = !window.state.isEmpty

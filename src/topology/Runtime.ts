@@ -7,6 +7,7 @@ import { Cause, Clock, Data, Deferred, Effect, Fiber, Option, Queue } from "effe
 import { makeCatchUpCheck, type PartitionsStalled } from "./CatchUp.ts"
 import { type Decisions, formatVersion } from "./Decisions.ts"
 import { type LoopError, type PartitionProgress, runPartition } from "./PartitionLoop.ts"
+import { noObserver, type Observer } from "./Observer.ts"
 import { type DecisionsMissing, recoverPartition } from "./Recovery.ts"
 import type { SourcePartition } from "./Record.ts"
 import type { SinkError, SinkFenced } from "./Sink.ts"
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   readonly flushWhenCaughtUp?: boolean | undefined
   /** How long a fenced partition waits before it recovers and seeks again. */
   readonly fencedBackoffMs: number
+  /** Told what the runtime does (metrics, readiness, progress); nothing by default. */
+  readonly observer?: Observer | undefined
 }
 
 export interface RunSummary {
@@ -70,6 +73,7 @@ export const runTopology = (
 ): Effect.Effect<RunSummary, RuntimeError> =>
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
+    const observer = options.observer ?? noObserver
     const progress = new Map<string, PartitionProgress>()
     const tasks = new Map<string, Fiber.Fiber<void, never>>()
     const failure = yield* Deferred.make<never, RuntimeError>()
@@ -129,6 +133,7 @@ export const runTopology = (
           state.windowOpen = false
           progress.set(tpKey(tp), state)
           yield* Effect.logInfo(`${tpKey(tp)}: assigned, resuming at offset ${from} (topic id ${topicId})`)
+          observer.recovered(tp, from)
           const decisions = Effect.suspend(() => {
             const now = flow.decisions.current()
             return Effect.as(ensureSaved(flow, now), now)
@@ -144,9 +149,11 @@ export const runTopology = (
               }),
             onFirstRecord: (at) => {
               firstRecordAt ??= at
-            }
+            },
+            observer
           }).pipe(
-            Effect.catchTag("SinkFenced", (e: SinkFenced) => Effect.logWarning(`${e.message}; recovering`).pipe(Effect.as("fenced" as const)))
+            Effect.catchTag("SinkFenced", (e: SinkFenced) =>
+              Effect.logWarning(`${e.message}; recovering`).pipe(Effect.tap(Effect.sync(() => observer.fenced(tp, e.sink))), Effect.as("fenced" as const)))
           )
           if (end === "drained") return
           if (end === "fenced") yield* Effect.sleep(options.fencedBackoffMs)
@@ -156,6 +163,7 @@ export const runTopology = (
     const start = (flow: TopicFlow<any>, tp: TopicPartition) =>
       Effect.gen(function*() {
         const fiber = yield* task(flow, tp).pipe(
+          Effect.annotateLogs({ topic: tp.topic, partition: tp.partition }),
           Effect.catchDefect((defect) =>
             Effect.logError(`${tpKey(tp)}: unexpected error`, defect).pipe(
               Effect.andThen(Effect.fail(new PartitionDefect({ topic: tp.topic, partition: tp.partition, defect })))
@@ -176,11 +184,13 @@ export const runTopology = (
         if (fiber) yield* Fiber.interrupt(fiber)
         yield* source.detach(tp)
         progress.delete(key)
+        observer.revoked(tp)
         yield* Effect.logInfo(`${key}: revoked; its open window is dropped`)
       })
 
     const catchUp = makeCatchUpCheck(topology, source, options.stalledAfterMs)
     let lastCatchUpCheck = 0
+    let lastEndsReport = 0
     const caughtUp = Effect.gen(function*() {
       if (options.untilIdleMs === undefined) return false
       const endOffsets = yield* source.endOffsetsSeen
@@ -207,6 +217,7 @@ export const runTopology = (
         const wanted = new Map(
           latest.value.filter((tp) => flowOf(topology, tp.topic) !== undefined).map((tp) => [tpKey(tp), tp])
         )
+        observer.assigned([...wanted.values()])
         for (const [key, tp] of assigned) {
           if (!wanted.has(key)) {
             yield* revoke(key, tp)
@@ -220,6 +231,12 @@ export const runTopology = (
           }
         }
         continue
+      }
+      // Reference data changed (a state topic moved): the new decisions are kept by the sinks and said at once.
+      for (const flow of topology.flows) yield* ensureSaved(flow, flow.decisions.current()).pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause)))
+      if ((yield* Clock.currentTimeMillis) - lastEndsReport >= 1_000) {
+        lastEndsReport = yield* Clock.currentTimeMillis
+        observer.endOffsets(yield* source.endOffsetsSeen)
       }
       const idle = yield* caughtUp.pipe(Effect.catchCause((cause) => Deferred.failCause(failure, cause).pipe(Effect.as(false))))
       if (idle) {

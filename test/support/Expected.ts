@@ -116,3 +116,33 @@ export const expectedWarehouse = (messages: number, seed: number, badRatio: numb
     productDays: new Map([...products].map(([key, p]) => [key, { purchases: p.purchases, units: p.units, revenueEurCents: p.revenueEurCents, buyers: p.buyers.size }]))
   }
 }
+
+/** A user's non-failed transactions in EUR, as the dashboard ranks them. */
+export interface UserTotal {
+  readonly userId: string
+  readonly name: string
+  readonly country: string
+  readonly eurCents: number
+  readonly transactions: number
+}
+
+/**
+ * The users of a seeded run ranked by their EUR amount (non-failed transactions, the built-in
+ * rates), then by id; name and country those of their latest transaction.
+ */
+export const expectedUserTotals = (messages: number, seed: number, badRatio: number): Array<UserTotal> => {
+  const rates = new RateTable(defaultExchangeRates)
+  const users = new Map<string, { name: string; country: string; at: number; eurCents: number; transactions: number }>()
+  for (const t of validTransactions(messages, seed, badRatio)) {
+    if (t.status === "failed") continue
+    const eurCents = Result.getOrThrow(valueInEur(t, rates)).amountEurCents
+    const u = users.get(t.user.id) ?? { name: t.user.name, country: t.user.country, at: t.eventTimeMs, eurCents: 0, transactions: 0 }
+    if (t.eventTimeMs >= u.at) Object.assign(u, { name: t.user.name, country: t.user.country, at: t.eventTimeMs })
+    u.eurCents += eurCents
+    u.transactions += 1
+    users.set(t.user.id, u)
+  }
+  return [...users]
+    .map(([userId, u]) => ({ userId, name: u.name, country: u.country, eurCents: u.eurCents, transactions: u.transactions }))
+    .sort((a, b) => b.eurCents - a.eurCents || (a.userId < b.userId ? -1 : 1))
+}

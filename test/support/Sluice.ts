@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url"
 import { Effect, Exit, Scope } from "effect"
 import { createConnection } from "mysql2"
 import { expect } from "vitest"
-import { deleteTopics } from "../../src/ops/KafkaAdmin.ts"
+import { deleteTopics, topicsWithPrefix } from "../../src/ops/KafkaAdmin.ts"
 import type { S3ProxyEndpoint } from "../../src/ops/Stack.ts"
 import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { makeS3Store, MIN_PART_SIZE } from "../../src/sinks/lake/store/S3Store.ts"
@@ -160,7 +160,14 @@ export const sandbox = (
       ...(s3 === undefined ? {} : s3LakeEnv(s3, id, randomBytes(32).toString("hex"))),
       // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
       SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
+      SLUICE_BLACKLIST_TOPIC: `blacklist_${id}`,
+      // A lake in a bucket has its key in SLUICE_ANONYMIZATION_KEY (s3LakeEnv): no file stands in for it.
+      ...(s3 === undefined ? { SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key` } : { SLUICE_ANONYMIZATION_KEY_FILE: undefined }),
+      SLUICE_PUBLISH_PREFIX: `${id}_`,
       SLUICE_CRASH_AT: undefined,
+      // Any free port for /metrics and /readyz: several instances of a test run side by side.
+      SLUICE_HTTP_PORT: "0",
+      SLUICE_LOG_FORMAT: undefined,
       ...env
     },
     cleanup: async () => {
@@ -170,7 +177,10 @@ export const sandbox = (
         await opened?.close()
       }
       rmSync(lake, { recursive: true, force: true })
-      await Effect.runPromise(deleteTopics([brokers], [topic]).pipe(Effect.ignore))
+      rmSync(`${lake}.key`, { force: true })
+      // The source topic, and what the sandbox's runs and tests made beside it (rates, blacklist, output topics).
+      const made = await Effect.runPromise(topicsWithPrefix([brokers], `${id}_`).pipe(Effect.orElseSucceed(() => [] as Array<string>)))
+      await Effect.runPromise(deleteTopics([brokers], [topic, `exchange_rates_${id}`, `blacklist_${id}`, ...made]).pipe(Effect.ignore))
       if (mysqlUrl) await dropDatabase(mysqlUrl)
     }
   }

@@ -4,10 +4,11 @@
  * of a consumer group of its own in the same Kafka transaction. That group's offset is this sink's
  * committed position; a new owner's producer, sharing the transactional id, fences the old one.
  */
-import { Consumer, findErrorBy, Producer } from "@platformatic/kafka"
+import { Consumer, findErrorBy, type Producer } from "@platformatic/kafka"
 import { Data, Effect, Option, type Scope } from "effect"
 import type { Decisions } from "../../topology/Decisions.ts"
 import { crashNow } from "../CrashPoint.ts"
+import { makeTransactionalProducer } from "./TransactionalProducer.ts"
 import { isTransientKafkaError, KafkaError } from "../../topology/Fetch.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import type { Processor } from "../../topology/Processor.ts"
@@ -109,14 +110,7 @@ export const makeKafkaSink = <T>(options: KafkaSinkOptions<T>): Effect.Effect<Si
         // A new producer for the transactional id fences any other owner's and aborts its open transaction.
         const previous = producers.get(keyOf(sp))
         if (previous !== undefined) yield* Effect.promise(() => previous.close().catch(() => undefined))
-        const producer = new Producer({
-          clientId: `sluice-publish-${sp.partition}`,
-          bootstrapBrokers: [...options.brokers],
-          idempotent: true,
-          transactionalId: transactionalId(options.group, sp),
-          acks: -1,
-          retries: 5
-        })
+        const producer = makeTransactionalProducer({ clientId: `sluice-publish-${sp.partition}`, brokers: options.brokers, transactionalId: transactionalId(options.group, sp) })
         producers.set(keyOf(sp), producer)
         yield* unfenced(call(`fence the earlier producers of ${transactionalId(options.group, sp)}`, sp.partition, async () => {
           const transaction = await producer.beginTransaction()

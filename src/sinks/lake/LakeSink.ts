@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import { formatVersion } from "../../topology/Decisions.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import type { Decisions } from "../../topology/Decisions.ts"
+import type { Observer } from "../../topology/Observer.ts"
 import type { Processor } from "../../topology/Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition } from "../../topology/Record.ts"
 import { type Sink, SinkError, SinkFenced, type SinkPosition, type SinkTarget, type SinkWindow } from "../../topology/Sink.ts"
@@ -20,6 +21,8 @@ import { isTransientIOError, type LakeIOError, textOf } from "./store/Store.ts"
 export interface LakeSinkOptions extends LakeTableOptions {
   /** How long a failing store (a full disk, an unreachable or throttling endpoint) is waited for before the service stops. */
   readonly outage: OutagePolicy
+  /** Told of each table's commit with its rows (per-feed metrics); nothing by default. */
+  readonly observer?: Pick<Observer, "tableCommitted"> | undefined
 }
 
 /** Where the decisions snapshots that commits name are kept: `_decisions/<version>.json` in the lake. */
@@ -225,9 +228,11 @@ export const makeLakeSink = <T>(
                 attempts > 1 && e.found === to
                   ? Effect.void
                   : Effect.fail(new SinkFenced({ sink: SINK, topic, partition: sp.partition, detail: e.message }))),
-              Effect.mapError((e) => (e._tag === "SinkFenced" ? e : sinkError(sp.partition)(e)))
+              Effect.mapError((e) => (e._tag === "SinkFenced" ? e : sinkError(sp.partition)(e))),
+              Effect.annotateLogs({ feed: table.feed.name })
             )
             offsets[i] = to
+            options.observer?.tableCommitted({ topic, partition: sp.partition, sink: SINK, table: table.feed.name, rows: parts.reduce((n, p) => n + p.table.numRows, 0) })
           })
 
         const window: SinkWindow<T> = {

@@ -12,6 +12,7 @@ import * as path from "node:path"
 import { Clock, Effect } from "effect"
 import type { Add, Remove } from "./DeltaAction.ts"
 import { type DeltaLogError, type Fenced, openDeltaTable } from "./DeltaLog.ts"
+import { crashPoint } from "../CrashPoint.ts"
 import { feedMetadata } from "./Metadata.ts"
 import { folderPrefix, joinKey, LakeIOError, type Store } from "./store/Store.ts"
 
@@ -106,6 +107,7 @@ export const writeSnapshot = (
     const local = path.join(yield* scratchFolder, "snapshot.parquet")
     const rows = yield* request.write(local)
     const bytes = yield* store.upload(target, createReadStream(local))
+    yield* crashPoint("snapshot:after-write")
     const now = yield* Clock.currentTimeMillis
     const removes: Array<Remove> = [...before.files.values()].map((f) => ({
       path: f.path,
@@ -133,6 +135,7 @@ export const writeSnapshot = (
         operationParameters: { mode: "Overwrite", snapshot: String(n) }
       })
     ).pipe(Effect.tapError(() => store.delete(target)))
+    yield* crashPoint("snapshot:after-commit")
     const after = yield* log.snapshot
     yield* store.put(
       joinKey(root, "_metadata.json"),

@@ -104,7 +104,8 @@ export interface SluiceDecisions {
 }
 
 export interface DataLakePermissions {
-  id: Generated<BigInt>
+  /** Read as a string (MySQL) or a number (SQLite); Kysely does not unwrap a generated `BigInt`. */
+  id: Generated<string | number>
   user_email: string
   folder_path: string
   permission: "read" | "write" | "admin"

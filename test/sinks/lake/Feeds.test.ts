@@ -79,7 +79,7 @@ describe("the transaction feeds", () => {
       // `_kafka_timestamp` keeps what the producer set.
       const kept = yield* withDuckDb((db) =>
         db.query(`SELECT _kafka_offset AS o, epoch_ms(_kafka_timestamp) AS ms
-          FROM read_parquet(['${root}/streams/transaction_stream/*=*/**/*.parquet', '${root}/_deadletter/*/*=*/**/*.parquet']) ORDER BY o`))
+          FROM read_parquet(['${root}/streams/transaction_stream/*=*/**/*.parquet', '${root}/_deadletter/${TOPIC}/*=*/**/*.parquet']) ORDER BY o`))
       expect(kept.map((r) => [Number(r.o), Number(r.ms)])).toEqual([[0, -9e15], ...timestamps.slice(1).map((ts, i) => [i + 1, ts])])
     }))
   })
