@@ -33,7 +33,7 @@ import {
   type ThroughputRun
 } from "./report/Results.ts"
 
-const THROUGHPUT = ["ceiling", "lake", "warehouse", "both", "baseline-lake", "baseline"] as const
+const THROUGHPUT = ["ceiling", "lake", "lake-s3", "warehouse", "both", "baseline-lake", "baseline"] as const
 /** Other programs doing the lake's job on the same topic, run in the same rounds. */
 const PEERS = ["spark"] as const
 const ROUNDS = [...THROUGHPUT, ...PEERS] as const
@@ -172,12 +172,27 @@ if (!warehouse.available) {
   skipped.set("both", warehouse.reason)
 }
 
+// The lake in a bucket of the stack's S3 server (S3Proxy, on this machine), started before the rounds.
+let s3: Stack.S3ProxyEndpoint | undefined
+if (selected("lake-s3")) {
+  log("sluice stack up --s3")
+  await Effect.runPromise(Stack.upS3(stackOptions)).then(
+    (endpoint) => (s3 = endpoint),
+    (e: Error) => {
+      failures.set("lake-s3", e.message)
+      log(`lake-s3: FAILED: ${e.message}`)
+    }
+  )
+}
+
 const runOne = (name: (typeof ROUNDS)[number], index: number): Promise<ThroughputRun> => {
   switch (name) {
     case "ceiling":
       return runCeiling(ctx)
     case "lake":
       return runSluice(ctx, "lake", index)
+    case "lake-s3":
+      return runSluice(ctx, "lake", index, s3)
     case "warehouse":
       return runSluice(ctx, "warehouse", index)
     case "both":
@@ -220,6 +235,7 @@ for (let round_ = 0; round_ < runs; round_++) {
 const measures: Record<(typeof THROUGHPUT)[number], string> = {
   ceiling: CEILING_RATE_MEASURES,
   lake: SLUICE_RATE_MEASURES,
+  "lake-s3": SLUICE_RATE_MEASURES,
   warehouse: SLUICE_RATE_MEASURES,
   both: SLUICE_RATE_MEASURES,
   "baseline-lake": BASELINE_RATE_MEASURES,
@@ -292,6 +308,9 @@ function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
 const notes = [
   `The broker runs on the same ${describeMachine(stackOptions.cacheDir, brokers.join(",")).cores}-core machine and competes for its CPU; other work on the machine (tests on the same broker) is not excluded.`,
   `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
+  ...(selected("lake-s3")
+    ? ["lake-s3: the same run with SLUICE_LAKE_URL=s3://sluice/<fresh prefix>, on the stack's S3Proxy 4.1.0 (filesystem backend, on this machine and competing for its CPU and disk); every object goes through HTTP with AWS signatures, the log through conditional PUTs."]
+    : []),
   ...(warehouse.available ? [] : [`warehouse and both: ${warehouse.reason}; they run once \`sluice run\` reads SLUICE_SINKS (bench/harness/Warehouse.ts).`]),
   ...(existsSync("/usr/bin/time") && process.env["SLUICE_BENCH_SAMPLED"] !== "1"
     ? []

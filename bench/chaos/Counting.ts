@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { createConnection } from "mysql2/promise"
 import { parquetRelation, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import type { RecordId } from "./CommittedReader.ts"
 
 /** A row of the lake: a transaction of `streams/transaction_stream` or a dead letter. */
@@ -85,7 +86,7 @@ export const countRecords = (produced: ReadonlyArray<RecordId>, lake: ReadonlyAr
 
 /** The live data files of a Delta table, by the log (none when the table does not exist). */
 const liveFiles = async (root: string): Promise<Array<string>> => {
-  const snapshot = await Effect.runPromise(readSnapshot(root))
+  const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))
   return [...snapshot.files.keys()].map((file) => path.join(root, file))
 }
 

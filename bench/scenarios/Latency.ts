@@ -9,6 +9,7 @@ import { Effect } from "effect"
 import { deleteTopics, ensureTopic } from "../../src/ops/KafkaAdmin.ts"
 import { sqlString, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { type BenchContext, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { percentile, round, slope } from "../harness/Stats.ts"
@@ -33,7 +34,7 @@ export const lakeCommitted = async (lakeDir: string, topic: string, partitions: 
   const committed = Array.from({ length: partitions }, () => Number.POSITIVE_INFINITY)
   for (const root of feedRoots(lakeDir, topic)) {
     const feed = path.basename(root)
-    const txns = (await Effect.runPromise(readSnapshot(root))).txns
+    const txns = (await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))).txns
     for (let p = 0; p < partitions; p++) {
       const version = txns.get(`${feed}@${topic}/${p}`)
       committed[p] = Math.min(committed[p]!, version === undefined ? 0 : version + 1)

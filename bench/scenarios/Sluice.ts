@@ -1,11 +1,17 @@
 /**
- * The `lake`, `warehouse` and `both` scenarios: `sluice run --until-idle` reading the whole bench
- * topic with a fresh consumer group (and a fresh lake folder / database) per run.
+ * The `lake`, `lake-s3`, `warehouse` and `both` scenarios: `sluice run --until-idle` reading the
+ * whole bench topic with a fresh consumer group (and a fresh lake folder, bucket prefix or
+ * database) per run.
  */
+import { randomBytes } from "node:crypto"
 import { rmSync } from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
+import type { S3ProxyEndpoint } from "../../src/ops/Stack.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
+import { makeS3Store, MIN_PART_SIZE } from "../../src/sinks/lake/store/S3Store.ts"
+import type { Store } from "../../src/sinks/lake/store/Store.ts"
 import { type BenchContext, deadlineFor, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { countRows, createDatabase, dropDatabase } from "../harness/Warehouse.ts"
@@ -40,19 +46,58 @@ export const parseRunLine = (output: string): RunLine | undefined => {
   return { total: int(m[1]!), valid: int(m[2]!), deadLetters: int(m[3]!), windows: int(m[4]!), busySeconds: Number(m[5]), msgPerSec: int(m[6]!) }
 }
 
-/** Rows committed to a Delta table, from the `numRecords` of its live files' statistics. */
-export const committedRows = async (tableRoot: string): Promise<number> => {
-  const snapshot = await Effect.runPromise(readSnapshot(tableRoot))
+/** Rows committed to a Delta table (at `root` in `store`), from the `numRecords` of its live files' statistics. */
+export const committedRows = async (store: Store, root: string): Promise<number> => {
+  const snapshot = await Effect.runPromise(readSnapshot(store, root))
   let rows = 0
   for (const add of snapshot.files.values()) rows += (JSON.parse(add.stats ?? "{}") as { numRecords?: number }).numRecords ?? 0
   return rows
 }
+
+/** Where a run's lake is: a folder, or a prefix of the stack's S3 bucket. */
+export type BenchLake = { readonly dir: string } | { readonly s3: S3ProxyEndpoint; readonly prefix: string }
+
+/** The environment that points `sluice` at a lake in the stack's S3 server. */
+const s3Env = (s3: S3ProxyEndpoint, prefix: string) => ({
+  SLUICE_LAKE_URL: `s3://${s3.bucket}/${prefix}`,
+  AWS_ENDPOINT_URL: s3.endpoint,
+  AWS_REGION: s3.region,
+  AWS_ACCESS_KEY_ID: s3.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  // A lake in a bucket has no default key file: instances must be given the key they share.
+  SLUICE_ANONYMIZATION_KEY: randomBytes(32).toString("hex")
+})
+
+/** Runs `use` with the store of a bench lake. */
+export const withBenchLake = <A>(lake: BenchLake, use: (store: Store) => Promise<A>): Promise<A> =>
+  "dir" in lake
+    ? use(makeLocalStore(lake.dir))
+    : Effect.runPromise(Effect.scoped(Effect.flatMap(
+      makeS3Store({
+        bucket: lake.s3.bucket,
+        prefix: `${lake.prefix}/`,
+        endpoint: lake.s3.endpoint,
+        region: lake.s3.region,
+        forcePathStyle: true,
+        partSize: MIN_PART_SIZE,
+        credentials: { accessKeyId: lake.s3.accessKeyId, secretAccessKey: lake.s3.secretAccessKey }
+      }),
+      (store) => Effect.promise(() => use(store))
+    )))
+
+/** Deletes a bench lake: its folder, or every object under its prefix. */
+const removeBenchLake = (lake: BenchLake): Promise<void> =>
+  "dir" in lake
+    ? Promise.resolve(rmSync(lake.dir, { recursive: true, force: true }))
+    : withBenchLake(lake, (store) =>
+      Effect.runPromise(Effect.flatMap(store.list(""), (objects) => Effect.forEach(objects, (o) => store.delete(o.key), { concurrency: 16, discard: true }))))
 
 /** The environment of a `sluice run` against the bench topic (and nothing of the caller's config). */
 export const sluiceEnv = (ctx: BenchContext, extra: { lakeDir: string; group: string; sinks: Sinks; mysqlUrl?: string }) => ({
   KAFKA_BROKERS: ctx.brokers.join(","),
   SLUICE_TOPIC: ctx.topic.name,
   SLUICE_LAKE_DIR: extra.lakeDir,
+  SLUICE_LAKE_URL: undefined,
   SLUICE_GROUP: extra.group,
   SLUICE_SINKS: extra.sinks,
   // A topic that does not exist: the built-in EUR rates, whatever another run left in exchange_rates.
@@ -70,15 +115,20 @@ export const sluiceEnv = (ctx: BenchContext, extra: { lakeDir: string; group: st
 export const runSluice = async (
   ctx: BenchContext,
   sinks: Sinks,
-  index: number
+  index: number,
+  s3?: S3ProxyEndpoint
 ): Promise<ThroughputRun> => {
-  const label = sinks.replace(",", "_")
+  const label = `${sinks.replace(",", "_")}${s3 === undefined ? "" : "_s3"}`
   const lakeDir = path.join(ctx.tmpRoot, `lake-${label}-${index}`)
+  const lake: BenchLake = s3 === undefined ? { dir: lakeDir } : { s3, prefix: `bench-${ctx.runId}-${index}` }
   const group = newGroup(ctx, label)
   const database = `sluice_bench_${label}_${ctx.runId}_${index}`
   const writesWarehouse = sinks !== "lake"
   const mysqlUrl = writesWarehouse ? await createDatabase(database) : undefined
-  const env = sluiceEnv(ctx, { lakeDir, group, sinks, ...(mysqlUrl === undefined ? {} : { mysqlUrl }) })
+  const env = {
+    ...sluiceEnv(ctx, { lakeDir, group, sinks, ...(mysqlUrl === undefined ? {} : { mysqlUrl }) }),
+    ...(s3 === undefined ? {} : s3Env(s3, (lake as { prefix: string }).prefix))
+  }
   try {
     const run = await spawnMeasured(nodeBinary(ctx.root), [sluiceBin(ctx.root), "run", "--until-idle", String(UNTIL_IDLE_MS)], {
       cwd: ctx.root,
@@ -95,8 +145,10 @@ export const runSluice = async (
       )
     }
     if (sinks !== "warehouse") {
-      const valid = await committedRows(path.join(lakeDir, "streams", "transaction_stream"))
-      const dead = await committedRows(path.join(lakeDir, "_deadletter", ctx.topic.name))
+      const [valid, dead] = await withBenchLake(lake, async (store) => [
+        await committedRows(store, "streams/transaction_stream"),
+        await committedRows(store, `_deadletter/${ctx.topic.name}`)
+      ])
       if (valid !== line.valid || dead !== line.deadLetters) {
         throw new Error(`lake holds ${valid} rows + ${dead} dead letters, the run reported ${line.valid} + ${line.deadLetters}`)
       }
@@ -114,7 +166,7 @@ export const runSluice = async (
       extra: { windows: line.windows, valid: line.valid, deadLetters: line.deadLetters }
     })
   } finally {
-    rmSync(lakeDir, { recursive: true, force: true })
+    await removeBenchLake(lake).catch((e: Error) => ctx.log(`could not delete the lake of ${label} run ${index}: ${e.message}`))
     if (writesWarehouse) await dropDatabase(database).catch(() => undefined)
   }
 }

@@ -10,6 +10,7 @@ import { makeMessageGenerator } from "../../src/domain/Generator.ts"
 import { parquetRelation, sqlString, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { javaCommand } from "../../src/ops/stack/KafkaBroker.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import type { BenchTopic } from "../harness/BenchTopic.ts"
 import { type BenchContext, deadlineFor } from "../harness/Context.ts"
 import { spawnMeasured, tail } from "../harness/Measure.ts"
@@ -165,7 +166,7 @@ const int = (v: unknown): number => Number(v ?? 0)
  * UTC date.
  */
 const checkTable = async (table: string, topic: BenchTopic, sent: Sent): Promise<Landed> => {
-  const snapshot = await Effect.runPromise(readSnapshot(table))
+  const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(table), ""))
   const problems: Array<string> = []
   const files: Array<string> = []
   let logRows = 0

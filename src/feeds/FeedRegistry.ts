@@ -10,7 +10,7 @@
  */
 import { Clock, Data, Effect, Option, Result } from "effect"
 import { schemaIncompatibility } from "../domain/FeedSchema.ts"
-import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import type { LakeIOError } from "../sinks/lake/store/Store.ts"
 import { decodeFeedEntry, encodeFeedEntry, type FeedEntry, feedFolder } from "./FeedEntry.ts"
 import type { RegistryFolder, RegistryStore } from "./RegistryStore.ts"
 

@@ -1,12 +1,10 @@
 /**
  * Where the feed registry's files live, and the only code that touches them: entries under
  * `<lake>/_feeds/active|archived/<name>.json`, and a feed's lake folders when it is purged. One
- * small interface, so that a lake behind an object store needs one more implementation, not a rewrite.
+ * small interface, implemented over the lake's store, whether a folder or a bucket.
  */
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { Effect, Option } from "effect"
-import { LakeIOError, mkdirs, putIfAbsent, readOptional, removeFile, replaceFile } from "../sinks/lake/LocalStore.ts"
+import { baseName, folderPrefix, joinKey, type LakeIOError, type Store, textOf } from "../sinks/lake/store/Store.ts"
 
 /** The registry's two folders: feeds in service, and feeds kept with their data but stopped. */
 export type RegistryFolder = "active" | "archived"
@@ -30,47 +28,43 @@ export interface RegistryStore {
   readonly removeLakeFolder: (relative: string) => Effect.Effect<void, LakeIOError>
 }
 
-/** The registry's folder of a lake. */
-export const registryRoot = (lakeDir: string): string => path.join(lakeDir, "_feeds")
+/** The registry's prefix in a lake. */
+export const REGISTRY_ROOT = "_feeds"
 
 const ENTRY = /^([a-z][a-z0-9_]*)\.json$/
 
-/** The registry of a lake in a local (or shared POSIX) folder, written as the lake is: temporary file, fsync, rename. */
-export const localRegistryStore = (lakeDir: string): RegistryStore => {
-  const root = registryRoot(lakeDir)
-  const fileOf = (folder: RegistryFolder, name: string) => path.join(root, folder, `${name}.json`)
-  const inLake = (relative: string) => {
-    const target = path.resolve(lakeDir, relative)
-    // A feed's folder is always below the lake: anything else is a defect, never a deletion.
-    if (!target.startsWith(path.resolve(lakeDir) + path.sep)) throw new Error(`${relative} is not a folder of the lake ${lakeDir}`)
-    return target
+/** Checks that `relative` names a folder inside the lake: anything else is a defect, never a deletion. */
+const inLake = (store: Store, relative: string): string => {
+  const parts = relative.split("/").filter((p) => p.length > 0)
+  if (relative.startsWith("/") || parts.length === 0 || parts.some((p) => p === "." || p === "..")) {
+    throw new Error(`${relative} is not a folder of the lake ${store.url}`)
   }
+  return folderPrefix(parts.join("/"))
+}
+
+/**
+ * The registry of a lake, in the lake's own store (a folder or a bucket), written as the lake is:
+ * whole, durably, entries created put-if-absent.
+ */
+export const lakeRegistryStore = (store: Store): RegistryStore => {
+  const keyOf = (folder: RegistryFolder, name: string) => joinKey(REGISTRY_ROOT, folder, `${name}.json`)
   return {
-    location: root,
+    location: store.locate(REGISTRY_ROOT),
     list: (folder) =>
-      Effect.tryPromise({
-        try: async () => {
-          const names = await fs.readdir(path.join(root, folder)).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? [] : Promise.reject(e)))
-          return names.flatMap((n) => {
-            const m = ENTRY.exec(n)
-            return m === null ? [] : [m[1]!]
-          }).sort()
-        },
-        catch: (cause) => new LakeIOError({ op: "list", path: path.join(root, folder), cause })
-      }),
-    read: (folder, name) => readOptional(fileOf(folder, name)).pipe(Effect.map(Option.map((b) => b.toString("utf8")))),
-    create: (folder, name, text) => Effect.andThen(mkdirs(path.join(root, folder)), putIfAbsent(fileOf(folder, name), text)),
-    replace: (folder, name, text) => Effect.andThen(mkdirs(path.join(root, folder)), replaceFile(fileOf(folder, name), text)),
-    remove: (folder, name) => removeFile(fileOf(folder, name)),
+      Effect.map(store.list(`${REGISTRY_ROOT}/${folder}/`), (objects) =>
+        objects.flatMap((o) => {
+          const m = ENTRY.exec(baseName(o.key))
+          return m === null ? [] : [m[1]!]
+        }).sort()),
+    read: (folder, name) => Effect.map(store.get(keyOf(folder, name)), Option.map(textOf)),
+    create: (folder, name, text) => store.putIfAbsent(keyOf(folder, name), text),
+    replace: (folder, name, text) => store.put(keyOf(folder, name), text),
+    remove: (folder, name) => store.delete(keyOf(folder, name)),
     lakeFolderExists: (relative) =>
-      Effect.tryPromise({
-        try: () => fs.stat(inLake(relative)).then((s) => s.isDirectory(), (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? false : Promise.reject(e))),
-        catch: (cause) => new LakeIOError({ op: "stat", path: path.join(lakeDir, relative), cause })
-      }),
+      Effect.suspend(() => Effect.map(store.list(inLake(store, relative)), (objects) => objects.length > 0)),
     removeLakeFolder: (relative) =>
-      Effect.tryPromise({
-        try: () => fs.rm(inLake(relative), { recursive: true, force: true }),
-        catch: (cause) => new LakeIOError({ op: "remove", path: path.join(lakeDir, relative), cause })
-      })
+      Effect.suspend(() =>
+        Effect.flatMap(store.list(inLake(store, relative)), (objects) =>
+          Effect.forEach(objects, (o) => store.delete(o.key), { concurrency: 16, discard: true })))
   }
 }

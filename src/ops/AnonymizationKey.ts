@@ -2,7 +2,8 @@
  * The secret key of the anonymized feed's pseudonyms: `SLUICE_ANONYMIZATION_KEY` (hex) when it is
  * set, else the key file (`SLUICE_ANONYMIZATION_KEY_FILE`, default `<lake's parent>/anonymization.key`),
  * generated at first use with mode 0600 so only the service's user can read it. Instances that
- * must give a user the same pseudonym share the key.
+ * must give a user the same pseudonym share the key: for a lake in a bucket, written from several
+ * machines, there is no default file, and the key must be given.
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
@@ -19,7 +20,8 @@ export class AnonymizationKeyUnavailable extends Data.TaggedError("Anonymization
 /** Where the key comes from. */
 export interface KeySettings {
   readonly key: Redacted.Redacted<string> | undefined
-  readonly file: string
+  /** Undefined when no file may stand in (a lake shared by several machines). */
+  readonly file: string | undefined
 }
 
 /** The default key file: beside the lake folder, not in it (the lake is for readers). */
@@ -41,6 +43,13 @@ export const loadAnonymizationKey = (settings: KeySettings): Effect.Effect<{ rea
       return { key: yield* fromHex(Redacted.value(settings.key), "SLUICE_ANONYMIZATION_KEY"), origin: "SLUICE_ANONYMIZATION_KEY" }
     }
     const file = settings.file
+    if (file === undefined) {
+      return yield* new AnonymizationKeyUnavailable({
+        reason: "the lake is in a bucket that instances on several machines may write, and each would make a key file of its own " +
+          "(the same user would get different pseudonyms): give every instance the same key, in SLUICE_ANONYMIZATION_KEY (hex) " +
+          "or a file named by SLUICE_ANONYMIZATION_KEY_FILE"
+      })
+    }
     const created = yield* Effect.tryPromise({
       try: async () => {
         await fs.mkdir(path.dirname(file), { recursive: true })

@@ -3,6 +3,8 @@
  * with sample data, runs the service until caught up and shows what landed in the lake.
  */
 import { Console, Effect } from "effect"
+import { tableRoot } from "../sinks/lake/LakeTable.ts"
+import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { ensureTopic, topicId, topicOffsets } from "./KafkaAdmin.ts"
 import { produce } from "./Produce.ts"
@@ -43,13 +45,15 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     } else {
       yield* Console.log(`${settings.topic} already holds ${held.toLocaleString("en-US")} messages: nothing to produce`)
     }
-    yield* Console.log(`running until caught up: ${settings.topic} → ${settings.lakeDir}`)
+    yield* Console.log(`running until caught up: ${settings.topic} → ${describeLake(settings.lake, settings.s3)}`)
     const summary = yield* runService(settings, { untilIdleMs: 1_500, migrate: true })
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
-    yield* Console.log(formatFeeds(yield* summarizeFeeds(settings.lakeDir, settings.topic, yield* topicId(settings.brokers, settings.topic), transactionFeeds(settings.topic))))
+    const id = yield* topicId(settings.brokers, settings.topic)
+    yield* Console.log(formatFeeds(yield* Effect.scoped(Effect.flatMap(openLake(settings, { writes: false }), (store) => summarizeFeeds(store, settings.topic, id, transactionFeeds(settings.topic))))))
     if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     yield* Console.log("")
     yield* Console.log(`check it: npx sluice verify`)
-    yield* Console.log(`read it (DuckDB, Spark, pandas…): ${settings.lakeDir}/streams/transaction_stream/*=*/**/*.parquet, or as a Delta table at ${settings.lakeDir}/streams/transaction_stream`)
+    const stream = lakeLocator(settings.lake)(tableRoot({ kind: "streams", name: "transaction_stream" }))
+    yield* Console.log(`read it (DuckDB, Spark, pandas…): ${stream}/*=*/**/*.parquet, or as a Delta table at ${stream}`)
   })

@@ -1,7 +1,8 @@
 /**
  * `sluice doctor`: checks what the service needs (Node, Java, the broker, MySQL or the embedded
- * warehouse, the lake folder, the feed registry, the pseudonym key) and says how to fix each
- * problem. It reads and probes; the only thing it writes is a temporary file in the lake, removed.
+ * warehouse, the lake folder or bucket, the feed registry, the pseudonym key) and says how to fix
+ * each problem. It reads and probes; the only thing it writes is a temporary file (or probe key) in
+ * the lake, removed.
  */
 import { execFile } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -13,6 +14,7 @@ import { feedFolder } from "../feeds/FeedEntry.ts"
 import { redactUrl } from "../sinks/warehouse/ConnectionUrl.ts"
 import { builtInFeeds, feedRegistry } from "./FeedsCommand.ts"
 import { topicPartitions } from "./KafkaAdmin.ts"
+import { describeLake, openLake } from "./LakeChoice.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { checkMysql } from "./stack/MysqlCheck.ts"
 import { probeKafka } from "./stack/KafkaProbe.ts"
@@ -131,9 +133,31 @@ const checkWarehouse = (settings: SettingsShape) =>
       : fail("warehouse", `${refused}, and ${problem}`, "start MySQL/MariaDB, or set SLUICE_WAREHOUSE_FILE to a writable file")
   })
 
+/** How long the doctor waits for a bucket that does not answer (the service waits SLUICE_OUTAGE_TIMEOUT_MS). */
+const BUCKET_WAIT_MS = 5_000
+
+/** A lake in a bucket: it answers, and it refuses a second put-if-absent of one key (the probe `run` makes). */
+const checkBucket = (settings: SettingsShape): Effect.Effect<ReadonlyArray<Check>> =>
+  Effect.scoped(openLake({ ...settings, outageTimeoutMs: BUCKET_WAIT_MS }, { writes: true })).pipe(
+    Effect.as([ok("lake", `${describeLake(settings.lake, settings.s3)} answers, and refuses a second put-if-absent of one key (conditional writes)`)]),
+    Effect.catch((e) =>
+      Effect.succeed([
+        fail(
+          "lake",
+          e.message,
+          e._tag === "StoreUnsupported"
+            ? "use a store with conditional writes (If-None-Match: *): AWS S3, a recent MinIO or Ceph RGW; or a local folder (SLUICE_LAKE_DIR)"
+            : "check SLUICE_LAKE_URL (the bucket must exist), AWS_ENDPOINT_URL, AWS_REGION and the credentials (GetObject, PutObject, DeleteObject, ListBucket on the prefix)"
+        )
+      ])
+    )
+  )
+
 export const checkLake = (settings: SettingsShape, statfs: (dir: string) => Promise<{ bavail: number; bsize: number }> = (dir) => fs.statfs(dir)) =>
+  settings.lake.kind === "s3" ? checkBucket(settings) : checkFolder(settings.lake.dir, statfs)
+
+const checkFolder = (lake: string, statfs: (dir: string) => Promise<{ bavail: number; bsize: number }>) =>
   Effect.promise(async (): Promise<ReadonlyArray<Check>> => {
-    const lake = settings.lakeDir
     const exists = await fs.stat(lake).then((s) => s.isDirectory(), () => false)
     const w = await writableFolder(lake)
     const checks: Array<Check> = []
@@ -161,8 +185,10 @@ export const checkLake = (settings: SettingsShape, statfs: (dir: string) => Prom
   })
 
 const checkRegistry = (settings: SettingsShape) =>
-  Effect.gen(function*() {
-    const registry = feedRegistry(settings)
+  Effect.scoped(Effect.gen(function*() {
+    const store = yield* Effect.result(openLake(settings, { writes: false }))
+    if (Result.isFailure(store)) return [fail("feeds", `the lake cannot be opened: ${store.failure.message}`, "see the lake check")]
+    const registry = feedRegistry(store.success)
     const listing = yield* Effect.result(registry.list)
     if (Result.isFailure(listing)) return [fail("feeds", `the registry ${registry.store.location} cannot be read: ${listing.failure.message}`, "give this user read access to it")]
     const { active, archived, problems } = listing.success
@@ -179,7 +205,7 @@ const checkRegistry = (settings: SettingsShape) =>
       checks.push(ok("feeds", `${active.length} declared feed${active.length === 1 ? "" : "s"} (${active.filter((e) => e.enabled).length} enabled), ${archived.length} archived, in ${registry.store.location}`))
     }
     return checks
-  })
+  }))
 
 /** The pseudonym key as `run` would load it, without creating it. */
 export const checkAnonymizationKey = (settings: Pick<SettingsShape, "anonymizationKey" | "anonymizationKeyFile">) =>
@@ -192,6 +218,13 @@ export const checkAnonymizationKey = (settings: Pick<SettingsShape, "anonymizati
         : fail("pseudonym key", "SLUICE_ANONYMIZATION_KEY is not a key", `set it to ${hexRule}`)
     }
     const file = settings.anonymizationKeyFile
+    if (file === undefined) {
+      return fail(
+        "pseudonym key",
+        "the lake is in a bucket and no key is given: no key file is made for it, since every instance writing it must pseudonymize alike",
+        `set SLUICE_ANONYMIZATION_KEY to ${hexRule}, the same for every instance (or SLUICE_ANONYMIZATION_KEY_FILE to a file holding it)`
+      )
+    }
     const stat = await fs.stat(file).catch(() => undefined)
     if (stat === undefined) {
       const w = await writableFolder(path.dirname(file))

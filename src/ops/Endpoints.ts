@@ -5,7 +5,7 @@
 import { Clock, Effect, type Scope } from "effect"
 import type { Metrics } from "./Metrics.ts"
 import { dashboardPage } from "./DashboardPage.ts"
-import { type FeedAccess, readAll, readFigures } from "./Figures.ts"
+import { type FeedAccess, type FiguresLake, readAll, readFigures } from "./Figures.ts"
 import { html, HttpError, json, type Routes, type Served, serveHttp, text } from "./Http.ts"
 import { liveFrom, parseMetrics } from "./Live.ts"
 
@@ -19,7 +19,7 @@ export interface Listen {
 }
 
 export interface LakeView {
-  readonly lakeDir: string
+  readonly lake: FiguresLake
   readonly topic: string
   /** Which feeds the page may read (the permissions of a reader); all by default. */
   readonly canRead?: FeedAccess | undefined
@@ -27,7 +27,7 @@ export interface LakeView {
 
 /** The dashboard's routes: the page, its figures as JSON, and the live figures from `metricsText`. */
 const dashboardRoutes = (view: LakeView, metricsText: Effect.Effect<string, string>): Routes => {
-  const figures = readFigures(view.lakeDir, view.topic, view.canRead ?? readAll)
+  const figures = readFigures(view.lake, view.topic, view.canRead ?? readAll)
   return {
     "/": Effect.map(figures, (f) => html(dashboardPage(f, { live: true }))),
     "/figures.json": Effect.map(figures, (f) => json(200, f)),

@@ -3,15 +3,15 @@
  * built-in ones and those declared in the registry (`<lake>/_feeds`), and the registry's changes.
  */
 import { readFile } from "node:fs/promises"
-import * as path from "node:path"
 import { Console, Effect, Option, Result } from "effect"
 import { Command, Flag } from "effect/cli"
 import { checkPartitionField, type FeedField, type FeedSchema, formatFeedSchema, formatType, parseFeedSchema } from "../domain/FeedSchema.ts"
 import { type FeedEntry, feedFolder, FeedTypes } from "../feeds/FeedEntry.ts"
 import { type FeedRegistry, type FeedRegistryError, makeFeedRegistry } from "../feeds/FeedRegistry.ts"
-import { localRegistryStore } from "../feeds/RegistryStore.ts"
+import { lakeRegistryStore, REGISTRY_ROOT } from "../feeds/RegistryStore.ts"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
-import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import type { LakeIOError, Store } from "../sinks/lake/store/Store.ts"
+import { lakeLocator, openLake } from "./LakeChoice.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { TABLES } from "./TableSnapshots.ts"
 import { formatCount, formatMiB, formatTable } from "./TextTable.ts"
@@ -32,8 +32,12 @@ export const builtInFeeds = (settings: Pick<SettingsShape, "topic">): Array<Buil
   ...TABLES.map((t) => ({ name: t.name, folder: `tables/${t.name}`, topic: settings.topic, description: t.description }))
 ]
 
-/** The registry of the settings' lake. */
-export const feedRegistry = (settings: Pick<SettingsShape, "lakeDir">): FeedRegistry => makeFeedRegistry(localRegistryStore(settings.lakeDir))
+/** The registry of a lake, in its store. */
+export const feedRegistry = (store: Store): FeedRegistry => makeFeedRegistry(lakeRegistryStore(store))
+
+/** Runs `use` with the store of the settings' lake (checked for conditional writes when it `writes`), closed after. */
+const withLake = <A, E, R>(settings: SettingsShape, writes: boolean, use: (store: Store) => Effect.Effect<A, E, R>) =>
+  Effect.scoped(Effect.flatMap(openLake(settings, { writes }), use))
 
 /** `--partition-by` names this to file messages by their Kafka timestamp (the default). */
 export const KAFKA_TIMESTAMP = "_kafka_timestamp"
@@ -77,8 +81,8 @@ const schemaLines = (fields: ReadonlyArray<FeedField>, indent = "  "): Array<str
   )
 
 /** A table's size from its Delta log, or undefined when it has no log yet. */
-const tableSize = (lakeDir: string, folder: string) =>
-  Effect.map(readSnapshot(path.join(lakeDir, folder)), (s) =>
+const tableSize = (store: Store, folder: string) =>
+  Effect.map(readSnapshot(store, folder), (s) =>
     s.version < 0 ? undefined : { version: s.version, rows: s.totals.records, files: s.totals.files, bytes: s.totals.bytes, lastCommit: s.lastCommitTimestamp })
 
 const stateOf = (entry: FeedEntry, state: "active" | "archived") => (state === "archived" ? "archived" : entry.enabled ? "enabled" : "disabled")
@@ -90,7 +94,7 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
   const list = Command.make("list", { json }, ({ json }) =>
     Effect.gen(function*() {
       const s = yield* settings
-      const listing = yield* feedRegistry(s).list
+      const listing = yield* withLake(s, false, (store) => feedRegistry(store).list)
       const declared = [
         ...listing.active.map((e) => ({ e, state: stateOf(e, "active") })),
         ...listing.archived.map((e) => ({ e, state: stateOf(e, "archived") }))
@@ -110,30 +114,33 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
   const show = Command.make("show", { name: nameFlag, json }, ({ name, json }) =>
     Effect.gen(function*() {
       const s = yield* settings
-      const found = yield* feedRegistry(s).find(name)
-      if (Option.isNone(found)) {
-        const builtIn = builtInFeeds(s).find((f) => f.name === name)
-        if (builtIn === undefined) return yield* Effect.fail(new Error(`feed ${name}: no such feed (sluice feeds list shows them)`))
-        const size = yield* tableSize(s.lakeDir, builtIn.folder)
-        if (json) return yield* Console.log(JSON.stringify({ ...builtIn, origin: "built-in", path: path.join(s.lakeDir, builtIn.folder), table: size ?? null }, null, 2))
-        yield* Console.log([`${builtIn.folder} (built-in): ${builtIn.description}`, `topic: ${builtIn.topic}`, `path: ${path.join(s.lakeDir, builtIn.folder)}`, sizeLine(size)].join("\n"))
-        return
-      }
-      const { entry, state } = found.value
-      const size = yield* tableSize(s.lakeDir, feedFolder(entry))
-      if (json) {
-        return yield* Console.log(JSON.stringify({ ...entry, schema: formatFeedSchema(entry.schema), state, origin: "declared", path: path.join(s.lakeDir, feedFolder(entry)), table: size ?? null }, null, 2))
-      }
-      yield* Console.log([
-        `${feedFolder(entry)} (declared, ${stateOf(entry, state)}): ${entry.description || "no description"}`,
-        `topic: ${entry.topic}`,
-        `partitioned by: ${entry.partitionBy === null ? "the Kafka timestamp" : entry.partitionBy} (UTC date, year/month/day)`,
-        `schema version ${entry.schemaVersion}, ${fieldCount(entry.schema.fields)} fields:`,
-        ...schemaLines(entry.schema.fields),
-        `declared ${entry.createdAt}, changed ${entry.updatedAt}${entry.archivedAt === null ? "" : `, archived ${entry.archivedAt}`}`,
-        `path: ${path.join(s.lakeDir, feedFolder(entry))}`,
-        sizeLine(size)
-      ].join("\n"))
+      const locate = lakeLocator(s.lake)
+      return yield* withLake(s, false, (store) => Effect.gen(function*() {
+        const found = yield* feedRegistry(store).find(name)
+        if (Option.isNone(found)) {
+          const builtIn = builtInFeeds(s).find((f) => f.name === name)
+          if (builtIn === undefined) return yield* Effect.fail(new Error(`feed ${name}: no such feed (sluice feeds list shows them)`))
+          const size = yield* tableSize(store, builtIn.folder)
+          if (json) return yield* Console.log(JSON.stringify({ ...builtIn, origin: "built-in", path: locate(builtIn.folder), table: size ?? null }, null, 2))
+          yield* Console.log([`${builtIn.folder} (built-in): ${builtIn.description}`, `topic: ${builtIn.topic}`, `path: ${locate(builtIn.folder)}`, sizeLine(size)].join("\n"))
+          return
+        }
+        const { entry, state } = found.value
+        const size = yield* tableSize(store, feedFolder(entry))
+        if (json) {
+          return yield* Console.log(JSON.stringify({ ...entry, schema: formatFeedSchema(entry.schema), state, origin: "declared", path: locate(feedFolder(entry)), table: size ?? null }, null, 2))
+        }
+        yield* Console.log([
+          `${feedFolder(entry)} (declared, ${stateOf(entry, state)}): ${entry.description || "no description"}`,
+          `topic: ${entry.topic}`,
+          `partitioned by: ${entry.partitionBy === null ? "the Kafka timestamp" : entry.partitionBy} (UTC date, year/month/day)`,
+          `schema version ${entry.schemaVersion}, ${fieldCount(entry.schema.fields)} fields:`,
+          ...schemaLines(entry.schema.fields),
+          `declared ${entry.createdAt}, changed ${entry.updatedAt}${entry.archivedAt === null ? "" : `, archived ${entry.archivedAt}`}`,
+          `path: ${locate(feedFolder(entry))}`,
+          sizeLine(size)
+        ].join("\n"))
+      }))
     })).pipe(Command.withDescription("Show a feed: its declaration and schema, and what its table holds"))
 
   const add = Command.make(
@@ -156,9 +163,10 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
         if (conflict !== undefined) return yield* Effect.fail(new Error(`feed ${f.name}: ${conflict}`))
         const schema = yield* readSchemaFile(f.schema)
         yield* checkPartitionBy(schema, partitionByOf(f.partitionBy))
-        const entry = yield* feedRegistry(s).add({ name: f.name, type: f.type, topic: f.topic, description: f.description, schema, partitionBy: partitionByOf(f.partitionBy) })
+        const entry = yield* withLake(s, true, (store) =>
+          feedRegistry(store).add({ name: f.name, type: f.type, topic: f.topic, description: f.description, schema, partitionBy: partitionByOf(f.partitionBy) }))
         yield* Console.log(
-          `declared ${feedFolder(entry)}: topic ${entry.topic}, ${fieldCount(entry.schema.fields)} fields, partitioned by ${entry.partitionBy ?? "the Kafka timestamp"}; entry ${path.join(s.lakeDir, "_feeds", "active", `${entry.name}.json`)}`
+          `declared ${feedFolder(entry)}: topic ${entry.topic}, ${fieldCount(entry.schema.fields)} fields, partitioned by ${entry.partitionBy ?? "the Kafka timestamp"}; entry ${lakeLocator(s.lake)(`${REGISTRY_ROOT}/active/${entry.name}.json`)}`
         )
       })
   ).pipe(Command.withDescription("Declare a feed of a topic of JSON messages, with the types of its fields"))
@@ -182,19 +190,21 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
           const conflict = conflictWithBuiltIns(s, f.name, f.topic.value)
           if (conflict !== undefined) return yield* Effect.fail(new Error(`feed ${f.name}: ${conflict}`))
         }
-        const registry = feedRegistry(s)
         const schema = Option.isSome(f.schema) ? yield* readSchemaFile(f.schema.value) : undefined
-        if (Option.isSome(f.partitionBy)) {
-          const current = yield* registry.find(f.name)
-          const against = schema ?? (Option.isSome(current) ? current.value.entry.schema : undefined)
-          if (against !== undefined) yield* checkPartitionBy(against, partitionByOf(f.partitionBy.value))
-        }
-        const entry = yield* registry.update(f.name, {
-          schema,
-          topic: Option.getOrUndefined(f.topic),
-          partitionBy: Option.isSome(f.partitionBy) ? partitionByOf(f.partitionBy.value) : undefined,
-          description: Option.getOrUndefined(f.description)
-        })
+        const entry = yield* withLake(s, true, (store) => Effect.gen(function*() {
+          const registry = feedRegistry(store)
+          if (Option.isSome(f.partitionBy)) {
+            const current = yield* registry.find(f.name)
+            const against = schema ?? (Option.isSome(current) ? current.value.entry.schema : undefined)
+            if (against !== undefined) yield* checkPartitionBy(against, partitionByOf(f.partitionBy.value))
+          }
+          return yield* registry.update(f.name, {
+            schema,
+            topic: Option.getOrUndefined(f.topic),
+            partitionBy: Option.isSome(f.partitionBy) ? partitionByOf(f.partitionBy.value) : undefined,
+            description: Option.getOrUndefined(f.description)
+          })
+        }))
         yield* Console.log(`updated ${feedFolder(entry)}: topic ${entry.topic}, schema version ${entry.schemaVersion}, partitioned by ${entry.partitionBy ?? "the Kafka timestamp"}`)
       })
   ).pipe(Command.withDescription("Change a feed's schema, topic, partitioning or description"))
@@ -203,7 +213,7 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
     Command.make(verb, { name: nameFlag }, ({ name }) =>
       Effect.gen(function*() {
         const s = yield* settings
-        const entry = yield* act(feedRegistry(s), name)
+        const entry = yield* withLake(s, true, (store) => act(feedRegistry(store), name))
         yield* Console.log(`${feedFolder(entry)}: ${said}`)
       })).pipe(Command.withDescription(description))
 
@@ -220,9 +230,9 @@ export const feedsCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
         if (!yes) {
           return yield* Effect.fail(new Error(`sluice feeds delete: deleting feed ${name}${purge ? " and its data" : ""} needs --yes`))
         }
-        const deleted = yield* feedRegistry(s).remove(name, { purge })
+        const deleted = yield* withLake(s, true, (store) => feedRegistry(store).remove(name, { purge }))
         yield* Console.log(
-          `deleted feed ${name}${purge ? (deleted.length === 0 ? "; it had no data" : `; deleted ${deleted.map((d) => path.join(s.lakeDir, d)).join(" and ")}`) : "; its data, if any, stays in the lake"}`
+          `deleted feed ${name}${purge ? (deleted.length === 0 ? "; it had no data" : `; deleted ${deleted.map(lakeLocator(s.lake)).join(" and ")}`) : "; its data, if any, stays in the lake"}`
         )
       })
   ).pipe(Command.withDescription("Delete a disabled or archived feed from the registry (its data too with --purge); asks for --yes"))

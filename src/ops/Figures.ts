@@ -2,11 +2,18 @@
  * The figures an operator or analyst looks at (the dashboard and `sluice report`): DuckDB queries
  * over the live files of the lake's Delta tables, for the transactions and the sales pipeline.
  */
-import * as path from "node:path"
 import { Clock, Effect } from "effect"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
+import { joinKey, type Store } from "../sinks/lake/store/Store.ts"
 import { type DuckDb, parquetRelation, withDuckDb } from "./DuckDb.ts"
+import type { LakeFiles } from "./LakeFiles.ts"
+
+/** The lake the figures are read from: its store, and its objects as files DuckDB opens. */
+export interface FiguresLake {
+  readonly store: Store
+  readonly files: LakeFiles
+}
 
 /**
  * Says whether a feed (`streams/transaction_flattened`, `_deadletter/<topic>`, `tables/<name>`)
@@ -87,8 +94,11 @@ export const SALES_TABLES = { clients: "ventes_clients", pays: "ventes_pays", ty
 const FLATTENED = { kind: "streams", name: "transaction_flattened" } as const
 
 /** The live Parquet files of a Delta table, through its log (never a glob: a crash may leave files no commit names). */
-const liveFiles = (root: string) =>
-  Effect.map(readSnapshot(root), (s) => ({ version: s.version, files: [...s.files.keys()].map((f) => path.join(root, f)), txns: s.txns }))
+const liveFiles = (lake: FiguresLake, root: string) =>
+  Effect.gen(function*() {
+    const s = yield* readSnapshot(lake.store, root)
+    return { version: s.version, files: yield* lake.files.paths([...s.files.keys()].map((f) => joinKey(root, f))), txns: s.txns }
+  })
 
 const money = (sql: string) => `(${sql})::DECIMAL(38,2)::VARCHAR`
 
@@ -143,8 +153,8 @@ const salesFigures = (db: DuckDb, snapshot: number, files: { clients: ReadonlyAr
     } satisfies SalesFigures
   })
 
-/** Every figure of the dashboard, read now from the lake at `lakeDir` (the transactions of `topic`). */
-export const readFigures = (lakeDir: string, topic: string, canRead: FeedAccess = readAll) =>
+/** Every figure of the dashboard, read now from the lake (the transactions of `topic`). */
+export const readFigures = (lake: FiguresLake, topic: string, canRead: FeedAccess = readAll) =>
   withDuckDb((db) =>
     Effect.gen(function*() {
       const flattenedFeed = `${FLATTENED.kind}/${FLATTENED.name}`
@@ -152,7 +162,7 @@ export const readFigures = (lakeDir: string, topic: string, canRead: FeedAccess 
       let transactions: Section<TransactionFigures>
       if (!canRead(flattenedFeed)) transactions = { _tag: "Denied", feed: flattenedFeed }
       else {
-        const flat = yield* liveFiles(tableRoot(lakeDir, FLATTENED))
+        const flat = yield* liveFiles(lake, tableRoot(FLATTENED))
         transactions = flat.files.length === 0
           ? { _tag: "Empty", reason: `${flattenedFeed} holds no rows yet` }
           : { _tag: "Shown", value: yield* transactionFigures(db, flat.files) }
@@ -160,7 +170,7 @@ export const readFigures = (lakeDir: string, topic: string, canRead: FeedAccess 
       let deadLetters: Section<ReadonlyArray<DeadLetterShare>>
       if (!canRead(deadFeed)) deadLetters = { _tag: "Denied", feed: deadFeed }
       else {
-        const dead = yield* liveFiles(tableRoot(lakeDir, { kind: "_deadletter", name: topic }))
+        const dead = yield* liveFiles(lake, tableRoot({ kind: "_deadletter", name: topic }))
         deadLetters = dead.files.length === 0
           ? { _tag: "Empty", reason: `${deadFeed} holds no dead letters` }
           : {
@@ -176,11 +186,11 @@ export const readFigures = (lakeDir: string, topic: string, canRead: FeedAccess 
       const denied = salesFeeds.find((f) => !canRead(f))
       if (denied !== undefined) sales = { _tag: "Denied", feed: denied }
       else {
-        const clients = yield* liveFiles(tableRoot(lakeDir, { kind: "tables", name: SALES_TABLES.clients }))
+        const clients = yield* liveFiles(lake, tableRoot({ kind: "tables", name: SALES_TABLES.clients }))
         if (clients.version < 0) sales = { _tag: "Empty", reason: `no tables/${SALES_TABLES.clients} in the lake: the sales pipeline has not written yet` }
         else {
-          const pays = yield* liveFiles(tableRoot(lakeDir, { kind: "tables", name: SALES_TABLES.pays }))
-          const typeClient = yield* liveFiles(tableRoot(lakeDir, { kind: "tables", name: SALES_TABLES.typeClient }))
+          const pays = yield* liveFiles(lake, tableRoot({ kind: "tables", name: SALES_TABLES.pays }))
+          const typeClient = yield* liveFiles(lake, tableRoot({ kind: "tables", name: SALES_TABLES.typeClient }))
           sales = {
             _tag: "Shown",
             value: yield* salesFigures(db, clients.txns.get("snapshots") ?? clients.version, { clients: clients.files, pays: pays.files, typeClient: typeClient.files })
@@ -188,6 +198,6 @@ export const readFigures = (lakeDir: string, topic: string, canRead: FeedAccess 
         }
       }
       const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-      return { lake: lakeDir, topic, at, transactions, deadLetters, sales } satisfies Figures
+      return { lake: lake.store.localPath("") ?? lake.store.url, topic, at, transactions, deadLetters, sales } satisfies Figures
     })
   )

@@ -7,6 +7,7 @@ import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { LakeFeed } from "../sinks/lake/Feeds.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { feedMetadata } from "../sinks/lake/Metadata.ts"
+import type { Store } from "../sinks/lake/store/Store.ts"
 import { parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { RunSummary } from "../topology/Runtime.ts"
 
@@ -22,11 +23,11 @@ export interface FeedSummary {
 }
 
 /** Reads each feed's log and sums its live files; offsets are those of the topic's incarnation `topicId`. */
-export const summarizeFeeds = (lakeDir: string, topic: string, topicId: string | undefined, feeds: ReadonlyArray<LakeFeed<any>>) =>
+export const summarizeFeeds = (store: Store, topic: string, topicId: string | undefined, feeds: ReadonlyArray<LakeFeed<any>>) =>
   Effect.forEach(feeds, (feed) =>
     Effect.gen(function*() {
-      const root = tableRoot(lakeDir, feed)
-      const meta = feedMetadata(feed, root, yield* readSnapshot(root))
+      const root = tableRoot(feed)
+      const meta = feedMetadata(feed, store.locate(root), yield* readSnapshot(store, root))
       const offsets: Record<string, number> = {}
       for (const [appId, offset] of Object.entries(meta.committedOffsets)) {
         const parsed = parseOffsetsAppId(appId)

@@ -6,6 +6,7 @@ import { writeFile } from "node:fs/promises"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { feedRegistry } from "./FeedsCommand.ts"
+import { describeLake, openLake } from "./LakeChoice.ts"
 import { formatReport, metadataReport, reportCsv } from "./MetadataReport.ts"
 import type { SettingsShape } from "./Settings.ts"
 
@@ -20,12 +21,15 @@ export const metadataCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, 
     (f) =>
       Effect.gen(function*() {
         const s = yield* settings
-        const listing = yield* feedRegistry(s).list
-        let reports = yield* metadataReport(s.lakeDir, [...listing.active, ...listing.archived])
+        let reports = yield* Effect.scoped(Effect.gen(function*() {
+          const store = yield* openLake(s, { writes: false })
+          const listing = yield* feedRegistry(store).list
+          return yield* metadataReport(store, [...listing.active, ...listing.archived])
+        }))
         if (Option.isSome(f.feed)) {
           const wanted = f.feed.value.replace(/^\/+|\/+$/g, "")
           reports = reports.filter((r) => r.folder === wanted || r.feed === wanted)
-          if (reports.length === 0) return yield* Effect.fail(new Error(`--feed ${f.feed.value}: no such feed in ${s.lakeDir} (sluice feeds list shows them)`))
+          if (reports.length === 0) return yield* Effect.fail(new Error(`--feed ${f.feed.value}: no such feed in ${describeLake(s.lake, s.s3)} (sluice feeds list shows them)`))
         }
         if (Option.isSome(f.csv)) {
           const file = f.csv.value

@@ -4,13 +4,12 @@
  * statistics, last commit, committed offsets), as a table, JSON or CSV. Read from the logs, never
  * from a walk of the data folders, so it is exact while the service writes.
  */
-import * as path from "node:path"
 import { Effect } from "effect"
 import { type FeedEntry, feedFolder } from "../feeds/FeedEntry.ts"
 import type { Add } from "../sinks/lake/DeltaAction.ts"
 import { type DeltaLogError, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { FeedKind } from "../sinks/lake/Feeds.ts"
-import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import { baseName, type LakeIOError, parentKey, type Store } from "../sinks/lake/store/Store.ts"
 import { feedMetadata } from "../sinks/lake/Metadata.ts"
 import { SNAPSHOTS_APP_ID } from "../sinks/lake/Snapshot.ts"
 import { parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
@@ -80,16 +79,16 @@ const timeRange = (files: Iterable<Add>, column: string): { first: string; last:
 }
 
 /** Reports every table of the lake, and the declared feeds that have none yet. */
-export const metadataReport = (lakeDir: string, declared: ReadonlyArray<FeedEntry>): Effect.Effect<Array<FeedReport>, LakeIOError | DeltaLogError> =>
+export const metadataReport = (store: Store, declared: ReadonlyArray<FeedEntry>): Effect.Effect<Array<FeedReport>, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     const reports: Array<FeedReport> = []
-    for (const root of yield* lakeTables(lakeDir)) {
-      const kind = path.basename(path.dirname(root))
-      const name = path.basename(root)
+    for (const root of yield* lakeTables(store)) {
+      const kind = baseName(parentKey(root))
+      const name = baseName(root)
       const folder = `${kind}/${name}`
-      const snapshot = yield* readSnapshot(root)
+      const snapshot = yield* readSnapshot(store, root)
       const entry = declared.find((e) => feedFolder(e) === folder)
-      const meta = feedMetadata({ name, kind: kind as FeedKind, description: snapshot.metaData?.description ?? entry?.description ?? "" }, root, snapshot)
+      const meta = feedMetadata({ name, kind: kind as FeedKind, description: snapshot.metaData?.description ?? entry?.description ?? "" }, store.locate(root), snapshot)
       const schemaColumns = snapshot.metaData === undefined
         ? []
         : (JSON.parse(snapshot.metaData.schemaString) as { fields: Array<{ name: string; type: unknown }> }).fields.filter((f) => f.type === "timestamp").map((f) => f.name)
@@ -112,7 +111,7 @@ export const metadataReport = (lakeDir: string, declared: ReadonlyArray<FeedEntr
         feed: name,
         kind,
         folder,
-        path: root,
+        path: store.locate(root),
         description: meta.description,
         version: meta.version,
         rows: meta.records,
@@ -134,7 +133,7 @@ export const metadataReport = (lakeDir: string, declared: ReadonlyArray<FeedEntr
         feed: entry.name,
         kind: feedFolder(entry).split("/")[0]!,
         folder: feedFolder(entry),
-        path: path.join(lakeDir, feedFolder(entry)),
+        path: store.locate(feedFolder(entry)),
         description: entry.description,
         version: -1,
         rows: 0,

@@ -4,7 +4,6 @@
  * table at one version, never a glob. A query runs as a user when one is named: it may touch only
  * the feeds that user may read, and DuckDB may open no other file.
  */
-import * as path from "node:path"
 import { Data, Effect } from "effect"
 import type { Decision } from "../domain/Permission.ts"
 import { declaredColumns } from "../feeds/DeclaredFeed.ts"
@@ -13,8 +12,9 @@ import { deltaSchemaString } from "../sinks/lake/Columns.ts"
 import { type DeltaLogError, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { FeedKind } from "../sinks/lake/Feeds.ts"
 import { datePartitionColumns } from "../sinks/lake/HivePartition.ts"
-import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import { baseName, joinKey, type LakeIOError, parentKey, type Store } from "../sinks/lake/store/Store.ts"
 import { type DuckDb, type DuckDbError, type JsonResult, sqlString, withDuckDb } from "./DuckDb.ts"
+import type { LakeFiles } from "./LakeFiles.ts"
 import { lakeTables } from "./Maintenance.ts"
 
 /** A query the command will not run: not one SELECT, or a feed the user may not read. */
@@ -34,7 +34,7 @@ export interface LakeView {
   readonly name: string
   /** Its folder relative to the lake (`streams/orders`): what permissions name. */
   readonly folder: string
-  /** Its live files at the version read, absolute. */
+  /** Its live files at the version read: their keys in the lake's store (local files once a query reads them). */
   readonly files: ReadonlyArray<string>
   /** Its columns as the Delta schema declares them (DuckDB types), partition columns included. */
   readonly columns: ReadonlyArray<{ readonly name: string; readonly type: string }>
@@ -72,19 +72,19 @@ const columnsOf = (schemaString: string) =>
  * Every table of the lake (streams, tables, dead letters) at its latest version, and the declared
  * feeds that have none yet, as empty views of their declared columns.
  */
-export const lakeViews = (lakeDir: string, declared: ReadonlyArray<FeedEntry>): Effect.Effect<Array<LakeView>, LakeIOError | DeltaLogError> =>
+export const lakeViews = (store: Store, declared: ReadonlyArray<FeedEntry>): Effect.Effect<Array<LakeView>, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     const views: Array<LakeView> = []
-    for (const root of yield* lakeTables(lakeDir)) {
-      const snapshot = yield* readSnapshot(root)
+    for (const root of yield* lakeTables(store)) {
+      const snapshot = yield* readSnapshot(store, root)
       if (snapshot.metaData === undefined) continue
-      const kind = path.basename(path.dirname(root)) as FeedKind
-      const name = path.basename(root)
+      const kind = baseName(parentKey(root)) as FeedKind
+      const name = baseName(root)
       views.push({
         kind,
         name,
         folder: `${kind}/${name}`,
-        files: [...snapshot.files.keys()].map((f) => path.join(root, f)),
+        files: [...snapshot.files.keys()].map((f) => joinKey(root, f)),
         columns: columnsOf(snapshot.metaData.schemaString),
         partitionColumns: snapshot.metaData.partitionColumns,
         version: snapshot.version
@@ -180,6 +180,8 @@ export interface QueryUser {
 
 export interface QueryOptions {
   readonly views: ReadonlyArray<LakeView>
+  /** The lake's objects as files: in place for a folder, fetched from a bucket for the views a query names. */
+  readonly files: LakeFiles
   readonly sql: string
   /** Undefined: the operator, who reads every feed. */
   readonly user: QueryUser | undefined
@@ -190,7 +192,7 @@ export interface QueryOptions {
  * refused before it runs, only the views of the feeds they may read exist, and DuckDB may open no
  * file but theirs (external access off, the allowed paths locked).
  */
-export const runQuery = (options: QueryOptions): Effect.Effect<JsonResult, QueryRefused | DuckDbError> =>
+export const runQuery = (options: QueryOptions): Effect.Effect<JsonResult, QueryRefused | DuckDbError | LakeIOError> =>
   withDuckDb((db) =>
     Effect.gen(function*() {
       const { user, views } = options
@@ -206,12 +208,18 @@ export const runQuery = (options: QueryOptions): Effect.Effect<JsonResult, Query
           return yield* new QueryRefused({ reason: `permission denied: ${user.email} may not read ${why.join(", ")}` })
         }
       }
+      // A bucket's files are fetched only for the views the query names; the others stay empty, with their columns.
+      const named = new Set(relations.map((r) => viewOf(views, r)))
+      const local = yield* Effect.forEach(readable, (view) =>
+        options.files.inPlace || named.has(view)
+          ? Effect.map(options.files.paths(view.files), (files) => ({ ...view, files }))
+          : Effect.succeed({ ...view, files: [] }))
       yield* db.query("SET TimeZone = 'UTC'")
       for (const schema of VIEW_SCHEMAS) yield* db.query(`CREATE SCHEMA ${quote(schema)}`)
-      for (const view of readable) yield* db.query(viewSql(view))
+      for (const view of local) yield* db.query(viewSql(view))
       yield* db.query(`SET search_path = ${sqlString(SEARCH_PATH.join(","))}`)
       if (user !== undefined) {
-        yield* db.query(`SET allowed_paths = [${readable.flatMap((v) => v.files).map(sqlString).join(", ")}]`)
+        yield* db.query(`SET allowed_paths = [${local.flatMap((v) => v.files).map(sqlString).join(", ")}]`)
         yield* db.query("SET enable_external_access = false")
         yield* db.query("SET lock_configuration = true")
       }

@@ -8,6 +8,8 @@ import { Argument, Command, Flag } from "effect/cli"
 import type { Json } from "@duckdb/node-api"
 import { decide, normalizeEmail } from "../domain/Permission.ts"
 import { feedRegistry } from "./FeedsCommand.ts"
+import { openLake } from "./LakeChoice.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import { grantsOf } from "./Permissions.ts"
 import { lakeViews, type QueryUser, runQuery } from "./Query.ts"
 import type { SettingsShape } from "./Settings.ts"
@@ -28,8 +30,9 @@ export const queryCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
     (f) =>
       Effect.scoped(Effect.gen(function*() {
         const s = yield* settings
-        const listing = yield* feedRegistry(s).list
-        const views = yield* lakeViews(s.lakeDir, [...listing.active, ...listing.archived])
+        const store = yield* openLake(s, { writes: false })
+        const listing = yield* feedRegistry(store).list
+        const views = yield* lakeViews(store, [...listing.active, ...listing.archived])
         let user: QueryUser | undefined
         if (Option.isSome(f.as)) {
           const email = normalizeEmail(f.as.value)
@@ -38,7 +41,7 @@ export const queryCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
           const now = yield* Clock.currentTimeMillis
           user = { email: email.success, mayRead: (folder) => decide(grants, folder, "read", now) }
         }
-        const result = yield* runQuery({ views, sql: f.sql, user })
+        const result = yield* runQuery({ views, files: yield* lakeFiles(store), sql: f.sql, user })
         if (f.json) {
           yield* Console.log(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]!]))), null, 2))
         } else {

@@ -25,6 +25,8 @@ import type { Vente } from "../domain/Vente.ts"
 import { venteDecisions, venteFeeds, ventePartitionState } from "./VenteFlow.ts"
 import { updateVenteTables, VENTE_TABLES, fenetresTable } from "./VenteTables.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
+import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
 import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
@@ -60,7 +62,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
     Effect.gen(function*() {
       armCrashPoint(settings.crashAt)
       const metrics = makeMetrics({ group: settings.group })
-      yield* serveOperations(settings.http, metrics, settings.sinks.includes("lake") ? { lakeDir: settings.lakeDir, topic: settings.topic } : undefined)
+      // Opened (and its conditional writes checked) before anything is written there.
+      const lake = settings.sinks.includes("lake") ? yield* openLake(settings, { writes: true }) : undefined
+      yield* serveOperations(settings.http, metrics, lake === undefined ? undefined : { lake: { store: lake, files: yield* lakeFiles(lake) }, topic: settings.topic })
       const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
         followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })
       const rates = yield* follow(settings.ratesTopic, decodeRateMessage)
@@ -73,10 +77,10 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       const processors = transactionProcessors(settings.topic, key.key)
       const outage = { ...defaultOutagePolicy, deadlineMs: settings.outageTimeoutMs, observer: metrics.observer }
       const sinks: Array<Sink<EurTransaction>> = []
-      if (settings.sinks.includes("lake")) {
+      if (lake !== undefined) {
         sinks.push(
           yield* makeLakeSink<EurTransaction>(settings.topic, transactionFeeds(settings.topic, processors), {
-            lakeRoot: settings.lakeDir,
+            store: lake,
             compression: settings.compression,
             checkpointInterval: settings.checkpointInterval,
             encoder: yield* makeParquetEncoder(settings.encodeWorkers),
@@ -84,7 +88,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
             observer: metrics.observer
           })
         )
-        yield* Console.log(`lake: ${settings.lakeDir}`)
+        yield* Console.log(`lake: ${describeLake(settings.lake, settings.s3)}`)
       }
       let warehouse: Warehouse | undefined
       if (settings.sinks.includes("warehouse")) {
@@ -113,11 +117,11 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         yield* Console.log(`publishing: ${streams.map((p) => outputs[p].topic).join(", ")} (transactional)`)
       }
       // The sales flow: bronze and late sales in the lake, judged against each partition's watermark.
-      const ventes = settings.ventes !== undefined && settings.sinks.includes("lake") ? settings.ventes : undefined
+      const ventes = settings.ventes !== undefined && lake !== undefined ? settings.ventes : undefined
       const flows: Array<TopicFlow<any>> = [{ topic: settings.topic, decisions, sinks }]
-      if (ventes !== undefined) {
+      if (ventes !== undefined && lake !== undefined) {
         const venteSink = yield* makeLakeSink<Vente>(ventes.topic, venteFeeds(ventes.topic), {
-          lakeRoot: settings.lakeDir,
+          store: lake,
           compression: settings.compression,
           checkpointInterval: settings.checkpointInterval,
           encoder: yield* makeParquetEncoder(settings.encodeWorkers),
@@ -143,14 +147,14 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       })
       const stop = yield* gracefulStop
       if (options.untilIdleMs !== undefined) yield* followProgress("sluice run", metrics.backlog)
-      const snapshots = settings.sinks.includes("lake")
+      const snapshots = lake !== undefined
         ? takeSnapshots(
-          { lakeDir: settings.lakeDir, keep: settings.snapshotKeep },
+          { store: lake, keep: settings.snapshotKeep },
           settings.publish.includes("tables") ? { brokers: settings.brokers, group: settings.group, prefix: settings.publishPrefix } : undefined
         ).pipe(
           Effect.andThen(ventes === undefined ? Effect.void : updateVenteTables({
             brokers: settings.brokers,
-            lakeDir: settings.lakeDir,
+            store: lake,
             topic: ventes.topic,
             keep: settings.snapshotKeep,
             watermarkDelayMs: ventes.watermarkMs,
@@ -192,8 +196,9 @@ export const describeService = (settings: SettingsShape): string => {
   const decisions = transactionDecisions({ rates: emptyStateTopic(settings.ratesTopic), blacklist: emptyStateTopic(settings.blacklistTopic) }, settings.maxMessageBytes)
   const processors = transactionProcessors(settings.topic)
   const outputs = transactionOutputs(processors, settings.publishPrefix)
+  const locate = lakeLocator(settings.lake)
   const targets = [
-    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic, processors), settings.lakeDir).map((t) => ({ ...t, sink: "lake" })) : []),
+    ...(settings.sinks.includes("lake") ? lakeTargets(transactionFeeds(settings.topic, processors), locate).map((t) => ({ ...t, sink: "lake" })) : []),
     ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : []),
     ...settings.publish.filter((p) => p !== "tables").map((p) => ({
       name: outputs[p as "anonymized" | "blacklisted"].topic,
@@ -204,7 +209,7 @@ export const describeService = (settings: SettingsShape): string => {
   ]
   const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
   const tables: Array<TableDescription> = settings.sinks.includes("lake")
-    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
+    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: locate(tableRoot({ kind: "tables", name: t.name })), from: "streams/transaction_flattened", schedule: every }))
     : []
   const flows: Array<FlowDescription> = [{
     topic: settings.topic,
@@ -217,13 +222,13 @@ export const describeService = (settings: SettingsShape): string => {
     flows.push({
       topic: ventes.topic,
       decisions: `fixed by configuration: ${venteDecisions(settings.maxMessageBytes, ventes.watermarkMs).current().summary}`,
-      targets: lakeTargets(venteFeeds(ventes.topic), settings.lakeDir).map((t) => ({ ...t, sink: "lake" }))
+      targets: lakeTargets(venteFeeds(ventes.topic), locate).map((t) => ({ ...t, sink: "lake" }))
     })
     const from = "streams/ventes_stream"
-    for (const t of VENTE_TABLES) tables.push({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from, schedule: every })
+    for (const t of VENTE_TABLES) tables.push({ name: `tables/${t.name}`, location: locate(tableRoot({ kind: "tables", name: t.name })), from, schedule: every })
     tables.push({
       name: `streams/${fenetresTable.name}`,
-      location: tableRoot(settings.lakeDir, { kind: "streams", name: fenetresTable.name }),
+      location: locate(tableRoot({ kind: "streams", name: fenetresTable.name })),
       from: `${from} (on-time sales, windows of ${ventes.windowMs / 60_000} min per country)`,
       schedule: "appended with the tables, once every partition's watermark has passed a window's end"
     })

@@ -1,12 +1,13 @@
 /**
  * The service's settings, read once from the environment (flags override them per command):
- * Kafka, MySQL, the lake folder, the consumer group, windows and Parquet options.
+ * Kafka, MySQL, the lake (a folder or a bucket), the consumer group, windows and Parquet options.
  */
 import * as path from "node:path"
 import { Config, Duration, Effect, Option, Redacted, Schema, SchemaGetter } from "effect"
 import type { Compression } from "../sinks/lake/ParquetFile.ts"
 import { DEFAULT_MYSQL_URL } from "../sinks/warehouse/ConnectionUrl.ts"
 import { defaultKeyFile } from "./AnonymizationKey.ts"
+import { type LakeLocation, lakeFolder, parseLakeUrl, type S3Settings } from "./LakeChoice.ts"
 import { defaultDecodePolicy } from "../topology/Decode.ts"
 import { defaultWindowLimits, type WindowLimits } from "../topology/Window.ts"
 
@@ -15,7 +16,10 @@ export interface SettingsShape {
   readonly mysqlUrl: Redacted.Redacted<string>
   /** True when MYSQL_URL was given explicitly (no embedded fallback then). */
   readonly mysqlUrlExplicit: boolean
-  readonly lakeDir: string
+  /** `SLUICE_LAKE_URL` (`file:///…` or `s3://bucket/prefix`) when set, else the folder `SLUICE_LAKE_DIR`. */
+  readonly lake: LakeLocation
+  /** The endpoint and region of an S3 lake (credentials come from the AWS chain, never from here). */
+  readonly s3: S3Settings
   readonly group: string
   readonly clientId: string
   /** Static group membership: a restarted instance with the same id takes its partitions back at once. */
@@ -53,7 +57,8 @@ export interface SettingsShape {
   readonly blacklistTopic: string
   /** The key of the anonymized feed's pseudonyms (hex), when configured; else the key file. */
   readonly anonymizationKey: Redacted.Redacted<string> | undefined
-  readonly anonymizationKeyFile: string
+  /** The key file; undefined for a lake in a bucket, whose instances must be given the key they share. */
+  readonly anonymizationKeyFile: string | undefined
   /** Which derived streams and tables `run` also publishes to Kafka topics, exactly once. */
   readonly publish: ReadonlyArray<PublishName>
   /** Prepended to the output topics' names (several deployments on one cluster). */
@@ -98,6 +103,12 @@ export const loadSettings = Effect.gen(function*() {
   const brokers = yield* Config.String("KAFKA_BROKERS").pipe(Config.withDefault("127.0.0.1:9092"))
   const mysql = yield* Config.option(Config.Redacted("MYSQL_URL"))
   const lakeDir = yield* Config.String("SLUICE_LAKE_DIR").pipe(Config.withDefault("./data/lake"))
+  const lakeUrl = yield* Config.option(Config.NonEmptyString("SLUICE_LAKE_URL"))
+  const lake = lakeUrl._tag === "Some" ? yield* parseLakeUrl(lakeUrl.value, "SLUICE_LAKE_URL") : lakeFolder(lakeDir)
+  const endpoint = yield* Config.option(Config.NonEmptyString("AWS_ENDPOINT_URL_S3"))
+  const region = yield* Config.option(Config.NonEmptyString("AWS_REGION"))
+  // Files beside a local lake; for a lake in a bucket, in the working directory's data/ folder.
+  const besideLake = lake.kind === "file" ? path.dirname(lake.dir) : path.resolve("data")
   const group = yield* Config.String("SLUICE_GROUP").pipe(Config.withDefault("sluice"))
   const instanceId = yield* Config.option(Config.NonEmptyString("SLUICE_INSTANCE_ID"))
   const topic = yield* Config.NonEmptyString("SLUICE_TOPIC").pipe(Config.withDefault(TRANSACTION_TOPIC))
@@ -144,7 +155,12 @@ export const loadSettings = Effect.gen(function*() {
     brokers: brokers.split(",").map((b) => b.trim()).filter((b) => b.length > 0),
     mysqlUrl: mysql._tag === "Some" ? mysql.value : Redacted.make(DEFAULT_MYSQL_URL),
     mysqlUrlExplicit: mysql._tag === "Some",
-    lakeDir: path.resolve(lakeDir),
+    lake,
+    s3: {
+      endpoint: Option.getOrUndefined(endpoint) ?? Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("AWS_ENDPOINT_URL"))),
+      region: Option.getOrUndefined(region) ?? Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("AWS_DEFAULT_REGION"))),
+      partSize: (yield* int("SLUICE_S3_PART_SIZE_MIB", 16)) * 1024 * 1024
+    },
     group,
     clientId: `sluice-${process.pid}`,
     instanceId: instanceId._tag === "Some" ? instanceId.value : undefined,
@@ -153,7 +169,7 @@ export const loadSettings = Effect.gen(function*() {
     ratesTopic,
     sinks,
     warehouse,
-    warehouseFile: path.resolve(warehouseFile || path.join(path.dirname(path.resolve(lakeDir)), "warehouse.sqlite")),
+    warehouseFile: path.resolve(warehouseFile || path.join(besideLake, "warehouse.sqlite")),
     window: {
       maxRecords: yield* int("SLUICE_WINDOW_MAX_RECORDS", defaultWindowLimits.maxRecords),
       maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", defaultWindowLimits.maxBytes),
@@ -175,7 +191,11 @@ export const loadSettings = Effect.gen(function*() {
     crashAt: Option.getOrUndefined(yield* Config.option(Config.NonEmptyString("SLUICE_CRASH_AT"))),
     blacklistTopic: yield* Config.NonEmptyString("SLUICE_BLACKLIST_TOPIC").pipe(Config.withDefault("blacklist")),
     anonymizationKey: Option.getOrUndefined(anonymizationKey),
-    anonymizationKeyFile: path.resolve(anonymizationKeyFile || defaultKeyFile(lakeDir)),
+    anonymizationKeyFile: anonymizationKeyFile
+      ? path.resolve(anonymizationKeyFile)
+      : lake.kind === "file"
+      ? defaultKeyFile(lake.dir)
+      : undefined,
     publish,
     publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault("")),
     ventes: ventesTopic.trim() === ""

@@ -1,6 +1,7 @@
 /**
  * `sluice stack up|down|status`: the local development stack, a single-node Apache Kafka (KRaft) run
- * from Maven Central jars on the machine's Java, plus a check of the MySQL at `MYSQL_URL`.
+ * from Maven Central jars on the machine's Java, a check of the MySQL at `MYSQL_URL`, and on request
+ * (`up --s3`) an S3-compatible server for a lake in a bucket (S3Proxy, src/ops/stack/S3Proxy.ts).
  *
  * `up` and `down` print one line per step (Console); `status` prints nothing and returns the lines
  * to show (`status.kafka.message`, `status.mysql.message`). Files live in `<cacheDir>`: libs/, data/,
@@ -13,11 +14,13 @@ import { DEFAULT_MYSQL_URL } from "../sinks/warehouse/ConnectionUrl.ts"
 import * as KafkaBroker from "./stack/KafkaBroker.ts"
 import { portAccepts, probeKafka, waitForKafka } from "./stack/KafkaProbe.ts"
 import { checkMysql, type MysqlStatus } from "./stack/MysqlCheck.ts"
+import * as S3Proxy from "./stack/S3Proxy.ts"
 import { StackError } from "./stack/StackError.ts"
 
 export { StackError } from "./stack/StackError.ts"
 export { probeKafka, waitForKafka, type KafkaCluster } from "./stack/KafkaProbe.ts"
 export { checkMysql, redactUrl, type MysqlStatus } from "./stack/MysqlCheck.ts"
+export type { S3ProxyEndpoint } from "./stack/S3Proxy.ts"
 
 /**
  * Where the stack keeps its files and which addresses it uses.
@@ -33,6 +36,10 @@ export interface StackOptions {
   readonly controllerPort: number
   /** May hold a password: it is only ever printed through `redactUrl`. */
   readonly mysqlUrl: string
+  /** S3Proxy's folder (libs/, data/, its properties, log, pid and env file). */
+  readonly s3Dir: string
+  /** S3Proxy's port, on 127.0.0.1. */
+  readonly s3Port: number
 }
 
 /**
@@ -50,6 +57,8 @@ export interface StackStatus {
     readonly message: string
   }
   readonly mysql: MysqlStatus
+  /** The S3 server's line, when this cache folder ever started one. */
+  readonly s3?: string | undefined
 }
 
 /** The default `MYSQL_URL`: the local MariaDB/MySQL, user root without password. */
@@ -63,15 +72,19 @@ const Port = Schema.NumberFromString.pipe(
 
 /**
  * Options from the configuration: `SLUICE_CACHE_DIR` (the project's cache root, default
- * `<project>/.cache`; the broker lives in its `kafka/` folder), `SLUICE_KAFKA_PORT` (9092),
- * `SLUICE_KAFKA_CONTROLLER_PORT` (9093), `MYSQL_URL`. Fails on a malformed port.
+ * `<project>/.cache`; the broker lives in its `kafka/` folder, S3Proxy in `s3proxy/`),
+ * `SLUICE_KAFKA_PORT` (9092), `SLUICE_KAFKA_CONTROLLER_PORT` (9093), `SLUICE_S3_PORT` (9000),
+ * `MYSQL_URL`. Fails on a malformed port.
  *
  * @category constructors
  */
 export const stackOptions: Effect.Effect<StackOptions, Config.ConfigError> = Effect.gen(function*() {
   const cacheRoot = yield* Config.String("SLUICE_CACHE_DIR").pipe(Config.withDefault(path.join(projectRoot, ".cache")))
+  const cache = path.resolve(cacheRoot || path.join(projectRoot, ".cache"))
   return {
-    cacheDir: path.join(path.resolve(cacheRoot || path.join(projectRoot, ".cache")), "kafka"),
+    cacheDir: path.join(cache, "kafka"),
+    s3Dir: path.join(cache, "s3proxy"),
+    s3Port: yield* Config.schema(Port, "SLUICE_S3_PORT").pipe(Config.withDefault(9000)),
     kafkaPort: yield* Config.schema(Port, "SLUICE_KAFKA_PORT").pipe(Config.withDefault(9092)),
     controllerPort: yield* Config.schema(Port, "SLUICE_KAFKA_CONTROLLER_PORT").pipe(Config.withDefault(9093)),
     mysqlUrl: (yield* Config.String("MYSQL_URL").pipe(Config.withDefault(""))) || defaultMysqlUrl
@@ -200,9 +213,21 @@ const finish = Effect.fnUntraced(function*(options: StackOptions) {
   return status
 })
 
+const s3Paths = (options: StackOptions): S3Proxy.S3ProxyPaths => ({ cacheDir: path.resolve(options.s3Dir), port: options.s3Port })
+
+/**
+ * Starts the local S3 server (S3Proxy, jar fetched with Maven the first time) unless it answers
+ * already, creates the lake's bucket, and writes an env file with its endpoint, dev credentials and
+ * lake URL; returns them (the secret is never printed).
+ *
+ * @category commands
+ */
+export const upS3 = (options: StackOptions): Effect.Effect<S3Proxy.S3ProxyEndpoint, StackError> => S3Proxy.up(s3Paths(options))
+
 /**
  * Stops the broker this cache folder started (SIGTERM, SIGKILL after 20 s) and removes its pid
- * file; with `purge`, also deletes data/. Leaves alone a broker it did not start. Idempotent.
+ * file, and the S3 server it started, if any; with `purge`, also deletes their data. Leaves alone a
+ * broker it did not start. Idempotent.
  *
  * @category commands
  */
@@ -222,9 +247,12 @@ export const down = Effect.fn("Stack.down")(function*(
   } else {
     yield* Console.log(`Kafka: stopped broker (pid ${stopped.pid}, ${stopped.how}) in ${stopped.seconds.toFixed(1)} s`)
   }
+  const s3 = yield* S3Proxy.stop(s3Paths(options))
+  if (s3 !== undefined) yield* Console.log(`S3: stopped S3Proxy (pid ${s3.pid}) in ${s3.seconds.toFixed(1)} s`)
   if (options.purge === true) {
     yield* KafkaBroker.purgeData(paths)
     yield* Console.log(`Kafka: deleted ${KafkaBroker.shortPath(KafkaBroker.dataDir(paths))} (topics and cluster id)`)
+    yield* S3Proxy.purgeData(s3Paths(options))
   }
 })
 
@@ -235,8 +263,10 @@ export const down = Effect.fn("Stack.down")(function*(
  * @category commands
  */
 export const status = Effect.fn("Stack.status")(function*(options: StackOptions): Effect.fn.Return<StackStatus> {
-  const [kafka, mysql] = yield* Effect.all([kafkaStatus(options), checkMysql(options.mysqlUrl, { createDatabase: false })], {
-    concurrency: 2
-  })
-  return { kafka, mysql }
+  const [kafka, mysql, s3] = yield* Effect.all([
+    kafkaStatus(options),
+    checkMysql(options.mysqlUrl, { createDatabase: false }),
+    S3Proxy.status(s3Paths(options)).pipe(Effect.orElseSucceed(() => "S3: its files cannot be read"))
+  ], { concurrency: 3 })
+  return { kafka, mysql, s3 }
 })

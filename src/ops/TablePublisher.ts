@@ -5,23 +5,23 @@
  * table's topic. That offset says which snapshot was published last, so a crash between the lake
  * commit and the Kafka commit publishes the snapshot again, never twice.
  */
-import { existsSync, readdirSync } from "node:fs"
-import * as path from "node:path"
 import { Consumer } from "@platformatic/kafka"
 import { Effect } from "effect"
 import { makeTransactionalProducer } from "../sinks/kafka/TransactionalProducer.ts"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { SNAPSHOTS_APP_ID, VERSION_COLUMN, versionValue } from "../sinks/lake/Snapshot.ts"
+import { baseName, joinKey, type Store } from "../sinks/lake/store/Store.ts"
 import { KafkaError } from "../topology/Fetch.ts"
 import { type DuckDb, parquetRelation, withDuckDb } from "./DuckDb.ts"
 import { ensureTopic } from "./KafkaAdmin.ts"
+import { type LakeFiles, lakeFiles } from "./LakeFiles.ts"
 import type { TableDefinition } from "./TableSnapshots.ts"
 
 export interface PublishTablesOptions {
   readonly brokers: ReadonlyArray<string>
   readonly group: string
-  readonly lakeDir: string
+  readonly store: Store
   /** Prepended to each table's name to make its topic's. */
   readonly prefix: string
   readonly tables: ReadonlyArray<TableDefinition>
@@ -41,37 +41,39 @@ const MESSAGES_PER_SEND = 500
 /** The group whose offset on a table's topic is the number of the table's last published snapshot. */
 export const tablesGroup = (group: string): string => `${group}.publish.tables`
 
-/** The Parquet files of one snapshot of a table, found under its `version=vN/` folder. */
-const filesOfSnapshot = (root: string, n: number): Array<string> => {
-  const dir = path.join(root, `${VERSION_COLUMN}=${versionValue(n)}`)
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".parquet") && !f.startsWith(".")).map((f) => path.join(dir, f)) : []
-}
+/** The keys of one snapshot's Parquet files of a table, found under its `version=vN/` folder. */
+const filesOfSnapshot = (store: Store, root: string, n: number) =>
+  Effect.map(store.list(`${root}/${VERSION_COLUMN}=${versionValue(n)}/`), (objects) =>
+    objects.map((o) => o.key).filter((key) => key.endsWith(".parquet") && !baseName(key).startsWith(".")))
 
 const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op, cause }) })
 
 /** Publishes every table's latest snapshot that was not published yet. */
 export const publishTables = (options: PublishTablesOptions) =>
   withDuckDb((db) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => new Consumer({ clientId: "sluice-publish-tables", groupId: tablesGroup(options.group), bootstrapBrokers: [...options.brokers], retries: 2 })),
-      (reader) => Effect.forEach(options.tables, (table) => publishTable(db, reader, options, table)),
-      (reader) => Effect.promise(() => reader.close(true).catch(() => undefined))
-    )
+    Effect.scoped(Effect.gen(function*() {
+      const files = yield* lakeFiles(options.store)
+      return yield* Effect.acquireUseRelease(
+        Effect.sync(() => new Consumer({ clientId: "sluice-publish-tables", groupId: tablesGroup(options.group), bootstrapBrokers: [...options.brokers], retries: 2 })),
+        (reader) => Effect.forEach(options.tables, (table) => publishTable(db, files, reader, options, table)),
+        (reader) => Effect.promise(() => reader.close(true).catch(() => undefined))
+      )
+    }))
   )
 
-const publishTable = (db: DuckDb, reader: Consumer, options: PublishTablesOptions, table: TableDefinition) =>
+const publishTable = (db: DuckDb, files: LakeFiles, reader: Consumer, options: PublishTablesOptions, table: TableDefinition) =>
   Effect.gen(function*() {
     const topic = `${options.prefix}${table.name}`
     yield* ensureTopic(options.brokers, topic, 1, [{ name: "cleanup.policy", value: "compact" }])
-    const root = tableRoot(options.lakeDir, { kind: "tables", name: table.name })
-    const snapshot = yield* readSnapshot(root)
+    const root = tableRoot({ kind: "tables", name: table.name })
+    const snapshot = yield* readSnapshot(options.store, root)
     const n = snapshot.txns.get(SNAPSHOTS_APP_ID)
     const committed = yield* call(`read the offsets of ${tablesGroup(options.group)}`, () => reader.listCommittedOffsets({ topics: [{ topic, partitions: [0] }] }))
     const published = Number(committed.get(topic)?.[0] ?? -1n)
     if (n === undefined || published === n) return { table: table.name, topic, snapshot: undefined, rows: 0, tombstones: 0 } satisfies TablePublished
-    const current = [...snapshot.files.keys()].map((f) => path.join(root, f))
+    const current = yield* files.paths([...snapshot.files.keys()].map((f) => joinKey(root, f)))
     // Changes since the last snapshot published; all rows when its files are gone (compaction makes it idempotent).
-    const previous = published > 0 ? filesOfSnapshot(root, published) : []
+    const previous = published > 0 ? yield* files.paths(yield* filesOfSnapshot(options.store, root, published)) : []
     const columns = table.columns.map((c) => c.name)
     const empty = table.columns.map((c) => `NULL::VARCHAR AS ${c.name}`).join(", ")
     const now = parquetRelation(current, empty)

@@ -4,13 +4,13 @@
  * it reflects exact source offsets, and written as one Delta commit (src/sinks/lake/Snapshot.ts).
  * Their grain and columns are the warehouse facts': at the same offsets, they hold the same values.
  */
-import * as path from "node:path"
 import { Effect } from "effect"
 import { type DeltaLogError, type Fenced, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { LakeIOError } from "../sinks/lake/LocalStore.ts"
 import { type SnapshotTable, type SnapshotWritten, writeSnapshot } from "../sinks/lake/Snapshot.ts"
+import { joinKey, LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
 import { type DuckDb, type DuckDbError, parquetRelation, sqlString, withDuckDb } from "./DuckDb.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import { type PublishTablesOptions, publishTables } from "./TablePublisher.ts"
 
 /** A table and the query that computes it from the flattened rows (`flat`) counted in facts. */
@@ -107,7 +107,7 @@ export const TABLES: ReadonlyArray<TableDefinition> = [
 ]
 
 export interface SnapshotOptions {
-  readonly lakeDir: string
+  readonly store: Store
   /** Snapshots whose files stay on disk. */
   readonly keep: number
   /** Only these tables (default: all). */
@@ -119,10 +119,10 @@ const FLATTENED = { kind: "streams", name: "transaction_flattened" } as const
 /** Takes one snapshot of every table, from one version of `transaction_flattened`. */
 export const snapshotTables = (options: SnapshotOptions): Effect.Effect<Array<SnapshotWritten>, DuckDbError | LakeIOError | DeltaLogError | Fenced> =>
   withDuckDb((db) =>
-    Effect.gen(function*() {
-      const sourceRoot = tableRoot(options.lakeDir, FLATTENED)
-      const source = yield* readSnapshot(sourceRoot)
-      const files = [...source.files.keys()].map((f) => path.join(sourceRoot, f))
+    Effect.scoped(Effect.gen(function*() {
+      const sourceRoot = tableRoot(FLATTENED)
+      const source = yield* readSnapshot(options.store, sourceRoot)
+      const files = yield* (yield* lakeFiles(options.store)).paths([...source.files.keys()].map((f) => joinKey(sourceRoot, f)))
       // The flattened feed's txns at this version: exactly the offsets its live files hold.
       const reflects = new Map([...source.txns].filter(([appId]) => appId.startsWith(`${FLATTENED.name}@`) && !appId.endsWith(":decisions")))
       yield* db.query(`CREATE OR REPLACE TEMP VIEW flat AS
@@ -131,12 +131,12 @@ export const snapshotTables = (options: SnapshotOptions): Effect.Effect<Array<Sn
         WHERE status <> 'failed'`)
       const tables = TABLES.filter((t) => options.only === undefined || options.only.includes(t.name))
       return yield* Effect.forEach(tables, (table) =>
-        writeSnapshot(tableRoot(options.lakeDir, { kind: "tables", name: table.name }), table, {
+        writeSnapshot(options.store, tableRoot({ kind: "tables", name: table.name }), table, {
           reflects,
           keep: options.keep,
           write: (file) => copyTo(db, table.select, file)
         }))
-    })
+    }))
   )
 
 /** The columns `flat` reads, typed, for a lake that has no flattened rows yet. */
@@ -159,18 +159,18 @@ const emptyFlattened = [
 const copyTo = (db: DuckDb, select: string, file: string): Effect.Effect<number, LakeIOError> =>
   db.query(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`).pipe(
     Effect.map((rows) => Number(Object.values(rows[0] ?? {})[0] ?? 0)),
-    Effect.mapError((e) => new LakeIOError({ op: "write snapshot", path: file, cause: e }))
+    Effect.mapError((e) => new LakeIOError({ op: "write snapshot", path: file, cause: e, transient: false }))
   )
 
 /** One snapshot of every table, logged; another instance taking the same snapshot first is no error. Then, when asked, the tables' changes are published. */
-export const takeSnapshots = (options: SnapshotOptions, publish?: Omit<PublishTablesOptions, "lakeDir" | "tables">) =>
+export const takeSnapshots = (options: SnapshotOptions, publish?: Omit<PublishTablesOptions, "store" | "tables">) =>
   snapshotTables(options).pipe(
     Effect.tap((written) =>
       Effect.logInfo(`snapshot: ${written.map((w) => `tables/${w.table} v${w.snapshot} (${w.rows.toLocaleString("en-US")} rows)`).join(", ")}`)
     ),
     Effect.catchTag("Fenced", (e) => Effect.logInfo(`snapshot: another instance took it first (${e.message})`).pipe(Effect.as([]))),
     Effect.andThen(
-      publish === undefined ? Effect.void : publishTables({ ...publish, lakeDir: options.lakeDir, tables: TABLES }).pipe(
+      publish === undefined ? Effect.void : publishTables({ ...publish, store: options.store, tables: TABLES }).pipe(
         Effect.tap((published) =>
           Effect.logInfo(`published: ${published.filter((p) => p.snapshot !== undefined).map((p) => `${p.topic} v${p.snapshot} (${p.rows} rows, ${p.tombstones} tombstones)`).join(", ") || "nothing new"}`)
         )

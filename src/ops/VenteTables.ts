@@ -6,7 +6,6 @@
  * when the watermark of every partition of the topic has passed its end.
  */
 import { writeFileSync } from "node:fs"
-import * as path from "node:path"
 import { Effect } from "effect"
 import type { ExactSum } from "../domain/Money.ts"
 import type { ClientSummary, ClientTypeSummary, CountrySummary, CountryWindow } from "../domain/SalesAggregates.ts"
@@ -17,17 +16,18 @@ import { type Column, RowGroup, scalar, source, sourcesOf } from "../sinks/lake/
 import { type DeltaLogError, type Fenced, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { datePartition } from "../sinks/lake/HivePartition.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import { joinKey, LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
 import { inlineEncoder, type ParquetEncodeError } from "../sinks/lake/ParquetEncoder.ts"
 import { type SnapshotTable, type SnapshotWritten, writeSnapshot } from "../sinks/lake/Snapshot.ts"
 import { parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { KafkaError } from "../topology/Fetch.ts"
 import { type DuckDbError, parquetRelation, withDuckDb } from "./DuckDb.ts"
 import { topicId as currentTopicId, topicPartitions } from "./KafkaAdmin.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 
 export interface VenteTablesOptions {
   readonly brokers: ReadonlyArray<string>
-  readonly lakeDir: string
+  readonly store: Store
   readonly topic: string
   readonly keep: number
   readonly watermarkDelayMs: number
@@ -120,19 +120,19 @@ const writeRows = <R>(table: RowsTable<R>, rows: ReadonlyArray<R>) => (file: str
     const group = new RowGroup(sourcesOf(table.rowColumns))
     for (const r of rows) group.add(r)
     const bytes = yield* inlineEncoder.encode(group.table(table.rowColumns), "zstd").pipe(
-      Effect.mapError((e) => new LakeIOError({ op: "encode", path: file, cause: e }))
+      Effect.mapError((e) => new LakeIOError({ op: "encode", path: file, cause: e, transient: false }))
     )
-    yield* Effect.try({ try: () => writeFileSync(file, bytes), catch: (cause) => new LakeIOError({ op: "write", path: file, cause }) })
+    yield* Effect.try({ try: () => writeFileSync(file, bytes), catch: (cause) => new LakeIOError({ op: "write", path: file, cause, transient: false }) })
     return rows.length
   })
 
 /** Every committed bronze sale, in offset order per partition, and each partition's state (largest horodatage). */
-const readBronze = (lakeDir: string, topic: string, topicId: string) =>
+const readBronze = (store: Store, topic: string, topicId: string) =>
   withDuckDb((db) =>
-    Effect.gen(function*() {
-      const root = tableRoot(lakeDir, BRONZE)
-      const snapshot = yield* readSnapshot(root)
-      const files = [...snapshot.files.keys()].map((f) => path.join(root, f))
+    Effect.scoped(Effect.gen(function*() {
+      const root = tableRoot(BRONZE)
+      const snapshot = yield* readSnapshot(store, root)
+      const files = yield* (yield* lakeFiles(store)).paths([...snapshot.files.keys()].map((f) => joinKey(root, f)))
       const rows = yield* db.query(`
         SELECT vente_id, epoch_ms(horodatage) AS h, client_id, client_nom, pays, type_client, produit, categorie, quantite,
                (prix_unitaire * 100)::BIGINT AS p, (montant * 100)::BIGINT AS m, late
@@ -163,7 +163,7 @@ const readBronze = (lakeDir: string, topic: string, topicId: string) =>
         if (version !== Number.MIN_SAFE_INTEGER) states.set(parsed.partition, version)
       }
       return { sales, states }
-    })
+    }))
   )
 
 export interface VenteTablesWritten {
@@ -181,9 +181,9 @@ export const updateVenteTables = (
     const topicId = yield* currentTopicId(options.brokers, options.topic)
     const partitions = yield* topicPartitions(options.brokers, options.topic)
     if (topicId === undefined || partitions === undefined) return { snapshots: [], windows: 0, watermarkMs: undefined }
-    const bronze = yield* readBronze(options.lakeDir, options.topic, topicId)
-    const root = tableRoot(options.lakeDir, { kind: "streams", name: fenetresTable.name })
-    const emitted = (yield* readAppendTable(root, fenetresTable)).txns.get(EMITTED)
+    const bronze = yield* readBronze(options.store, options.topic, topicId)
+    const root = tableRoot({ kind: "streams", name: fenetresTable.name })
+    const emitted = (yield* readAppendTable(options.store, root, fenetresTable)).txns.get(EMITTED)
     const silver = salesSilver({
       sales: bronze.sales,
       partitions,
@@ -193,7 +193,7 @@ export const updateVenteTables = (
       emittedUntilMs: emitted
     })
     const snapshot = <R>(table: RowsTable<R>, rows: ReadonlyArray<R>) =>
-      writeSnapshot(tableRoot(options.lakeDir, { kind: "tables", name: table.name }), table, { reflects: new Map(), keep: options.keep, write: writeRows(table, rows) })
+      writeSnapshot(options.store, tableRoot({ kind: "tables", name: table.name }), table, { reflects: new Map(), keep: options.keep, write: writeRows(table, rows) })
     const snapshots = [
       yield* snapshot(clients, silver.clients),
       yield* snapshot(countries, silver.countries),
@@ -213,7 +213,7 @@ export const updateVenteTables = (
       return { date: datePartition(day * 86_400_000), table: group.table(fenetresTable.columns), stats: group.stats(fenetresTable.columns) }
     })
     const until = Math.max(...closed.map((w) => w.windowEndMs))
-    yield* appendRows(root, fenetresTable, { parts, progress: { appId: EMITTED, expected: emitted, version: until }, encoder: inlineEncoder, compression: "zstd" })
+    yield* appendRows(options.store, root, fenetresTable, { parts, progress: { appId: EMITTED, expected: emitted, version: until }, encoder: inlineEncoder, compression: "zstd" })
     return { snapshots, windows: closed.length, watermarkMs: silver.watermarkMs }
   })
 

@@ -5,19 +5,20 @@
  * (transaction markers, aborted or compacted records) are told apart from lost ones by reading
  * Kafka; rows of an earlier incarnation of the topic (deleted, then created again) are reported apart.
  */
-import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import type { Add } from "../sinks/lake/DeltaAction.ts"
 import { type DeltaLogError, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { LakeFeed } from "../sinks/lake/Feeds.ts"
 import { tableRoot, TOPIC_ID_TAG } from "../sinks/lake/LakeTable.ts"
-import type { LakeIOError } from "../sinks/lake/LocalStore.ts"
+import { joinKey, type LakeIOError, type StoreUnsupported } from "../sinks/lake/store/Store.ts"
 import { offsetsAppId, parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { WarehouseError } from "../sinks/warehouse/Warehouse.ts"
 import { KafkaError } from "../topology/Fetch.ts"
 import { dataOffsets } from "../topology/TopicReader.ts"
 import { type DuckDb, type DuckDbError, parquetRelation, withDuckDb } from "./DuckDb.ts"
 import { type PartitionOffsets, topicId as currentTopicId, topicOffsets } from "./KafkaAdmin.ts"
+import { openLake } from "./LakeChoice.ts"
+import { type LakeFiles, lakeFiles } from "./LakeFiles.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { transactionFeeds } from "./TransactionFlow.ts"
 import { compareFacts, type FactComparison, type LakeIncarnation, warehouseOffsets } from "./VerifyWarehouse.ts"
@@ -59,13 +60,13 @@ export interface VerifyReport {
   readonly ok: boolean
 }
 
-type VerifyError = KafkaError | LakeIOError | DeltaLogError | DuckDbError | WarehouseError
+type VerifyError = KafkaError | LakeIOError | StoreUnsupported | DeltaLogError | DuckDbError | WarehouseError
 
 interface TableState {
   readonly feed: LakeFeed<any>
   readonly label: string
   readonly txns: ReadonlyMap<string, number>
-  /** Live files by topic id ("" when untagged). */
+  /** Live files (local paths DuckDB opens) by topic id ("" when untagged). */
   readonly filesByTopicId: ReadonlyMap<string, ReadonlyArray<string>>
   /** Rows per Kafka partition of the current incarnation's files. */
   readonly rows: ReadonlyMap<number, PartitionRows>
@@ -85,23 +86,27 @@ const deadLettersOf = (tables: ReadonlyArray<TableState>) => tables.find((t) => 
 
 export const verify = (settings: SettingsShape) =>
   withDuckDb((db) =>
-    Effect.gen(function*(): Effect.fn.Return<VerifyReport, VerifyError> {
+    Effect.scoped(Effect.gen(function*(): Effect.fn.Return<VerifyReport, VerifyError, Scope.Scope> {
       const topic = settings.topic
       const id = yield* currentTopicId(settings.brokers, topic)
       if (id === undefined) {
         return yield* new KafkaError({ op: `verify ${topic}`, cause: new Error(`topic ${topic} does not exist on ${settings.brokers.join(",")}`) })
       }
       const offsets = yield* topicOffsets(settings.brokers, topic)
+      const store = yield* openLake(settings, { writes: false })
+      const files: LakeFiles = yield* lakeFiles(store)
       const tables: Array<TableState> = yield* Effect.forEach(transactionFeeds(topic), (feed) =>
         Effect.gen(function*() {
-          const root = tableRoot(settings.lakeDir, feed)
-          const snapshot = yield* readSnapshot(root)
-          const filesByTopicId = new Map<string, Array<string>>()
+          const root = tableRoot(feed)
+          const snapshot = yield* readSnapshot(store, root)
+          const keysByTopicId = new Map<string, Array<string>>()
           for (const add of snapshot.files.values()) {
-            const list = filesByTopicId.get(topicIdOf(add)) ?? []
-            list.push(path.join(root, add.path))
-            filesByTopicId.set(topicIdOf(add), list)
+            const list = keysByTopicId.get(topicIdOf(add)) ?? []
+            list.push(joinKey(root, add.path))
+            keysByTopicId.set(topicIdOf(add), list)
           }
+          const filesByTopicId = new Map<string, Array<string>>()
+          for (const [topicId, keys] of keysByTopicId) filesByTopicId.set(topicId, yield* files.paths(keys))
           const rows = yield* rowsByPartition(db, filesByTopicId.get(id) ?? [], offsets)
           return { feed, label: feed.kind === "_deadletter" ? "dead letters" : feed.name, txns: snapshot.txns, filesByTopicId, rows }
         }))
@@ -152,7 +157,7 @@ export const verify = (settings: SettingsShape) =>
           } satisfies VerifyReport
         })
       )
-    })
+    }))
   )
 
 /** Row counts per Kafka partition of a set of lake files, by their lineage columns. */

@@ -14,6 +14,8 @@ import { doctorCommand } from "./DoctorCommand.ts"
 import { feedsCommand } from "./FeedsCommand.ts"
 import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
+import { describeLake, lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
+import { lakeFiles } from "./LakeFiles.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
 import { metadataCommand } from "./MetadataCommand.ts"
 import { permissionsCommand } from "./PermissionsCommand.ts"
@@ -34,7 +36,11 @@ import { openWarehouse } from "./WarehouseChoice.ts"
 
 const shared = {
   brokers: Flag.String("brokers").pipe(Flag.withDescription("Kafka bootstrap servers (default: $KAFKA_BROKERS or 127.0.0.1:9092)"), Flag.optional),
-  lakeDir: Flag.String("lake-dir").pipe(Flag.withDescription("Lake folder (default: $SLUICE_LAKE_DIR or ./data/lake)"), Flag.optional),
+  lakeDir: Flag.String("lake-dir").pipe(Flag.withDescription("Lake folder (default: $SLUICE_LAKE_URL, else $SLUICE_LAKE_DIR or ./data/lake)"), Flag.optional),
+  lakeUrl: Flag.String("lake-url").pipe(
+    Flag.withDescription("The lake as a URL, file:///path or s3://bucket/prefix (default: $SLUICE_LAKE_URL); wins over --lake-dir"),
+    Flag.optional
+  ),
   group: Flag.String("group").pipe(Flag.withDescription("Consumer group (default: $SLUICE_GROUP or sluice)"), Flag.optional)
 }
 
@@ -50,10 +56,15 @@ const settings = Effect.gen(function*() {
   const flags = yield* root
   const base = yield* loadSettings
   armCrashPoint(base.crashAt)
+  const lake = Option.isSome(flags.lakeUrl)
+    ? yield* parseLakeUrl(flags.lakeUrl.value, "--lake-url")
+    : Option.isSome(flags.lakeDir)
+    ? lakeFolder(flags.lakeDir.value)
+    : base.lake
   return {
     ...base,
     ...(Option.isSome(flags.brokers) ? { brokers: flags.brokers.value.split(",").map((b) => b.trim()) } : {}),
-    ...(Option.isSome(flags.lakeDir) ? { lakeDir: flags.lakeDir.value } : {}),
+    lake,
     ...(Option.isSome(flags.group) ? { group: flags.group.value } : {})
   } satisfies SettingsShape
 })
@@ -85,9 +96,13 @@ const run = Command.make(
       const summary = yield* runService(s, { untilIdleMs: Option.getOrUndefined(untilIdle), migrate: !noMigrate })
       yield* Console.log(formatRun(summary))
       if (s.sinks.includes("lake")) {
-        const feeds = yield* summarizeFeeds(s.lakeDir, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))
-        const saleFeeds = sales === undefined ? [] : yield* summarizeFeeds(s.lakeDir, sales, yield* topicId(s.brokers, sales), venteFeeds(sales))
-        yield* Console.log(formatFeeds([...feeds, ...saleFeeds]))
+        const feeds = yield* Effect.scoped(Effect.gen(function*() {
+          const store = yield* openLake(s, { writes: false })
+          const transactions = yield* summarizeFeeds(store, s.topic, yield* topicId(s.brokers, s.topic), transactionFeeds(s.topic))
+          const saleFeeds = sales === undefined ? [] : yield* summarizeFeeds(store, sales, yield* topicId(s.brokers, sales), venteFeeds(sales))
+          return [...transactions, ...saleFeeds]
+        }))
+        yield* Console.log(formatFeeds(feeds))
       }
       if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
       if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
@@ -213,19 +228,27 @@ const migrateCommand = Command.make("migrate", {}, () =>
     })
   )).pipe(Command.withDescription("Apply the warehouse's pending SQL migrations (safe to run twice)"))
 
-const stackUp = Command.make("up", {}, () => Stack.stackOptions.pipe(Effect.flatMap(Stack.up), Effect.asVoid)).pipe(
-  Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL")
-)
+const stackUp = Command.make(
+  "up",
+  { s3: Flag.Boolean("s3").pipe(Flag.withDescription("Also start a local S3-compatible server (S3Proxy) with a bucket for the lake"), Flag.withDefault(false)) },
+  ({ s3 }) =>
+    Effect.gen(function*() {
+      const options = yield* Stack.stackOptions
+      yield* Stack.up(options)
+      if (s3) yield* Stack.upS3(options)
+    })
+).pipe(Command.withDescription("Start a local Kafka (KRaft) broker and check MySQL; with --s3, an S3 server for the lake too"))
 const stackDown = Command.make(
   "down",
-  { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data"), Flag.withDefault(false)) },
+  { purge: Flag.Boolean("purge").pipe(Flag.withDescription("Also delete the broker's data and the S3 server's buckets"), Flag.withDefault(false)) },
   ({ purge }) => Stack.stackOptions.pipe(Effect.flatMap((options) => Stack.down({ ...options, purge })))
-).pipe(Command.withDescription("Stop the local broker"))
+).pipe(Command.withDescription("Stop the local broker (and the S3 server, if started)"))
 const stackStatus = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const status = yield* Stack.status(yield* Stack.stackOptions)
     yield* Console.log(status.kafka.message)
     yield* Console.log(status.mysql.message)
+    if (status.s3 !== undefined) yield* Console.log(status.s3)
     if (!status.kafka.running) return yield* Effect.fail(new Error("Kafka is not running"))
   })).pipe(Command.withDescription("Say what runs: Kafka and MySQL"))
 const stack = Command.make("stack").pipe(
@@ -255,8 +278,8 @@ const vacuum = Command.make(
   Effect.fn(function*({ retainHours, dryRun, json }) {
     const s = yield* settings
     if (retainHours < 1) yield* Effect.logWarning(`--retain-hours ${retainHours}: files of a writer that is still committing could be deleted`)
-    const reports = yield* vacuumLake(s.lakeDir, { retainHours, dryRun })
-    yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(s.lakeDir, reports, dryRun))
+    const reports = yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => vacuumLake(store, { retainHours, dryRun })))
+    yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(reports, dryRun))
   })
 ).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM)"))
 
@@ -271,7 +294,8 @@ const snapshot = Command.make(
     if (Option.isSome(table) && !TABLES.some((t) => t.name === table.value)) {
       return yield* Effect.fail(new Error(`--table: no table ${table.value}; the tables are ${TABLES.map((t) => t.name).join(", ")}`))
     }
-    const written = yield* snapshotTables({ lakeDir: s.lakeDir, keep: Option.getOrElse(keep, () => s.snapshotKeep), only: Option.isSome(table) ? [table.value] : undefined })
+    const written = yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: true }), (store) =>
+      snapshotTables({ store, keep: Option.getOrElse(keep, () => s.snapshotKeep), only: Option.isSome(table) ? [table.value] : undefined })))
     for (const w of written) yield* Console.log(`tables/${w.table}: version ${w.snapshot}, ${w.rows.toLocaleString("en-US")} rows${w.deletedFiles > 0 ? `, ${w.deletedFiles} files of older versions deleted` : ""}`)
   })
 ).pipe(Command.withDescription("Snapshot the lake's aggregate tables now, from the committed transactions (one Delta commit per table)"))
@@ -296,8 +320,9 @@ const dashboard = Command.make(
     const metricsUrl = Option.getOrElse(metrics, () => `http://127.0.0.1:${s.http.port}/metrics`)
     yield* Effect.scoped(Effect.gen(function*() {
       const stop = yield* gracefulStop
-      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lakeDir: s.lakeDir, topic: s.topic }, metricsUrl)
-      yield* Console.log(`dashboard of ${s.lakeDir} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
+      const store = yield* openLake(s, { writes: false })
+      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lake: { store, files: yield* lakeFiles(store) }, topic: s.topic }, metricsUrl)
+      yield* Console.log(`dashboard of ${describeLake(s.lake, s.s3)} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
       yield* Deferred.await(stop)
     }))
   })
@@ -314,7 +339,10 @@ const report = Command.make(
   },
   Effect.fn(function*({ part, json }) {
     const s = yield* settings
-    const figures = yield* readFigures(s.lakeDir, s.topic)
+    const figures = yield* Effect.scoped(Effect.gen(function*() {
+      const store = yield* openLake(s, { writes: false })
+      return yield* readFigures({ store, files: yield* lakeFiles(store) }, s.topic)
+    }))
     const shown = part === "ventes"
       ? { lake: figures.lake, at: figures.at, sales: figures.sales }
       : part === "transactions"

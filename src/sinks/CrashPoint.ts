@@ -6,7 +6,7 @@ import { Effect } from "effect"
 
 export type CrashPointName =
   | "lake:after-temp-write"
-  | "lake:after-rename"
+  | "lake:after-data-write"
   | "lake:after-log-commit"
   | "warehouse:before-commit"
   | "warehouse:after-commit"

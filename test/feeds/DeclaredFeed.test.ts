@@ -14,6 +14,7 @@ import { declaredColumns, declaredDecisions, declaredFeeds, declaredPartitionTim
 import type { FeedEntry } from "../../src/feeds/FeedEntry.ts"
 import { deltaSchemaString } from "../../src/sinks/lake/Columns.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { makeLakeSink } from "../../src/sinks/lake/LakeSink.ts"
 import { inlineEncoder } from "../../src/sinks/lake/ParquetEncoder.ts"
 import { decodeRecord, isDeadLetter } from "../../src/topology/Decode.ts"
@@ -80,7 +81,7 @@ const writeFeed = async (entry: FeedEntry, messages: ReadonlyArray<string>, time
   const { decisions, window } = windowOf(entry, messages, timestamps)
   await Effect.runPromise(Effect.gen(function*() {
     const sink = yield* makeLakeSink<FeedRow>(TOPIC, declaredFeeds(entry), {
-      lakeRoot: lake,
+      store: makeLocalStore(lake),
       compression: "zstd",
       checkpointInterval: 10,
       encoder: inlineEncoder,
@@ -94,7 +95,7 @@ const writeFeed = async (entry: FeedEntry, messages: ReadonlyArray<string>, time
 
 const live = async (lake: string, table: string) => {
   const root = path.join(lake, table)
-  const snapshot = await Effect.runPromise(readSnapshot(root))
+  const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))
   return { snapshot, files: [...snapshot.files.keys()].map((f) => path.join(root, f)) }
 }
 

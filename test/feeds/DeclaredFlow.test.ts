@@ -14,6 +14,7 @@ import { parquetRelation, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { declaredDecisions, declaredFeeds } from "../../src/feeds/DeclaredFeed.ts"
 import type { FeedEntry } from "../../src/feeds/FeedEntry.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { makeLakeSink } from "../../src/sinks/lake/LakeSink.ts"
 import { inlineEncoder } from "../../src/sinks/lake/ParquetEncoder.ts"
 import { defaultOutagePolicy } from "../../src/topology/Outage.ts"
@@ -49,7 +50,7 @@ describe("a declared feed in a topology", () => {
     dirs.push(lake)
     await test(Effect.gen(function*() {
       const sink = yield* makeLakeSink<FeedRow>(entry.topic, declaredFeeds(entry), {
-        lakeRoot: lake,
+        store: makeLocalStore(lake),
         compression: "zstd",
         checkpointInterval: 10,
         encoder: inlineEncoder,
@@ -69,7 +70,7 @@ describe("a declared feed in a topology", () => {
     }))
     const files = async (table: string) => {
       const root = path.join(lake, table)
-      const snapshot = await Effect.runPromise(readSnapshot(root))
+      const snapshot = await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))
       return { snapshot, files: [...snapshot.files.keys()].map((f) => path.join(root, f)) }
     }
     const stream = await files("streams/orders")

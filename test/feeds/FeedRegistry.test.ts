@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest"
 import { parseFeedSchema } from "../../src/domain/FeedSchema.ts"
 import { encodeFeedEntry, type FeedEntry } from "../../src/feeds/FeedEntry.ts"
 import { type FeedRegistry, makeFeedRegistry } from "../../src/feeds/FeedRegistry.ts"
-import { localRegistryStore } from "../../src/feeds/RegistryStore.ts"
+import { lakeRegistryStore } from "../../src/feeds/RegistryStore.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 
 const dirs: Array<string> = []
 afterEach(() => {
@@ -28,7 +29,15 @@ const declared = (name = "orders", topic = "orders_topic") => ({
 const fresh = () => {
   const lake = mkdtempSync(path.join(tmpdir(), "sluice-registry-"))
   dirs.push(lake)
-  return { lake, registry: makeFeedRegistry(localRegistryStore(lake)) }
+  return { lake, registry: makeFeedRegistry(lakeRegistryStore(makeLocalStore(lake))) }
+}
+
+/** Folders of the lake that hold something, as a table's folders do: a file in each. */
+const holding = (lake: string, ...folders: ReadonlyArray<string>) => {
+  for (const folder of folders) {
+    mkdirSync(path.join(lake, folder), { recursive: true })
+    writeFileSync(path.join(lake, folder, "00000000000000000000.json"), "{}\n")
+  }
 }
 
 const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
@@ -70,8 +79,7 @@ describe("the feed registry", () => {
 
   it("refuses a feed whose table or dead letters the lake already holds", async () => {
     const { lake, registry } = fresh()
-    mkdirSync(path.join(lake, "streams", "transaction_stream", "_delta_log"), { recursive: true })
-    mkdirSync(path.join(lake, "_deadletter", "payments"), { recursive: true })
+    holding(lake, "streams/transaction_stream/_delta_log", "_deadletter/payments")
     expect((await refusal(registry.add(declared("transaction_stream", "t")))).message).toMatch(/the lake already holds streams\/transaction_stream/)
     expect((await refusal(registry.add(declared("pay", "payments")))).message).toMatch(/the lake already holds _deadletter\/payments/)
     expect(await run(registry.list)).toEqual({ active: [], archived: [], problems: [] })
@@ -90,7 +98,7 @@ describe("the feed registry", () => {
   it("keeps a feed with data readable: compatible schemas only, same topic, same partitioning", async () => {
     const { lake, registry } = fresh()
     await run(registry.add(declared()))
-    mkdirSync(path.join(lake, "streams", "orders", "_delta_log"), { recursive: true })
+    holding(lake, "streams/orders/_delta_log")
     const grown = await run(registry.update("orders", { schema: schema({ ...ORDERS, note: "string?" }) }))
     expect(grown.schemaVersion).toBe(2)
     expect((await refusal(registry.update("orders", { schema: schema({ order_id: "string", placed_at: "timestamp" }) }))).message).toBe(
@@ -147,7 +155,7 @@ describe("the feed registry", () => {
       "feed orders: it is enabled: disable or archive it first (a running service may be writing it)"
     )
     await run(registry.setEnabled("orders", false))
-    for (const folder of ["streams/orders/year=2026", "_deadletter/orders_topic"]) mkdirSync(path.join(lake, folder), { recursive: true })
+    holding(lake, "streams/orders/year=2026", "_deadletter/orders_topic")
     expect(await run(registry.remove("orders", { purge: false }))).toEqual([])
     expect(await found(registry, "orders")).toBeUndefined()
     expect(existsSync(path.join(lake, "streams", "orders"))).toBe(true)
@@ -155,7 +163,7 @@ describe("the feed registry", () => {
     const { lake: other, registry: second } = fresh()
     await run(second.add(declared()))
     await run(second.archive("orders"))
-    for (const folder of ["streams/orders/year=2026", "_deadletter/orders_topic", "streams/kept"]) mkdirSync(path.join(other, folder), { recursive: true })
+    holding(other, "streams/orders/year=2026", "_deadletter/orders_topic", "streams/kept")
     expect(await run(second.remove("orders", { purge: true }))).toEqual(["streams/orders", "_deadletter/orders_topic"])
     expect(existsSync(path.join(other, "streams", "orders"))).toBe(false)
     expect(existsSync(path.join(other, "_deadletter", "orders_topic"))).toBe(false)

@@ -59,6 +59,10 @@ export interface ReadDeltaTableOptions {
   readonly sample?: number
   /** After reading, have Kernel write `<version>.checkpoint.parquet` and `_last_checkpoint`. */
   readonly writeCheckpoint?: boolean
+  /** Hadoop settings, e.g. the endpoint of an `s3a://` table (`fs.s3a.endpoint`). */
+  readonly hadoop?: Readonly<Record<string, string>>
+  /** Environment of the reader besides this process's (an S3 table's AWS credentials, say). */
+  readonly env?: Readonly<Record<string, string>>
   /** Default 120 s. */
   readonly timeoutMs?: number
 }
@@ -71,9 +75,9 @@ const newestSourceTime = async (): Promise<number> => {
   return newest
 }
 
-const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number): Promise<{ stdout: string; stderr: string }> =>
+const run = (command: string, args: ReadonlyArray<string>, timeoutMs: number, env?: Readonly<Record<string, string>>): Promise<{ stdout: string; stderr: string }> =>
   new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       if (error) {
         const detail = stderr.trim() || stdout.trim() || error.message
         reject(new Error(`${command} ${args.join(" ")} failed (exit ${String(error.code ?? error.signal)}):\n${detail}`, { cause: error }))
@@ -103,8 +107,9 @@ export const buildDeltaReader = (): Promise<void> => {
 }
 
 /**
- * Reads the Delta table at `path` (a local directory) with Delta Kernel: snapshot, scan, and a full
- * decode of every selected file. Rejects with Kernel's error (and its causes) when it cannot.
+ * Reads the Delta table at `path` (a local directory, or an `s3a://` URL with `hadoop` settings)
+ * with Delta Kernel: snapshot, scan, and a full decode of every selected file. Rejects with
+ * Kernel's error (and its causes) when it cannot.
  */
 export const readDeltaTable = async (path: string, options: ReadDeltaTableOptions = {}): Promise<DeltaTableReading> => {
   const args = ["-jar", deltaReaderJar, path]
@@ -114,7 +119,8 @@ export const readDeltaTable = async (path: string, options: ReadDeltaTableOption
   if (options.filter !== undefined) args.push("--filter", options.filter)
   if (options.sample !== undefined) args.push("--sample", String(options.sample))
   if (options.writeCheckpoint) args.push("--write-checkpoint")
-  const { stdout } = await run(javaCommand(), args, options.timeoutMs ?? 120_000)
+  for (const [key, value] of Object.entries(options.hadoop ?? {})) args.push("--hadoop", `${key}=${value}`)
+  const { stdout } = await run(javaCommand(), args, options.timeoutMs ?? 120_000, options.env)
   const line = stdout.trim().split("\n").at(-1) ?? ""
   try {
     return JSON.parse(line) as DeltaTableReading

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect, Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { lakeFolder } from "../../src/ops/LakeChoice.ts"
 import { checkAnonymizationKey, checkLake, checkNode, javaMajor, MIN_FREE_BYTES, MIN_USABLE_BYTES } from "../../src/ops/Doctor.ts"
 import type { SettingsShape } from "../../src/ops/Settings.ts"
 
@@ -50,7 +51,7 @@ describe("the doctor's checks", () => {
 
   it("checks the lake: writable, enough free space, not writable by every user", async () => {
     const lake = path.join(fresh(), "lake")
-    const settings = { lakeDir: lake } as SettingsShape
+    const settings = { lake: lakeFolder(lake) } as SettingsShape
     const plenty = async () => ({ bavail: MIN_FREE_BYTES, bsize: 2 })
     const missing = await Effect.runPromise(checkLake(settings, plenty))
     expect(missing.map((c) => [c.check, c.status])).toEqual([["lake", "ok"], ["lake space", "ok"]])

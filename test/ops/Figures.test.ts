@@ -5,18 +5,27 @@ import { Effect } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { dashboardPage } from "../../src/ops/DashboardPage.ts"
 import { readFigures } from "../../src/ops/Figures.ts"
+import { lakeFiles } from "../../src/ops/LakeFiles.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { formatEur, formatReport, textTable } from "../../src/ops/Report.ts"
 import { PAYS, TOP_CLIENTS, TYPES, writeSalesFixture } from "../support/SalesFixture.ts"
 
 const lake = mkdtempSync(path.join(tmpdir(), "sluice-figures-"))
 afterAll(() => rmSync(lake, { recursive: true, force: true }))
 
+/** The figures of the test's lake, read in place. */
+const figuresOf = (topic: string, canRead?: (feed: string) => boolean) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const store = makeLocalStore(lake)
+    return yield* readFigures({ store, files: yield* lakeFiles(store) }, topic, canRead)
+  })))
+
 const euros = (cents: number) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`
 
 describe("the dashboard's figures", () => {
   it("read the sales tables through their Delta logs, and say what the lake does not hold yet", async () => {
     await Effect.runPromise(writeSalesFixture(lake))
-    const figures = await Effect.runPromise(readFigures(lake, "transaction_stream"))
+    const figures = await figuresOf("transaction_stream")
     expect(figures.transactions).toEqual({ _tag: "Empty", reason: "streams/transaction_flattened holds no rows yet" })
     expect(figures.deadLetters).toEqual({ _tag: "Empty", reason: "_deadletter/transaction_stream holds no dead letters" })
     expect(figures.sales._tag).toBe("Shown")
@@ -31,7 +40,7 @@ describe("the dashboard's figures", () => {
 
   it("leave out a section whose feed the reader may not read, naming it", async () => {
     await Effect.runPromise(writeSalesFixture(lake))
-    const figures = await Effect.runPromise(readFigures(lake, "transaction_stream", (feed) => feed !== "tables/ventes_pays"))
+    const figures = await figuresOf("transaction_stream", (feed) => feed !== "tables/ventes_pays")
     expect(figures.sales).toEqual({ _tag: "Denied", feed: "tables/ventes_pays" })
     const page = dashboardPage(figures, { live: false })
     expect(page).toContain("Not shown: reading tables/ventes_pays is not permitted.")
@@ -41,7 +50,7 @@ describe("the dashboard's figures", () => {
   it("read the latest snapshot only", async () => {
     // Snapshot 2 or later of the same rows: the figures are those of one version, never a mix.
     await Effect.runPromise(writeSalesFixture(lake))
-    const figures = await Effect.runPromise(readFigures(lake, "transaction_stream"))
+    const figures = await figuresOf("transaction_stream")
     expect(figures.sales._tag === "Shown" && figures.sales.value.topClients).toEqual(TOP_CLIENTS)
     expect(figures.sales._tag === "Shown" && figures.sales.value.snapshot).toBeGreaterThan(1)
   })
@@ -49,7 +58,7 @@ describe("the dashboard's figures", () => {
 
 describe("the page and the report", () => {
   it("escape names and show the seeds' top 10 clients with exact amounts", async () => {
-    const figures = await Effect.runPromise(readFigures(lake, "transaction_stream"))
+    const figures = await figuresOf("transaction_stream")
     const page = dashboardPage(figures, { live: true })
     expect(page).toContain("Tom &lt;Smith&gt; &amp; Co")
     expect(page).not.toContain("Tom <Smith>")

@@ -1,6 +1,7 @@
 /**
  * Vitest globalSetup of the integration tests: a real Kafka broker and, when one is at hand, a real
- * MySQL/MariaDB — from `KAFKA_BROKERS`, else from Testcontainers, else from `sluice stack up`.
+ * MySQL/MariaDB — from `KAFKA_BROKERS`, else from Testcontainers, else from `sluice stack up` — and
+ * an S3-compatible server for the lake in a bucket (`sluice stack up --s3`'s S3Proxy).
  *
  * Choices, in order:
  * 1. `KAFKA_BROKERS` is set and a broker answers there: use it (and `MYSQL_URL`, default the local one).
@@ -19,10 +20,17 @@
  * files (after globalSetup has run; node_modules/vitest/dist/chunks/index.*.js, `...process$1.env`),
  * so workers inherit them with the forks and the threads pools alike. `MYSQL_URL` is set only when a
  * MySQL answered; `inject("mysqlUrl")` is then `null` and MySQL tests should skip.
+ *
+ * S3: `Stack.upS3()` starts S3Proxy from its Maven Central jar (fetched once into `.cache/s3proxy`)
+ * unless it answers already, and is left running like the broker; its endpoint, bucket and dev
+ * credentials reach tests through `inject("s3")` only (not the environment: the tests that write a
+ * lake in a bucket say so in the environment of the `sluice` they run). `SLUICE_TEST_S3=off` skips it,
+ * and `inject("s3")` is then `null`.
  */
 import type { TestProject } from "vitest/node"
 import { Effect, Option } from "effect"
 import * as Stack from "../../src/ops/Stack.ts"
+import type { S3ProxyEndpoint } from "../../src/ops/Stack.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -32,6 +40,8 @@ declare module "vitest" {
     mysqlUrl: string | null
     /** Where the services came from. */
     servicesSource: "env" | "containers" | "stack"
+    /** The S3 server of the stack, or null with SLUICE_TEST_S3=off. */
+    s3: S3ProxyEndpoint | null
   }
 }
 
@@ -159,8 +169,19 @@ const freePort = async (): Promise<number> => {
   })
 }
 
+/** The stack's S3Proxy, started unless it answers already (and left running, as the broker is). */
+const s3 = async (): Promise<S3ProxyEndpoint | null> => {
+  if (process.env["SLUICE_TEST_S3"] === "off") {
+    say("SLUICE_TEST_S3=off: no S3 server, the tests of a lake in a bucket skip")
+    return null
+  }
+  const options = await Effect.runPromise(Stack.stackOptions)
+  return Effect.runPromise(Stack.upS3(options))
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const services = (await fromEnv()) ?? (await fromContainers()) ?? (await fromStack())
+  project.provide("s3", await s3())
   process.env["KAFKA_BROKERS"] = services.kafkaBrokers
   if (services.mysqlUrl !== null) process.env["MYSQL_URL"] = services.mysqlUrl
   project.provide("kafkaBrokers", services.kafkaBrokers)

@@ -6,7 +6,8 @@ import { Effect } from "effect"
 import { type DuckDb, sqlString, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { SALES_TABLES } from "../../src/ops/Figures.ts"
 import { tableRoot } from "../../src/sinks/lake/LakeTable.ts"
-import { LakeIOError } from "../../src/sinks/lake/LocalStore.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
+import { LakeIOError } from "../../src/sinks/lake/store/Store.ts"
 import { writeSnapshot } from "../../src/sinks/lake/Snapshot.ts"
 
 /** 12 clients: two fall outside the top 10, and two share a country so that per-country sums add up. */
@@ -51,7 +52,7 @@ const money = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(
 const copy = (db: DuckDb, select: string) => (file: string) =>
   db.query(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet)`).pipe(
     Effect.map((rows) => Number(Object.values(rows[0] ?? {})[0] ?? 0)),
-    Effect.mapError((cause) => new LakeIOError({ op: "write fixture", path: file, cause }))
+    Effect.mapError((cause) => new LakeIOError({ op: "write fixture", path: file, cause, transient: false }))
   )
 
 const valuesOf = (rows: ReadonlyArray<ReadonlyArray<string | number | boolean>>) =>
@@ -62,7 +63,7 @@ export const writeSalesFixture = (lakeDir: string) =>
   withDuckDb((db) =>
     Effect.gen(function*() {
       const snapshot = (name: string, columns: ReadonlyArray<{ name: string; type: "string" | "integer" | "long" | "decimal(18,2)" | "decimal(38,2)" }>, select: string) =>
-        writeSnapshot(tableRoot(lakeDir, { kind: "tables", name }), { name, description: `${name} (fixture)`, columns: [...columns] }, {
+        writeSnapshot(makeLocalStore(lakeDir), tableRoot({ kind: "tables", name }), { name, description: `${name} (fixture)`, columns: [...columns] }, {
           reflects: new Map(),
           keep: 3,
           write: copy(db, select)

@@ -8,10 +8,14 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Effect } from "effect"
+import { Effect, Exit, Scope } from "effect"
 import { createConnection } from "mysql2"
 import { expect } from "vitest"
 import { deleteTopics, topicsWithPrefix } from "../../src/ops/KafkaAdmin.ts"
+import type { S3ProxyEndpoint } from "../../src/ops/Stack.ts"
+import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
+import { makeS3Store, MIN_PART_SIZE } from "../../src/sinks/lake/store/S3Store.ts"
+import type { TestLake } from "./Lake.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const bin = path.join(root, "bin", "sluice.js")
@@ -26,11 +30,12 @@ export interface SluiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, string | undefined>): SluiceProcess => {
+/** Starts `sluice` with `args`; `cwd` is the project unless given (another machine's working folder, say). */
+export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, string | undefined>, options: { readonly cwd?: string } = {}): SluiceProcess => {
   const merged: Record<string, string> = {}
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v
   const child = spawn(process.execPath, [bin, ...args], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: merged,
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -66,8 +71,8 @@ export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, str
 }
 
 /** Runs `sluice` to completion and returns its exit code and output. */
-export const runSluice = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>) => {
-  const p = spawnSluice(args, env)
+export const runSluice = async (args: ReadonlyArray<string>, env: Record<string, string | undefined>, options: { readonly cwd?: string } = {}) => {
+  const p = spawnSluice(args, env, options)
   const { code, signal } = await p.exited
   return { code, signal, output: p.output() }
 }
@@ -75,34 +80,73 @@ export const runSluice = async (args: ReadonlyArray<string>, env: Record<string,
 export interface Sandbox {
   readonly id: string
   readonly topic: string
+  /** The lake's folder; for a lake in a bucket, where its objects are copied for DuckDB. */
   readonly lake: string
+  /** `SLUICE_LAKE_URL` of a lake in a bucket; undefined for a lake in `lake`. */
+  readonly lakeUrl: string | undefined
+  /** The lake as the test reads it (a bucket's store is opened once, closed by cleanup). */
+  readonly reader: () => Promise<TestLake>
   /** The sandbox's own MySQL database (dropped by cleanup), when the tests were given a MySQL. */
   readonly mysqlUrl: string | undefined
   /** The environment of a `sluice` run confined to this sandbox. */
   readonly env: Record<string, string | undefined>
-  /** Deletes the lake folder and the topic. */
+  /** Deletes the lake (folder, or the objects under its prefix), the topic and the database. */
   readonly cleanup: () => Promise<void>
 }
 
+/** The environment that puts a `sluice` run's lake at `s3://<bucket>/<prefix>` on the tests' S3 server. */
+export const s3LakeEnv = (s3: S3ProxyEndpoint, prefix: string, anonymizationKey: string) => ({
+  SLUICE_LAKE_URL: `s3://${s3.bucket}/${prefix}`,
+  AWS_ENDPOINT_URL: s3.endpoint,
+  AWS_REGION: s3.region,
+  AWS_ACCESS_KEY_ID: s3.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  // No key file stands in for a lake in a bucket: instances are given the key they share.
+  SLUICE_ANONYMIZATION_KEY: anonymizationKey
+})
+
 /**
- * A topic, consumer group (with a static member id), lake folder, MySQL database and rates topic
- * of their own, so that integration tests never see each other's data.
+ * A topic, consumer group (with a static member id), lake (a folder, or with `s3` a prefix of the
+ * tests' bucket), MySQL database and rates topic of their own, so that integration tests never see
+ * each other's data.
  */
 export const sandbox = (
   prefix: string,
   brokers: string,
   env: Record<string, string | undefined> = {},
-  mysqlBaseUrl?: string | null
+  mysqlBaseUrl?: string | null,
+  options: { readonly s3?: S3ProxyEndpoint | null | undefined } = {}
 ): Sandbox => {
   // The clock alone would give two sandboxes made in the same millisecond the same topic and database.
   const id = `${prefix}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`
   const topic = `transactions_${id}`
   const lake = mkdtempSync(path.join(tmpdir(), `sluice-${prefix}-`))
   const mysqlUrl = mysqlBaseUrl ? withDatabase(mysqlBaseUrl, `sluice_test_${id.replaceAll("-", "_")}`) : undefined
+  const s3 = options.s3 ?? undefined
+  let opened: { readonly lake: TestLake; readonly close: () => Promise<void> } | undefined
+  const reader = async (): Promise<TestLake> => {
+    if (s3 === undefined) return { store: makeLocalStore(lake), copies: lake }
+    if (opened === undefined) {
+      const scope = await Effect.runPromise(Scope.make())
+      const store = await Effect.runPromise(makeS3Store({
+        bucket: s3.bucket,
+        prefix: `${id}/`,
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        partSize: MIN_PART_SIZE,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
+      }).pipe(Scope.provide(scope)))
+      opened = { lake: { store, copies: path.join(lake, "copies") }, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+    }
+    return opened.lake
+  }
   return {
     id,
     topic,
     lake,
+    lakeUrl: s3 === undefined ? undefined : `s3://${s3.bucket}/${id}`,
+    reader,
     mysqlUrl,
     env: {
       ...(mysqlUrl ? { MYSQL_URL: mysqlUrl } : { SLUICE_SINKS: "lake" }),
@@ -111,12 +155,16 @@ export const sandbox = (
       SLUICE_GROUP: id,
       SLUICE_INSTANCE_ID: id,
       SLUICE_LAKE_DIR: lake,
+      // Whatever lake the developer's environment names is not this test's.
+      SLUICE_LAKE_URL: undefined,
+      ...(s3 === undefined ? {} : s3LakeEnv(s3, id, randomBytes(32).toString("hex"))),
       // A rates topic nobody creates: the built-in table, whatever `exchange_rates` the shared broker holds.
       SLUICE_RATES_TOPIC: `exchange_rates_${id}`,
       SLUICE_BLACKLIST_TOPIC: `blacklist_${id}`,
       // A sales topic of its own, created by the tests that produce sales (missing otherwise: waited for).
       SLUICE_VENTES_TOPIC: `${id}_ventes`,
-      SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key`,
+      // A lake in a bucket has its key in SLUICE_ANONYMIZATION_KEY (s3LakeEnv): no file stands in for it.
+      ...(s3 === undefined ? { SLUICE_ANONYMIZATION_KEY_FILE: `${lake}.key` } : { SLUICE_ANONYMIZATION_KEY_FILE: undefined }),
       SLUICE_PUBLISH_PREFIX: `${id}_`,
       SLUICE_CRASH_AT: undefined,
       // Any free port for /metrics and /readyz: several instances of a test run side by side.
@@ -125,6 +173,11 @@ export const sandbox = (
       ...env
     },
     cleanup: async () => {
+      if (s3 !== undefined) {
+        const { store } = await reader()
+        await Effect.runPromise(Effect.flatMap(store.list(""), (objects) => Effect.forEach(objects, (o) => store.delete(o.key), { concurrency: 16, discard: true })))
+        await opened?.close()
+      }
       rmSync(lake, { recursive: true, force: true })
       rmSync(`${lake}.key`, { force: true })
       // The source topic, and what the sandbox's runs and tests made beside it (rates, blacklist, output topics).

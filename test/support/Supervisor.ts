@@ -53,6 +53,8 @@ export interface SuperviseOptions {
   readonly restartDelayMs: number
   /** Called with each process's lines as they are printed (for a live log), prefixed by nothing. */
   readonly onLine?: (line: string) => void
+  /** The processes' working folder (default: the project's). */
+  readonly cwd?: string
 }
 
 const reasonOf = (text: string): string | undefined => text.split("\n").filter((l) => l.startsWith("sluice: ")).at(-1)
@@ -90,7 +92,7 @@ export const supervise = (
   const launch = () => {
     restartTimer = undefined
     if (stopping || current !== undefined) return
-    const child = spawnSluice(typeof args === "function" ? args(processes.length) : args, env)
+    const child = spawnSluice(typeof args === "function" ? args(processes.length) : args, env, options.cwd === undefined ? {} : { cwd: options.cwd })
     const entry = { process: child, startedAt: Date.now() }
     processes.push(entry)
     current = child

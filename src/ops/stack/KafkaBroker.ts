@@ -3,12 +3,15 @@
  * machine's Java: fetching the jars, writing its configuration, formatting storage, starting, stopping.
  */
 import { spawn } from "node:child_process"
-import { createHash, randomBytes } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Console, Effect } from "effect"
 import { lastLines, runCommand } from "./Command.ts"
+import { ensureMavenLibs } from "./MavenLibs.ts"
+import { isAlive, javaCommand, javaNotFound, shortPath } from "./Paths.ts"
+import * as StartLock from "./StartLock.ts"
 import { StackError } from "./StackError.ts"
 
 /** Where the broker's files live and which ports it binds (on 127.0.0.1 only). */
@@ -27,11 +30,7 @@ export const logFile = (paths: BrokerPaths) => path.join(paths.cacheDir, "kafka.
 export const pidFile = (paths: BrokerPaths) => path.join(paths.cacheDir, "kafka.pid")
 const propertiesFile = (paths: BrokerPaths) => path.join(paths.cacheDir, "server.properties")
 
-/** `file` relative to the working directory when it is inside it: shorter lines for people. */
-export const shortPath = (file: string): string => {
-  const relative = path.relative(process.cwd(), file)
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file
-}
+export { shortPath } from "./Paths.ts"
 
 const fsEffect = <A>(what: string, thunk: () => A): Effect.Effect<A, StackError> =>
   Effect.try({
@@ -41,68 +40,9 @@ const fsEffect = <A>(what: string, thunk: () => A): Effect.Effect<A, StackError>
 
 // --- jars -------------------------------------------------------------------------------------------
 
-/** Written into libs/ after a complete copy: which pom produced it and which jars it holds. */
-interface LibsManifest {
-  readonly pomSha256: string
-  readonly jars: ReadonlyArray<string>
-}
-
-const manifestName = ".sluice-libs.json"
-
-const pomSha256 = (): string => createHash("sha256").update(fs.readFileSync(path.join(resourceDir, "pom.xml"))).digest("hex")
-
-/**
- * Whether libs/ holds every jar of a finished copy made from the current pom; a copy interrupted
- * half-way, a deleted jar or an edited pom (another Kafka version) all mean "fetch again".
- */
-const libsComplete = (paths: BrokerPaths): boolean => {
-  try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(libsDir(paths), manifestName), "utf8")) as LibsManifest
-    return manifest.pomSha256 === pomSha256() && manifest.jars.length > 0 &&
-      manifest.jars.every((jar) => fs.existsSync(path.join(libsDir(paths), jar)))
-  } catch {
-    return false
-  }
-}
-
-/**
- * Copies the broker's runtime jars from Maven Central into libs/ unless a complete copy is there.
- * Maven writes into a sibling folder that replaces libs/ only once complete, so an interrupted fetch
- * never leaves a half-filled classpath behind.
- */
-export const ensureJars = Effect.fnUntraced(function*(paths: BrokerPaths) {
-  const libs = libsDir(paths)
-  if (libsComplete(paths)) {
-    const count = fs.readdirSync(libs).filter((name) => name.endsWith(".jar")).length
-    yield* Console.log(`Kafka: jars present (${count} in ${shortPath(libs)})`)
-    return
-  }
-  yield* Console.log(`Kafka: fetching jars with Maven (stack/kafka/pom.xml) into ${shortPath(libs)} …`)
-  const partial = `${libs}.partial`
-  yield* fsEffect(`Preparing ${partial}`, () => {
-    fs.rmSync(partial, { recursive: true, force: true })
-    fs.mkdirSync(paths.cacheDir, { recursive: true })
-  })
-  const started = Date.now()
-  const result = yield* runCommand(
-    "mvn",
-    ["-q", "-B", "-f", path.join(resourceDir, "pom.xml"), "dependency:copy-dependencies", `-Dsluice.libs=${partial}`],
-    { timeoutMs: 10 * 60_000, notFoundHint: "install Maven 3.8+ (apt-get install maven); it fetches the broker's jars" }
-  )
-  if (result.exitCode !== 0) {
-    return yield* new StackError({ message: `mvn failed (exit ${result.exitCode}): ${lastLines(result.output)}` })
-  }
-  yield* fsEffect(`Installing the jars into ${libs}`, () => {
-    const jars = fs.readdirSync(partial).filter((name) => name.endsWith(".jar")).sort()
-    if (jars.length === 0) throw new Error(`mvn copied no jar into ${partial}`)
-    const manifest: LibsManifest = { pomSha256: pomSha256(), jars }
-    fs.writeFileSync(path.join(partial, manifestName), JSON.stringify(manifest, null, 2) + "\n")
-    fs.rmSync(libs, { recursive: true, force: true })
-    fs.renameSync(partial, libs)
-  })
-  const count = fs.readdirSync(libs).filter((name) => name.endsWith(".jar")).length
-  yield* Console.log(`Kafka: ${count} jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-})
+/** Copies the broker's runtime jars from Maven Central into libs/ unless a complete copy is there. */
+export const ensureJars = (paths: BrokerPaths) =>
+  ensureMavenLibs({ label: "Kafka", pom: path.join(resourceDir, "pom.xml"), libs: libsDir(paths) })
 
 // --- configuration and storage ------------------------------------------------------------------------
 
@@ -175,10 +115,7 @@ export const newClusterId = (random: (size: number) => Uint8Array = randomBytes)
   }
 }
 
-/** `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
-export const javaCommand = (): string => (process.env["JAVA_HOME"] ? path.join(process.env["JAVA_HOME"], "bin", "java") : "java")
-
-const javaNotFound = "install Java 17+ (apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+export { javaCommand } from "./Paths.ts"
 
 /** JVM flags shared by the broker and the storage tool: our log4j2 file, logging into kafka.log. */
 const loggingFlags = (paths: BrokerPaths): Array<string> => [
@@ -237,15 +174,6 @@ const formatStorage = Effect.fnUntraced(function*(paths: BrokerPaths) {
 
 // --- process ------------------------------------------------------------------------------------------
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /**
  * Whether `pid` is our broker: alive, and (where /proc exists) running kafka.Kafka on our properties
@@ -396,47 +324,9 @@ export const stopBroker = Effect.fnUntraced(function*(paths: BrokerPaths, graceM
 
 // --- start lock ---------------------------------------------------------------------------------------
 
-const lockFile = (paths: BrokerPaths) => path.join(paths.cacheDir, "kafka.starting.lock")
-
-/** Takes the lock if free (or held by a process that no longer exists); false while another holds it. */
-const tryLock = (paths: BrokerPaths): { readonly taken: boolean; readonly holder?: number } => {
-  fs.mkdirSync(paths.cacheDir, { recursive: true })
-  try {
-    fs.writeFileSync(lockFile(paths), `${process.pid}\n`, { flag: "wx" })
-    return { taken: true }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-  }
-  const holder = Number(fs.readFileSync(lockFile(paths), "utf8").trim())
-  if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return { taken: false, holder }
-  // Left behind by a crashed or killed `up`.
-  fs.rmSync(lockFile(paths), { force: true })
-  return tryLock(paths)
-}
-
-/**
- * Runs `effect` (a broker start) while holding kafka.starting.lock, waiting up to 5 minutes for
- * another `up` that holds it; the lock file names its holder's pid so a dead holder's lock is taken over.
- */
+/** Runs `effect` (a broker start) while holding kafka.starting.lock, waiting for another `up` that holds it. */
 export const withStartLock = <A, E, R>(paths: BrokerPaths, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StackError, R> =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + 5 * 60_000
-    let told = false
-    for (;;) {
-      const lock = yield* fsEffect(`Locking ${lockFile(paths)}`, () => tryLock(paths))
-      if (lock.taken) break
-      if (Date.now() > deadline) {
-        return yield* new StackError({
-          message: `another sluice stack up (pid ${lock.holder}) has held ${lockFile(paths)} for 5 minutes; ` +
-            "stop it or delete the file"
-        })
-      }
-      if (!told) yield* Console.log(`Kafka: another sluice stack up (pid ${lock.holder}) is starting the broker, waiting …`)
-      told = true
-      yield* Effect.sleep("250 millis")
-    }
-    return yield* effect.pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(lockFile(paths), { force: true }))))
-  })
+  StartLock.withStartLock({ file: path.join(paths.cacheDir, "kafka.starting.lock"), label: "Kafka", what: "the broker" }, effect)
 
 /** Deletes data/ (every topic, the cluster id): the next `up` formats a new cluster. */
 export const purgeData = (paths: BrokerPaths) =>

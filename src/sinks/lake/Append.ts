@@ -4,17 +4,16 @@
  * so that two emitters never append the same rows and a crash before the commit appends nothing.
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import * as path from "node:path"
 import { Clock, Effect } from "effect"
 import type { Table } from "apache-arrow"
 import { type Column, deltaSchemaString, type FileStats } from "./Columns.ts"
 import type { Add } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import { type DatePartition, dateFolders, type DateFolders } from "./HivePartition.ts"
-import { type LakeIOError, mkdirs, publish, removeFile, replaceFileQuick, syncDirectory, writeTemporary } from "./LocalStore.ts"
 import { feedMetadata } from "./Metadata.ts"
 import type { ParquetEncodeError, ParquetEncoder } from "./ParquetEncoder.ts"
 import type { Compression } from "./ParquetFile.ts"
+import { baseName, joinKey, type LakeIOError, type Store } from "./store/Store.ts"
 
 /** A table of emitted rows. */
 export interface AppendTable<R> {
@@ -33,15 +32,16 @@ export interface AppendRequest {
   readonly compression: Compression
 }
 
-const openAppendLog = (root: string, table: AppendTable<any> | undefined) =>
+const openAppendLog = (store: Store, root: string, table: AppendTable<any> | undefined) =>
   Effect.gen(function*() {
     const log = yield* openDeltaTable({
+      store,
       root,
       checkpointInterval: 10,
       protocol: { minReaderVersion: 1, minWriterVersion: 2 },
       metaData: {
         id: randomUUID(),
-        name: table?.name ?? path.basename(root),
+        name: table?.name ?? baseName(root),
         description: table?.description ?? "",
         format: { provider: "parquet", options: {} },
         schemaString: table === undefined ? "{}" : deltaSchemaString(table.columns, dateFolders[table.folders].columns),
@@ -54,17 +54,18 @@ const openAppendLog = (root: string, table: AppendTable<any> | undefined) =>
   })
 
 /** The table's log as it is now. */
-export const readAppendTable = (root: string, table: AppendTable<any>): Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError> =>
-  Effect.flatMap(openAppendLog(root, table), (log) => log.snapshot)
+export const readAppendTable = (store: Store, root: string, table: AppendTable<any>): Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError> =>
+  Effect.flatMap(openAppendLog(store, root, table), (log) => log.snapshot)
 
 /** Appends the rows as one commit, provided the progress txn still holds what the request expects. */
 export const appendRows = <R>(
+  store: Store,
   root: string,
   table: AppendTable<R>,
   request: AppendRequest
 ): Effect.Effect<number, Fenced | LakeIOError | DeltaLogError | ParquetEncodeError> =>
   Effect.gen(function*() {
-    const log = yield* openAppendLog(root, table)
+    const log = yield* openAppendLog(store, root, table)
     const layout = dateFolders[table.folders]
     const writer = randomBytes(4).toString("hex")
     const adds: Array<Add> = []
@@ -73,12 +74,9 @@ export const appendRows = <R>(
       const part = request.parts[n]!
       const bytes = yield* request.encoder.encode(part.table, request.compression)
       const relative = `${layout.path(part.date)}/emitted-${request.progress.version}-${n}-${writer}.parquet`
-      const target = path.join(root, relative)
-      yield* mkdirs(path.dirname(target))
-      const tmp = yield* writeTemporary(target, bytes)
-      yield* publish(tmp, target)
-      yield* syncDirectory(path.dirname(target))
-      written.push(target)
+      // Durable and whole once written; no other writer uses this name.
+      written.push(relative)
+      yield* store.put(joinKey(root, relative), bytes)
       adds.push({
         path: relative,
         partitionValues: layout.values(part.date),
@@ -90,7 +88,7 @@ export const appendRows = <R>(
     }
     const version = yield* Effect.uninterruptible(
       log.commit({ txns: [request.progress], adds, operation: "WRITE", operationParameters: { mode: "Append" } })
-    ).pipe(Effect.tapError(() => Effect.forEach(written, (f) => removeFile(f).pipe(Effect.ignore), { discard: true })))
-    yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify(feedMetadata({ ...table, kind: "streams" }, root, yield* log.snapshot), null, 2))
+    ).pipe(Effect.tapError(() => Effect.forEach(written, (f) => store.delete(joinKey(root, f)).pipe(Effect.ignore), { discard: true })))
+    yield* store.put(joinKey(root, "_metadata.json"), JSON.stringify(feedMetadata({ ...table, kind: "streams" }, store.locate(root), yield* log.snapshot), null, 2), { durable: false })
     return version
   })

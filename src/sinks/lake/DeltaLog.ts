@@ -2,7 +2,7 @@
  * A Delta Lake table's transaction log: replay (from the latest checkpoint), optimistic commits
  * written put-if-absent, `txn` fencing of writers, and periodic Parquet checkpoints.
  */
-import * as path from "node:path"
+import { randomUUID } from "node:crypto"
 import { Clock, Data, Effect, Option, Semaphore } from "effect"
 import {
   checkpointFileName,
@@ -14,7 +14,7 @@ import {
   lastCheckpointOf
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
-import { type LakeIOError, mkdirs, putIfAbsent, readOptional, replaceFile } from "./LocalStore.ts"
+import { joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
 /** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
 export class DeltaLogError extends Data.TaggedError("DeltaLogError")<{
@@ -152,7 +152,8 @@ export interface CommitRequest {
 }
 
 export interface DeltaTableOptions {
-  /** Where the table lives: the folder holding `_delta_log`. */
+  readonly store: Store
+  /** Where the table lives in the store: the key prefix of its `_delta_log` (e.g. `streams/t`). */
   readonly root: string
   /** Written in version 0 when this writer creates the table. */
   readonly metaData: MetaData
@@ -162,6 +163,7 @@ export interface DeltaTableOptions {
 }
 
 export interface DeltaTable {
+  readonly store: Store
   readonly root: string
   /** The latest state, after reading any commits other writers made. */
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
@@ -174,12 +176,13 @@ const ENGINE = "sluice/0.1.0"
 /** Opens (without creating) the table at `options.root` and replays its log. */
 export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaTable, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
-    const logDir = path.join(options.root, "_delta_log")
-    const tableName = options.root
-    const state = yield* readSnapshot(options.root)
+    const { store, root } = options
+    const logDir = joinKey(root, "_delta_log")
+    const tableName = store.locate(root)
+    const state = yield* readSnapshot(store, root)
     const lock = yield* Semaphore.make(1)
 
-    const refresh = catchUp(options.root, state)
+    const refresh = catchUp(store, root, state)
 
     const writeCheckpoint = (version: number) =>
       Effect.gen(function*() {
@@ -190,14 +193,15 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         for (const add of state.files.values()) actions.push({ add: { ...add, dataChange: false } })
         for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
         const bytes = encodeCheckpoint(actions)
-        yield* replaceFile(path.join(logDir, checkpointFileName(version)), bytes)
-        yield* replaceFile(path.join(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
+        yield* store.put(joinKey(logDir, checkpointFileName(version)), bytes)
+        yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
       })
 
     const commit = (request: CommitRequest) =>
       lock.withPermits(1)(
         Effect.gen(function*() {
-          yield* mkdirs(logDir)
+          // Names this commit, so that a write whose answer was lost is recognised as ours.
+          const txnId = randomUUID()
           for (;;) {
             yield* refresh
             for (const t of request.txns) {
@@ -213,16 +217,20 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
               operation: request.operation,
               operationParameters: request.operationParameters ?? {},
               isBlindAppend: (request.removes ?? []).length === 0,
-              engineInfo: ENGINE
+              engineInfo: ENGINE,
+              txnId
             }
             const actions: Array<Action> = [{ commitInfo }]
             if (version === 0) actions.push({ protocol: options.protocol }, { metaData: options.metaData })
             for (const t of [...request.txns, ...(request.markers ?? [])]) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
             for (const remove of request.removes ?? []) actions.push({ remove })
             for (const add of request.adds) actions.push({ add })
-            const created = yield* putIfAbsent(path.join(logDir, commitFileName(version)), encodeCommit(actions))
-            // Another writer took this version: read what it wrote, re-check the txns, try the next one.
-            if (!created) continue
+            const file = joinKey(logDir, commitFileName(version))
+            const created = yield* store.putIfAbsent(file, encodeCommit(actions))
+            // Another writer took this version (read what it wrote, re-check the txns, try the next
+            // one), unless the version holds this very commit: a retried write whose first answer was
+            // lost finds its own object there.
+            if (!created && !(yield* holdsCommit(store, file, txnId))) continue
             apply(state, actions)
             state.version = version
             if (version > 0 && version % options.checkpointInterval === 0) yield* writeCheckpoint(version)
@@ -232,7 +240,8 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
       )
 
     return {
-      root: options.root,
+      store,
+      root,
       snapshot: lock.withPermits(1)(refresh),
       commit
     } satisfies DeltaTable
@@ -244,43 +253,57 @@ const parseCommit = (table: string, file: string, text: string): Effect.Effect<A
     catch: (e) => new DeltaLogError({ table, reason: (e as Error).message })
   })
 
+/** Whether the commit file `file` is the one whose `commitInfo.txnId` is `txnId`. */
+const holdsCommit = (store: Store, file: string, txnId: string): Effect.Effect<boolean, LakeIOError> =>
+  Effect.map(store.get(file), (bytes) => {
+    if (Option.isNone(bytes)) return false
+    try {
+      return decodeCommit(textOf(bytes.value), file).some((a) => "commitInfo" in a && a.commitInfo["txnId"] === txnId)
+    } catch {
+      // Not ours to judge here: the catch-up that follows reports a malformed commit.
+      return false
+    }
+  })
+
+
 /**
  * Replays a table's log: the checkpoint named by `_last_checkpoint` (when there is one), then
  * every JSON commit after it.
  */
-export const readSnapshot = (root: string): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+export const readSnapshot = (store: Store, root: string): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
-    const logDir = path.join(root, "_delta_log")
+    const logDir = joinKey(root, "_delta_log")
+    const table = store.locate(root)
     const state = emptySnapshot()
-    const pointerFile = path.join(logDir, LAST_CHECKPOINT_FILE)
-    const pointer = yield* readOptional(pointerFile)
+    const pointerFile = joinKey(logDir, LAST_CHECKPOINT_FILE)
+    const pointer = yield* store.get(pointerFile)
     if (Option.isSome(pointer)) {
       const last = yield* Effect.try({
-        try: () => decodeLastCheckpoint(pointer.value.toString("utf8"), pointerFile),
-        catch: (e) => new DeltaLogError({ table: root, reason: (e as Error).message })
+        try: () => decodeLastCheckpoint(textOf(pointer.value), store.locate(pointerFile)),
+        catch: (e) => new DeltaLogError({ table, reason: (e as Error).message })
       })
-      const checkpointFile = path.join(logDir, checkpointFileName(last.version))
-      const bytes = yield* readOptional(checkpointFile)
+      const checkpointFile = joinKey(logDir, checkpointFileName(last.version))
+      const bytes = yield* store.get(checkpointFile)
       if (Option.isSome(bytes)) {
         const actions = yield* Effect.try({
           try: () => decodeCheckpoint(bytes.value),
-          catch: (e) => new DeltaLogError({ table: root, reason: `${checkpointFile}: ${(e as Error).message}` })
+          catch: (e) => new DeltaLogError({ table, reason: `${store.locate(checkpointFile)}: ${(e as Error).message}` })
         })
         apply(state, actions)
         state.version = last.version
       }
     }
-    return yield* catchUp(root, state)
+    return yield* catchUp(store, root, state)
   })
 
 /** Applies the commits written after `state.version`, in order, until the next one is absent. */
-const catchUp = (root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     for (;;) {
-      const file = path.join(root, "_delta_log", commitFileName(state.version + 1))
-      const text = yield* readOptional(file)
+      const file = joinKey(root, "_delta_log", commitFileName(state.version + 1))
+      const text = yield* store.get(file)
       if (Option.isNone(text)) return state
-      apply(state, yield* parseCommit(root, file, text.value.toString("utf8")))
+      apply(state, yield* parseCommit(store.locate(root), store.locate(file), textOf(text.value)))
       state.version += 1
     }
   })

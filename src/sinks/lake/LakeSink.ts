@@ -4,7 +4,6 @@
  * Delta table commits its files with its own `txn`, so a crash between two tables' commits
  * replays only what is missing.
  */
-import * as path from "node:path"
 import { Effect, Option } from "effect"
 import { formatVersion } from "../../topology/Decisions.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
@@ -17,17 +16,17 @@ import { RowGroup, type Source, sourcesOf } from "./Columns.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { datePartition, type DatePartition } from "./HivePartition.ts"
 import { type FilePart, type LakeTable, type LakeTableOptions, openLakeTable, type TableCommitted, tableRoot } from "./LakeTable.ts"
-import { isTransientIOError, type LakeIOError, mkdirs, putIfAbsent, readOptional } from "./LocalStore.ts"
+import { isTransientIOError, type LakeIOError, textOf } from "./store/Store.ts"
 
 export interface LakeSinkOptions extends LakeTableOptions {
-  /** How long a failing disk (full, unreachable) is waited for before the service stops. */
+  /** How long a failing store (a full disk, an unreachable or throttling endpoint) is waited for before the service stops. */
   readonly outage: OutagePolicy
   /** Told of each table's commit with its rows (per-feed metrics); nothing by default. */
   readonly observer?: Pick<Observer, "tableCommitted"> | undefined
 }
 
-/** Where the decisions snapshots that commits name are kept: `<lake>/_decisions/<version>.json`. */
-export const decisionsFile = (lakeRoot: string, version: number): string => path.join(lakeRoot, "_decisions", `${formatVersion(version)}.json`)
+/** Where the decisions snapshots that commits name are kept: `_decisions/<version>.json` in the lake. */
+export const decisionsFile = (version: number): string => `_decisions/${formatVersion(version)}.json`
 
 const SINK = "lake"
 const DAY_MS = 86_400_000
@@ -132,11 +131,11 @@ const inputsOf = <T>(feeds: ReadonlyArray<LakeFeed<any>>): Array<Input<T>> => {
   })
 }
 
-/** What a lake sink of these feeds writes, and where. */
-export const lakeTargets = (feeds: ReadonlyArray<LakeFeed<any>>, lakeRoot: string): Array<SinkTarget> =>
+/** What a lake sink of these feeds writes, and where (`locate` names a key of the lake's store). */
+export const lakeTargets = (feeds: ReadonlyArray<LakeFeed<any>>, locate: (key: string) => string): Array<SinkTarget> =>
   feeds.map((f) => ({
     name: `${f.kind}/${f.name}`,
-    location: tableRoot(lakeRoot, f),
+    location: locate(tableRoot(f)),
     input: f.input === "deadLetters" ? ("dead letters" as const) : f.input
   }))
 
@@ -159,7 +158,7 @@ export const makeLakeSink = <T>(
     const sinkError = (partition: number) => (e: { readonly message: string }) =>
       new SinkError({ sink: SINK, topic, partition, reason: e.message, cause: e })
 
-    /** A lost disk is waited out; anything else is an error at once. */
+    /** A lost disk or endpoint is waited out; anything else is an error at once. */
     const patiently = <A, E extends { readonly _tag: string; readonly message: string }>(what: string, effect: Effect.Effect<A, E>) =>
       waitOut(what, effect, (e) => e._tag === "LakeIOError" && isTransientIOError(e as unknown as LakeIOError), options.outage)
 
@@ -253,21 +252,18 @@ export const makeLakeSink = <T>(
       })
 
     const saveDecisions: Sink<T>["saveDecisions"] = (version, content) =>
-      patiently(
-        `lake: save decisions ${formatVersion(version)}`,
-        Effect.andThen(mkdirs(path.dirname(decisionsFile(options.lakeRoot, version))), putIfAbsent(decisionsFile(options.lakeRoot, version), content))
-      ).pipe(
+      patiently(`lake: save decisions ${formatVersion(version)}`, options.store.putIfAbsent(decisionsFile(version), content)).pipe(
         Effect.asVoid,
         Effect.mapError(sinkError(-1))
       )
 
     const loadDecisions: Sink<T>["loadDecisions"] = (version) =>
-      patiently(`lake: read decisions ${formatVersion(version)}`, readOptional(decisionsFile(options.lakeRoot, version))).pipe(
-        Effect.map(Option.map((b) => b.toString("utf8"))),
+      patiently(`lake: read decisions ${formatVersion(version)}`, options.store.get(decisionsFile(version))).pipe(
+        Effect.map(Option.map(textOf)),
         Effect.mapError(sinkError(-1))
       )
 
-    const targets = lakeTargets(feeds, options.lakeRoot)
+    const targets = lakeTargets(feeds, options.store.locate)
 
     return { name: SINK, targets, position, recover, open, saveDecisions, loadDecisions, tables }
   })

@@ -1,9 +1,8 @@
 /**
- * One feed's Delta table and its commit protocol: a window's rows become one Parquet file per
- * date partition (temporary name → fsync → atomic rename), then one log commit fenced by `txn`.
+ * One feed's Delta table and its commit protocol: a window's rows become one Parquet object per
+ * date partition, written whole under a name of its own, then one log commit fenced by `txn`.
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import * as path from "node:path"
 import { Clock, Effect } from "effect"
 import type { SourcePartition } from "../../topology/Record.ts"
 import { crashPoint } from "../CrashPoint.ts"
@@ -13,14 +12,15 @@ import type { Add } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { type DatePartition, dateFolders } from "./HivePartition.ts"
-import { type LakeIOError, listRecursive, mkdirs, publish, removeFile, replaceFileQuick, syncDirectory, writeTemporary } from "./LocalStore.ts"
 import { feedMetadata } from "./Metadata.ts"
 import type { ParquetEncodeError, ParquetEncoder } from "./ParquetEncoder.ts"
 import type { Compression } from "./ParquetFile.ts"
+import { baseName, folderPrefix, joinKey, type LakeIOError, type Store } from "./store/Store.ts"
 import { decisionsAppId, offsetsAppId, stateAppId } from "./TxnAppId.ts"
 
 export interface LakeTableOptions {
-  readonly lakeRoot: string
+  /** Where the lake lives: a local folder or a bucket, the protocol is the same. */
+  readonly store: Store
   readonly compression: Compression
   readonly checkpointInterval: number
   readonly encoder: ParquetEncoder
@@ -35,6 +35,7 @@ export interface FilePart {
 
 export interface LakeTable<R> {
   readonly feed: LakeFeed<R>
+  /** The table's key in the store (`streams/<feed>`). */
   readonly root: string
   /**
    * What the table committed for a source partition: the last offset (undefined when none) and
@@ -72,6 +73,9 @@ export interface TableCommitted {
   readonly state: number | undefined
 }
 
+/** How many of a window's files are written to the store at once. */
+const PARALLEL_PUTS = 4
+
 /** The topic incarnation in a file name: the first 12 hex digits of the topic id. */
 export const incarnationOf = (topicId: string): string => topicId.replaceAll("-", "").slice(0, 12).toLowerCase()
 
@@ -92,18 +96,19 @@ export const parseDataFileName = (name: string): { partition: number; from: numb
 /** The add tag that names the topic incarnation a data file came from. */
 export const TOPIC_ID_TAG = "sluice.topicId"
 
-/** The folder of a feed's table under the lake root. */
-export const tableRoot = (lakeRoot: string, feed: Pick<LakeFeed<any>, "kind" | "name">): string =>
-  path.join(lakeRoot, feed.kind, feed.name)
+/** The key of a feed's table in the lake's store: `<kind>/<feed>`. */
+export const tableRoot = (feed: Pick<LakeFeed<any>, "kind" | "name">): string => `${feed.kind}/${feed.name}`
 
 export const openLakeTable = <R>(
   feed: LakeFeed<R>,
   options: LakeTableOptions
 ): Effect.Effect<LakeTable<R>, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
-    const root = tableRoot(options.lakeRoot, feed)
+    const store = options.store
+    const root = tableRoot(feed)
     const layout = dateFolders[feed.folders ?? "ymd"]
     const table: DeltaTable = yield* openDeltaTable({
+      store,
       root,
       checkpointInterval: options.checkpointInterval,
       protocol: { minReaderVersion: 1, minWriterVersion: 2 },
@@ -135,12 +140,15 @@ export const openLakeTable = <R>(
         const snapshot = yield* table.snapshot
         const incarnation = incarnationOf(sp.topicId)
         const found: Array<{ file: string; from: number }> = []
-        for (const file of yield* listRecursive(root)) {
-          if (file.startsWith("_delta_log")) continue
-          const parsed = parseDataFileName(path.basename(file))
+        const prefix = folderPrefix(root)
+        for (const object of yield* store.list(prefix)) {
+          const file = object.key.slice(prefix.length)
+          if (file.startsWith("_delta_log/")) continue
+          // Only names this protocol writes: a store's own entries (an upload in flight) never match.
+          const parsed = parseDataFileName(baseName(file))
           if (parsed === undefined || parsed.partition !== sp.partition || parsed.incarnation !== incarnation) continue
           if (snapshot.files.has(file) || snapshot.tombstones.has(file)) continue
-          found.push({ file: path.join(root, file), from: parsed.from })
+          found.push({ file: object.key, from: parsed.from })
         }
         unnamed.set(keyOf(sp), found)
         return committedIn(snapshot, sp)
@@ -154,50 +162,46 @@ export const openLakeTable = <R>(
         unnamed.delete(keyOf(sp))
         const stale = found.filter((f) => f.from <= last)
         return Effect.forEach(stale, (f) =>
-          Effect.logInfo(`removing ${f.file}: written by a writer of ${sp.topic}/${sp.partition} that never committed it`).pipe(
-            Effect.andThen(removeFile(f.file))
+          Effect.logInfo(`removing ${store.locate(f.file)}: written by a writer of ${sp.topic}/${sp.partition} that never committed it`).pipe(
+            Effect.andThen(store.delete(f.file))
           ), { discard: true })
       })
 
     const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, state, parts }) =>
       Effect.gen(function*() {
         const adds: Array<Add> = []
-        const folders = new Set<string>()
+        // Relative to the table's root, as the log names them.
         const written: Array<string> = []
         const writer = randomBytes(4).toString("hex")
         // Files of an attempt that never reached the log are this writer's alone: removed on failure.
-        const removeWritten = Effect.forEach(written, (f) => removeFile(f).pipe(Effect.ignore), { discard: true })
+        const removeWritten = Effect.forEach(written, (f) => store.delete(joinKey(root, f)).pipe(Effect.ignore), { discard: true })
         yield* Effect.gen(function*() {
           // Encoding runs in a worker: every part is sent off before the first is awaited.
           const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
             concurrency: "unbounded"
           })
-          for (let n = 0; n < parts.length; n++) {
-            const part = parts[n]!
-            const bytes = encoded[n]!
-            const relative = `${layout.path(part.date)}/${dataFileName(sp, from, to, n, writer)}`
-            const target = path.join(root, relative)
-            const folder = path.dirname(target)
-            if (!folders.has(folder)) {
-              yield* mkdirs(folder)
-              folders.add(folder)
-            }
-            const tmp = yield* writeTemporary(target, bytes)
-            yield* crashPoint("lake:after-temp-write")
-            yield* publish(tmp, target)
-            written.push(target)
-            yield* crashPoint("lake:after-rename")
-            adds.push({
-              path: relative,
-              partitionValues: layout.values(part.date),
-              size: bytes.length,
-              modificationTime: yield* Clock.currentTimeMillis,
-              dataChange: true,
-              stats: JSON.stringify(part.stats),
-              tags: { [TOPIC_ID_TAG]: sp.topicId }
-            })
-          }
-          for (const folder of folders) yield* syncDirectory(folder)
+          // The parts go to the store side by side: an object store answers each PUT after a round trip.
+          const added = yield* Effect.forEach(parts, (part, n) =>
+            Effect.gen(function*() {
+              const bytes = encoded[n]!
+              const relative = `${layout.path(part.date)}/${dataFileName(sp, from, to, n, writer)}`
+              // Durable and whole once written (a local store renames a synced temporary file; an
+              // object store shows an object only once its PUT completes); no other writer uses this name.
+              written.push(relative)
+              yield* store.put(joinKey(root, relative), bytes)
+              yield* crashPoint("lake:after-data-write")
+              const add: Add = {
+                path: relative,
+                partitionValues: layout.values(part.date),
+                size: bytes.length,
+                modificationTime: yield* Clock.currentTimeMillis,
+                dataChange: true,
+                stats: JSON.stringify(part.stats),
+                tags: { [TOPIC_ID_TAG]: sp.topicId }
+              }
+              return add
+            }), { concurrency: PARALLEL_PUTS })
+          adds.push(...added)
         }).pipe(Effect.tapError(() => removeWritten))
         const appId = offsetsAppId(feed.name, sp)
         // From the txn check to the log write, a commit is not interrupted: a revoked partition's
@@ -218,14 +222,14 @@ export const openLakeTable = <R>(
             e._tag === "Fenced"
               // Our files are not in the log: nobody else names them.
               ? Effect.flatMap(table.snapshot, (s) =>
-                Effect.forEach(written, (f) => (s.files.has(path.relative(root, f)) ? Effect.void : removeFile(f)), { discard: true }))
+                Effect.forEach(written, (f) => (s.files.has(f) ? Effect.void : store.delete(joinKey(root, f))), { discard: true }))
               : Effect.void
           )
         )
         yield* crashPoint("lake:after-log-commit")
         yield* removeUnnamed(sp, to)
         const snapshot = yield* table.snapshot
-        yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, root, snapshot), null, 2))
+        yield* store.put(joinKey(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, store.locate(root), snapshot), null, 2), { durable: false })
         return version
       })
 

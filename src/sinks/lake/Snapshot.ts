@@ -5,14 +5,16 @@
  * are told apart by a `txn` (`snapshots`, version N): the loser drops its file.
  */
 import { randomBytes, randomUUID } from "node:crypto"
+import { createReadStream } from "node:fs"
 import * as fs from "node:fs/promises"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Clock, Effect } from "effect"
 import type { Add, Remove } from "./DeltaAction.ts"
 import { type DeltaLogError, type Fenced, openDeltaTable } from "./DeltaLog.ts"
-import { LakeIOError, listRecursive, mkdirs, publish, removeEmptyFolder, removeFile, replaceFileQuick, syncDirectory } from "./LocalStore.ts"
 import { crashPoint } from "../CrashPoint.ts"
 import { feedMetadata } from "./Metadata.ts"
+import { folderPrefix, joinKey, LakeIOError, type Store } from "./store/Store.ts"
 
 /** The Delta type of a snapshot column. */
 export type SnapshotColumnType = "string" | "date" | "long" | "integer" | "boolean" | "decimal(38,2)" | "decimal(18,2)" | "timestamp"
@@ -32,7 +34,7 @@ export const VERSION_COLUMN = "version"
 export const versionValue = (n: number): string => `v${n}`
 
 export interface SnapshotRequest {
-  /** Writes the snapshot's rows as one Parquet file at the given path; returns how many rows. */
+  /** Writes the snapshot's rows as one Parquet file at the given local path; returns how many rows. */
   readonly write: (file: string) => Effect.Effect<number, LakeIOError>
   /** What the snapshot reflects, recorded as txns of the commit: app id → last offset. */
   readonly reflects: ReadonlyMap<string, number>
@@ -62,14 +64,25 @@ const snapshotOfPath = (file: string): number | undefined => {
   return m === null ? undefined : Number(m[1])
 }
 
-/** Writes snapshot N+1 of `table` under `root` (the table's folder), fenced against another writer of it. */
+/** A local folder for the file of one snapshot, removed with the scope once the store holds it. */
+const scratchFolder = Effect.acquireRelease(
+  Effect.tryPromise({
+    try: () => fs.mkdtemp(path.join(tmpdir(), "sluice-snapshot-")),
+    catch: (cause) => new LakeIOError({ op: "mkdtemp", path: tmpdir(), cause, transient: false })
+  }),
+  (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
+)
+
+/** Writes snapshot N+1 of `table` at `root` (the table's key in the store), fenced against another writer of it. */
 export const writeSnapshot = (
+  store: Store,
   root: string,
   table: SnapshotTable,
   request: SnapshotRequest
 ): Effect.Effect<SnapshotWritten, Fenced | LakeIOError | DeltaLogError> =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const log = yield* openDeltaTable({
+      store,
       root,
       // A checkpoint every 10 snapshots keeps recovery reading a bounded number of files.
       checkpointInterval: 10,
@@ -89,25 +102,11 @@ export const writeSnapshot = (
     const previous = before.txns.get(SNAPSHOTS_APP_ID)
     const n = (previous ?? 0) + 1
     const relative = `${VERSION_COLUMN}=${versionValue(n)}/snapshot-${n}-${randomBytes(4).toString("hex")}.parquet`
-    const target = path.join(root, relative)
-    const folder = path.dirname(target)
-    yield* mkdirs(folder)
-    const tmp = path.join(folder, `.${path.basename(target)}.tmp`)
-    const rows = yield* request.write(tmp)
-    const bytes = yield* Effect.tryPromise({
-      try: async () => {
-        const handle = await fs.open(tmp, "r")
-        try {
-          await handle.sync()
-          return (await handle.stat()).size
-        } finally {
-          await handle.close()
-        }
-      },
-      catch: (cause) => new LakeIOError({ op: "fsync", path: tmp, cause })
-    })
-    yield* publish(tmp, target)
-    yield* syncDirectory(folder)
+    const target = joinKey(root, relative)
+    // Written locally by the engine that computes it, then sent to the store in parts.
+    const local = path.join(yield* scratchFolder, "snapshot.parquet")
+    const rows = yield* request.write(local)
+    const bytes = yield* store.upload(target, createReadStream(local))
     yield* crashPoint("snapshot:after-write")
     const now = yield* Clock.currentTimeMillis
     const removes: Array<Remove> = [...before.files.values()].map((f) => ({
@@ -135,20 +134,23 @@ export const writeSnapshot = (
         operation: "WRITE",
         operationParameters: { mode: "Overwrite", snapshot: String(n) }
       })
-    ).pipe(Effect.tapError(() => removeFile(target)))
+    ).pipe(Effect.tapError(() => store.delete(target)))
     yield* crashPoint("snapshot:after-commit")
     const after = yield* log.snapshot
-    yield* replaceFileQuick(path.join(root, "_metadata.json"), JSON.stringify({ ...feedMetadata({ ...table, kind: "tables" }, root, after), snapshot: n }, null, 2))
-    // Only the last `keep` snapshots' files stay: older versions' folders are emptied.
+    yield* store.put(
+      joinKey(root, "_metadata.json"),
+      JSON.stringify({ ...feedMetadata({ ...table, kind: "tables" }, store.locate(root), after), snapshot: n }, null, 2),
+      { durable: false }
+    )
+    // Only the last `keep` snapshots' files stay: older versions' files are deleted.
     let deletedFiles = 0
-    const emptied = new Set<string>()
-    for (const file of yield* listRecursive(root)) {
+    const prefix = folderPrefix(root)
+    for (const object of yield* store.list(prefix)) {
+      const file = object.key.slice(prefix.length)
       const version = snapshotOfPath(file)
-      if (version === undefined || version > n - request.keep || after.files.has(file)) continue
-      yield* removeFile(path.join(root, file))
-      emptied.add(path.join(root, path.dirname(file)))
+      if (version === undefined || !file.endsWith(".parquet") || version > n - request.keep || after.files.has(file)) continue
+      yield* store.delete(object.key)
       deletedFiles++
     }
-    for (const dir of emptied) yield* removeEmptyFolder(dir)
     return { table: table.name, snapshot: n, rows, bytes, deletedFiles }
-  })
+  }))

@@ -3,11 +3,9 @@
  * that are older than the retention (removed by a commit, or written by a writer that never
  * committed them). The retention is what keeps a paused writer's files safe until it is fenced.
  */
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { Effect } from "effect"
 import { type DeltaLogError, readSnapshot } from "./DeltaLog.ts"
-import { isTemporaryName, LakeIOError, listRecursive, removeFile } from "./LocalStore.ts"
+import { baseName, folderPrefix, isTemporaryName, type LakeIOError, type Store } from "./store/Store.ts"
 
 export interface VacuumedFile {
   /** Relative to the table root. */
@@ -17,38 +15,40 @@ export interface VacuumedFile {
 }
 
 export interface VacuumReport {
+  /** The table's key in the lake (`streams/transaction_stream`). */
   readonly table: string
+  /** Where it lives: its folder, or its URL in an object store. */
+  readonly location: string
   readonly deleted: ReadonlyArray<VacuumedFile>
   readonly bytes: number
 }
 
-/** Deletes (or with `dryRun` lists) what vacuum may delete in the table at `root`. */
+/** Deletes (or with `dryRun` lists) what vacuum may delete in the table at `root` of the store. */
 export const vacuumTable = (
+  store: Store,
   root: string,
   options: { readonly retainMs: number; readonly now: number; readonly dryRun: boolean }
 ): Effect.Effect<VacuumReport, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
-    const snapshot = yield* readSnapshot(root)
+    const snapshot = yield* readSnapshot(store, root)
     const horizon = options.now - options.retainMs
     const deleted: Array<VacuumedFile> = []
-    for (const file of yield* listRecursive(root)) {
-      const name = path.basename(file)
-      if (snapshot.files.has(file) || name === "_metadata.json" || name === "_last_checkpoint") continue
-      const inLog = file.startsWith("_delta_log")
-      // The log's own files stay; only its writers' temporary leftovers go.
-      if (inLog && !isTemporaryName(name)) continue
-      const absolute = path.join(root, file)
-      const stat = yield* Effect.tryPromise({
-        try: () => fs.stat(absolute),
-        catch: (cause) => new LakeIOError({ op: "stat", path: absolute, cause })
-      }).pipe(Effect.catch(() => Effect.succeed(undefined)))
-      if (stat === undefined) continue
+    const prefix = folderPrefix(root)
+    for (const object of yield* store.list(prefix)) {
+      const file = object.key.slice(prefix.length)
+      const name = baseName(file)
+      if (snapshot.files.has(file)) continue
+      const temporary = isTemporaryName(name)
+      // Data files and the temporary files of interrupted writes only: the log's own files, the
+      // metadata, and whatever else a store lists (an object store's entry of an upload in flight)
+      // are not vacuum's to delete.
+      if (!temporary && (file.startsWith("_delta_log/") || !name.endsWith(".parquet"))) continue
       const tombstone = snapshot.tombstones.get(file)
-      const since = tombstone?.deletionTimestamp ?? stat.mtimeMs
+      const since = tombstone?.deletionTimestamp ?? object.lastModified
       if (since > horizon) continue
-      const reason = tombstone !== undefined ? "removed" : isTemporaryName(name) ? "temporary" : "uncommitted"
-      if (!options.dryRun) yield* removeFile(absolute)
-      deleted.push({ path: file, bytes: stat.size, reason })
+      const reason = tombstone !== undefined ? "removed" : temporary ? "temporary" : "uncommitted"
+      if (!options.dryRun) yield* store.delete(object.key)
+      deleted.push({ path: file, bytes: object.size, reason })
     }
-    return { table: root, deleted, bytes: deleted.reduce((n, f) => n + f.bytes, 0) }
+    return { table: root, location: store.locate(root), deleted, bytes: deleted.reduce((n, f) => n + f.bytes, 0) }
   })

@@ -4,7 +4,8 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Add } from "../../../src/sinks/lake/DeltaAction.ts"
-import { commitFileName, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot } from "../../../src/sinks/lake/DeltaLog.ts"
+import { commitFileName, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
+import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { failureOf } from "../../support/Failure.ts"
 
 const dirs: Array<string> = []
@@ -17,8 +18,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
+/** The table in the folder `root`: a local store rooted there, the table at its root. */
+const readSnapshot = (root: string) => readSnapshotIn(makeLocalStore(root), "")
+
 const options = (root: string, checkpointInterval = 10): DeltaTableOptions => ({
-  root,
+  store: makeLocalStore(root),
+  root: "",
   checkpointInterval,
   protocol: { minReaderVersion: 1, minWriterVersion: 2 },
   metaData: {
@@ -79,6 +84,28 @@ describe("DeltaLog", () => {
     const logFiles = readdirSync(path.join(root, "_delta_log"))
     expect(logFiles.filter((f) => f.endsWith(".json"))).toHaveLength(40)
     expect(logFiles.filter((f) => f.endsWith(".tmp"))).toHaveLength(0)
+  })
+
+  it("takes a commit whose write landed but whose answer said \"exists\" (a retried conditional PUT) for its own", async () => {
+    const root = tempDir()
+    const local = makeLocalStore(root)
+    let lost = 0
+    // The first conditional write of each key lands, but its answer is lost and the retry finds the key taken.
+    const store = {
+      ...local,
+      putIfAbsent: (key: string, data: string | Uint8Array) =>
+        Effect.map(local.putIfAbsent(key, data), (created) => {
+          if (created && key.endsWith(".json")) lost++
+          return created && !key.endsWith(".json")
+        })
+    }
+    const table = await run(openDeltaTable({ ...options(root), store }))
+    expect(await run(table.commit({ txns: [{ appId: "f@t/0", expected: undefined, version: 9 }], adds: [add("a.parquet")], operation: "WRITE" }))).toBe(0)
+    expect(await run(table.commit({ txns: [{ appId: "f@t/0", expected: 9, version: 19 }], adds: [add("b.parquet")], operation: "WRITE" }))).toBe(1)
+    expect(lost).toBe(2)
+    const snapshot = await run(readSnapshot(root))
+    expect(snapshot.version).toBe(1)
+    expect(snapshot.txns.get("f@t/0")).toBe(19)
   })
 
   it("fences a writer whose txn is stale: its commit is refused and the log is unchanged", async () => {

@@ -11,6 +11,7 @@ import type { EurTransaction } from "../../../src/domain/ExchangeRate.ts"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
 import { transactionFeeds, transactionProcessors } from "../../../src/ops/TransactionFlow.ts"
 import { makeLakeSink } from "../../../src/sinks/lake/LakeSink.ts"
+import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import type { DeadLetter } from "../../../src/topology/Record.ts"
 import { defaultOutagePolicy } from "../../../src/topology/Outage.ts"
@@ -41,7 +42,7 @@ describe("the transaction feeds", () => {
     const timestamps = [-9e15, -9e15, 9e15, -1, Date.UTC(10_000, 0, 1)]
     await Effect.runPromise(Effect.gen(function*() {
       const sink = yield* makeLakeSink<EurTransaction>(TOPIC, transactionFeeds(TOPIC, transactionProcessors(TOPIC, Buffer.alloc(32, 7))), {
-        lakeRoot: root,
+        store: makeLocalStore(root),
         compression: "zstd",
         checkpointInterval: 10,
         encoder: inlineEncoder,

@@ -11,6 +11,7 @@ import { dataFileName, type FilePart, openLakeTable, TOPIC_ID_TAG } from "../../
 import { openDeltaTable } from "../../../src/sinks/lake/DeltaLog.ts"
 import { decisionsAppId, offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
+import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { records } from "../../../src/topology/Processor.ts"
 import { failureOf } from "../../support/Failure.ts"
 
@@ -43,7 +44,7 @@ const lake = () => {
   dirs.push(d)
   return d
 }
-const open = (root: string) => openLakeTable(feed, { lakeRoot: root, compression: "zstd", checkpointInterval: 10, encoder: inlineEncoder })
+const open = (root: string) => openLakeTable(feed, { store: makeLocalStore(root), compression: "zstd", checkpointInterval: 10, encoder: inlineEncoder })
 
 /** One file part of rows `from..to`, all on day `day` of November 2026. */
 const part = (from: number, to: number, day: number): FilePart => {
@@ -107,7 +108,7 @@ describe("LakeTable", () => {
     expect(await Effect.runPromise(successor.recover(sp(0)))).toEqual({ last: 4, decisions: 1 })
     expect(existsSync(path.join(dayDir, pending))).toBe(true)
     // The paused writer wakes up and commits before the new owner: its file is there to be read.
-    const zombie = await Effect.runPromise(openDeltaTable({ root: tableDir, checkpointInterval: 10, protocol: { minReaderVersion: 1, minWriterVersion: 2 }, metaData: (await Effect.runPromise(table.snapshot)).metaData! }))
+    const zombie = await Effect.runPromise(openDeltaTable({ store: makeLocalStore(tableDir), root: "", checkpointInterval: 10, protocol: { minReaderVersion: 1, minWriterVersion: 2 }, metaData: (await Effect.runPromise(table.snapshot)).metaData! }))
     await Effect.runPromise(zombie.commit({
       txns: [{ appId: offsetsAppId("things", sp(0)), expected: 4, version: 9 }],
       adds: [{ path: `year=2026/month=11/day=22/${pending}`, partitionValues: { year: "2026", month: "11", day: "22" }, size: 26, modificationTime: 0, dataChange: true }],

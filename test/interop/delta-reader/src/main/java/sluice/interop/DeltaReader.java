@@ -67,7 +67,7 @@ import static io.delta.kernel.internal.util.Utils.singletonCloseableIterator;
 
 /**
  * Usage: {@code java -jar delta-reader.jar <table> [--version V] [--sum-column C]... [--txn APP_ID]...
- * [--filter "C OP V"] [--sample N] [--write-checkpoint]}
+ * [--filter "C OP V"] [--sample N] [--write-checkpoint] [--hadoop KEY=VALUE]...}
  *
  * <p>Prints {@code {"version","rows","files","schema","partitionColumns","columns"?,"txns"?,"sample"?}}. Every
  * row of every selected file is decoded by Kernel's Parquet reader, so a file Kernel cannot decode
@@ -76,6 +76,8 @@ import static io.delta.kernel.internal.util.Utils.singletonCloseableIterator;
  * A {@code --filter} makes Kernel prune files by partition values and by the {@code stats} of each
  * {@code add}, which is how tests check that Kernel parses what the writer put there.
  * {@code --write-checkpoint} then has Kernel write a classic checkpoint at the version it read.
+ * A table may be an {@code s3a://bucket/key} URL, read through hadoop-aws; {@code --hadoop} sets its
+ * endpoint and addressing ({@code fs.s3a.endpoint=…}), credentials come from the AWS environment.
  */
 public final class DeltaReader {
   private static final ObjectMapper JSON =
@@ -103,7 +105,9 @@ public final class DeltaReader {
   }
 
   static Map<String, Object> read(Options options) throws IOException {
-    Engine engine = DefaultEngine.create(new Configuration());
+    Configuration hadoop = new Configuration();
+    options.hadoopConf.forEach(hadoop::set);
+    Engine engine = DefaultEngine.create(hadoop);
     SnapshotBuilder builder = TableManager.loadSnapshot(options.table);
     if (options.version != null) builder = builder.atVersion(options.version);
     Snapshot snapshot = builder.build(engine);
@@ -366,6 +370,8 @@ public final class DeltaReader {
     String filter;
     int sample;
     boolean writeCheckpoint;
+    /** Hadoop settings, e.g. an S3-compatible endpoint for an {@code s3a://} table. */
+    final Map<String, String> hadoopConf = new LinkedHashMap<>();
 
     static Options parse(String[] args) {
       Options options = new Options();
@@ -378,6 +384,12 @@ public final class DeltaReader {
           case "--filter" -> options.filter = value(args, ++i, arg);
           case "--write-checkpoint" -> options.writeCheckpoint = true;
           case "--sample" -> options.sample = Integer.parseInt(value(args, ++i, arg));
+          case "--hadoop" -> {
+            String setting = value(args, ++i, arg);
+            int eq = setting.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("--hadoop needs key=value, got " + setting);
+            options.hadoopConf.put(setting.substring(0, eq), setting.substring(eq + 1));
+          }
           default -> {
             if (arg.startsWith("--") || options.table != null) {
               throw new IllegalArgumentException("unexpected argument " + arg);
@@ -388,7 +400,7 @@ public final class DeltaReader {
       }
       if (options.table == null) {
         throw new IllegalArgumentException("usage: delta-reader <table> [--version V] [--sum-column C]... "
-            + "[--txn APP_ID]... [--filter \"C OP V\"] [--sample N] [--write-checkpoint]");
+            + "[--txn APP_ID]... [--filter \"C OP V\"] [--sample N] [--write-checkpoint] [--hadoop KEY=VALUE]...");
       }
       return options;
     }
