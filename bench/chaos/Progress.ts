@@ -4,7 +4,7 @@
  */
 import { Effect } from "effect"
 import { createConnection } from "mysql2/promise"
-import { topicOffsets } from "../../src/ops/KafkaAdmin.ts"
+import { topicId, topicOffsets } from "../../src/ops/KafkaAdmin.ts"
 import { lakeCommitted } from "../scenarios/Latency.ts"
 
 /** Where a scenario's service commits. */
@@ -30,8 +30,8 @@ export const warehouseCommitted = async (target: CommitTarget): Promise<Array<nu
   const connection = await createConnection({ uri: target.mysqlUrl, connectTimeout: 2_000 })
   try {
     const [rows] = await connection.query(
-      "SELECT `partition` AS p, next_offset AS n FROM sluice_offsets WHERE consumer_group = ? AND topic = ? AND sink = 'warehouse'",
-      [target.group, target.topic]
+      "SELECT `partition` AS p, next_offset AS n FROM sluice_offsets WHERE consumer_group = ? AND topic = ? AND topic_id = ? AND sink = 'warehouse'",
+      [target.group, target.topic, (await Effect.runPromise(topicId(target.brokers, target.topic))) ?? ""]
     )
     for (const r of rows as Array<{ p: number; n: number | string }>) if (r.p < target.partitions) next[r.p] = Number(r.n)
     return next
@@ -46,7 +46,7 @@ export const warehouseCommitted = async (target: CommitTarget): Promise<Array<nu
 
 /** Per partition, the next offset committed by every lake feed and the warehouse. */
 export const committedEverywhere = async (target: CommitTarget): Promise<Array<number>> => {
-  const lake = await lakeCommitted(target.lakeDir, target.topic, target.partitions)
+  const lake = await lakeCommitted(target.lakeDir, target.topic, target.partitions, target.brokers)
   const warehouse = await warehouseCommitted(target)
   return lake.map((l, p) => Math.min(l, warehouse[p]!))
 }

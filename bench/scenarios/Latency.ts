@@ -6,10 +6,11 @@ import { readdirSync, readFileSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { Consumer } from "@platformatic/kafka"
 import { Effect } from "effect"
-import { deleteTopics, ensureTopic } from "../../src/ops/KafkaAdmin.ts"
+import { deleteTopics, ensureTopic, topicId } from "../../src/ops/KafkaAdmin.ts"
 import { sqlString, withDuckDb } from "../../src/ops/DuckDb.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
 import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
+import { parseOffsetsAppId } from "../../src/sinks/lake/TxnAppId.ts"
 import { type BenchContext, newGroup, nodeBinary, sluiceBin } from "../harness/Context.ts"
 import { spawnMeasured } from "../harness/Measure.ts"
 import { percentile, round, slope } from "../harness/Stats.ts"
@@ -29,14 +30,23 @@ const feedRoots = (lakeDir: string, topic: string) => [
   path.join(lakeDir, "_deadletter", topic)
 ]
 
-/** Per partition, the next offset every feed has committed (min over the feeds' txn + 1). */
-export const lakeCommitted = async (lakeDir: string, topic: string, partitions: number): Promise<Array<number>> => {
+/**
+ * Per partition, the next offset every feed has committed (min over the feeds' txn + 1), for the
+ * topic's current incarnation (its id asked of the broker).
+ */
+export const lakeCommitted = async (lakeDir: string, topic: string, partitions: number, brokers: ReadonlyArray<string>): Promise<Array<number>> => {
+  const id = await Effect.runPromise(topicId(brokers, topic))
   const committed = Array.from({ length: partitions }, () => Number.POSITIVE_INFINITY)
   for (const root of feedRoots(lakeDir, topic)) {
     const feed = path.basename(root)
     const txns = (await Effect.runPromise(readSnapshot(makeLocalStore(root), ""))).txns
+    const last = new Map<number, number>()
+    for (const [appId, version] of txns) {
+      const parsed = parseOffsetsAppId(appId)
+      if (parsed?.feed === feed && parsed.topic === topic && parsed.topicId === id) last.set(parsed.partition, version)
+    }
     for (let p = 0; p < partitions; p++) {
-      const version = txns.get(`${feed}@${topic}/${p}`)
+      const version = last.get(p)
       committed[p] = Math.min(committed[p]!, version === undefined ? 0 : version + 1)
     }
   }
@@ -106,7 +116,7 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
 
     const lag = async (): Promise<number> => {
       const ends = (await offsets.listOffsets({ topics: [topic], timestamp: -1n })).get(topic) ?? []
-      const committed = await lakeCommitted(lakeDir, topic, partitions)
+      const committed = await lakeCommitted(lakeDir, topic, partitions, ctx.brokers)
       let total = 0
       for (let p = 0; p < partitions; p++) total += Math.max(0, Number(ends[p] ?? 0n) - committed[p]!)
       return total
