@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import { makeTransactionalProducer } from "../sinks/kafka/TransactionalProducer.ts"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { SNAPSHOTS_APP_ID, VERSION_COLUMN, versionValue } from "../sinks/lake/Snapshot.ts"
+import { type SnapshotColumnType, SNAPSHOTS_APP_ID, VERSION_COLUMN, versionValue } from "../sinks/lake/Snapshot.ts"
 import { KafkaError } from "../topology/Fetch.ts"
 import { type DuckDb, parquetRelation, withDuckDb } from "./DuckDb.ts"
 import { ensureTopic } from "./KafkaAdmin.ts"
@@ -47,6 +47,17 @@ const filesOfSnapshot = (root: string, n: number): Array<string> => {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".parquet") && !f.startsWith(".")).map((f) => path.join(dir, f)) : []
 }
 
+/** DuckDB's type of a snapshot column, so that a missing snapshot reads as an empty table of the same types. */
+const DUCKDB_TYPES: Record<SnapshotColumnType, string> = {
+  string: "VARCHAR",
+  date: "DATE",
+  long: "BIGINT",
+  integer: "INTEGER",
+  "decimal(38,2)": "DECIMAL(38,2)",
+  "decimal(18,2)": "DECIMAL(18,2)",
+  timestamp: "TIMESTAMPTZ"
+}
+
 const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op, cause }) })
 
 /** Publishes every table's latest snapshot that was not published yet. */
@@ -73,7 +84,8 @@ const publishTable = (db: DuckDb, reader: Consumer, options: PublishTablesOption
     // Changes since the last snapshot published; all rows when its files are gone (compaction makes it idempotent).
     const previous = published > 0 ? filesOfSnapshot(root, published) : []
     const columns = table.columns.map((c) => c.name)
-    const empty = table.columns.map((c) => `NULL::VARCHAR AS ${c.name}`).join(", ")
+    // Typed as the table's columns: EXCEPT takes the common type of both sides, and text columns would publish numbers as text.
+    const empty = table.columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${c.name}`).join(", ")
     const now = parquetRelation(current, empty)
     const before = parquetRelation(previous, empty)
     const keyOf = (alias: string) => `concat_ws('|', ${table.key.map((k) => `${alias}.${k}::VARCHAR`).join(", ")})`
