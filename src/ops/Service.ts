@@ -166,14 +166,20 @@ export const describeService = (settings: SettingsShape): string => {
     ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : []),
     ...settings.publish.filter((p) => p !== "tables").map((p) => ({
       name: outputs[p as "anonymized" | "blacklisted"].topic,
-      location: `topic on ${settings.brokers.join(",")} (transactional)`,
+      location: `on ${settings.brokers.join(",")}, transactional`,
       input: outputs[p as "anonymized" | "blacklisted"].input,
       sink: "kafka"
     }))
   ]
-  const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
+  const period = settings.snapshotEveryMs % 60_000 === 0 ? `${settings.snapshotEveryMs / 60_000} min` : `${settings.snapshotEveryMs / 1000} s`
+  const every = `every ${period} and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
   const tables = settings.sinks.includes("lake")
-    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }), from: "streams/transaction_flattened", schedule: every }))
+    ? TABLES.map((t) => ({
+      name: `tables/${t.name}`,
+      location: tableRoot(settings.lakeDir, { kind: "tables", name: t.name }),
+      from: "streams/transaction_flattened",
+      schedule: settings.publish.includes("tables") ? `${every}, its changes published to topic ${settings.publishPrefix}${t.name} (compacted, transactional)` : every
+    }))
     : []
   return describeTopology([{
     topic: settings.topic,
