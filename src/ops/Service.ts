@@ -17,7 +17,7 @@ import { defaultWarehouseSinkOptions, makeWarehouseSink, warehouseTargets } from
 import { describeTopology } from "../topology/Describe.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
-import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
+import { followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { Topology } from "../topology/Topology.ts"
@@ -158,7 +158,6 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
 
 /** The topology `run` would build from these settings, described without opening anything. */
 export const describeService = (settings: SettingsShape): string => {
-  const decisions = transactionDecisions({ rates: emptyStateTopic(settings.ratesTopic), blacklist: emptyStateTopic(settings.blacklistTopic) }, settings.maxMessageBytes)
   const processors = transactionProcessors(settings.topic)
   const outputs = transactionOutputs(processors, settings.publishPrefix)
   const targets = [
@@ -183,7 +182,8 @@ export const describeService = (settings: SettingsShape): string => {
     : []
   return describeTopology([{
     topic: settings.topic,
-    decisions: `from ${settings.ratesTopic} (or the built-in table), ${settings.blacklistTopic} and the size cap; now: ${decisions.current().summary}`,
+    // Nothing is read here: what the topics hold now is said by `run` when it starts.
+    decisions: `from ${settings.ratesTopic} (or the built-in table while it does not exist), ${settings.blacklistTopic} (empty while it does not exist) and the size cap of ${settings.maxMessageBytes} bytes`,
     targets
   }], tables)
 }

@@ -55,4 +55,11 @@ describe("describeService", () => {
     )
     expect(text).not.toContain("warehouse")
   })
+
+  it("names where the decisions come from, without claiming what those topics hold", () => {
+    const lines = describeWith({ SLUICE_BLACKLIST_TOPIC: "bl", SLUICE_RATES_TOPIC: "fx", SLUICE_MAX_MESSAGE_BYTES: "2048" }).split("\n")
+    expect(lines[2]!.trim()).toBe(
+      "decode: JSON value → record, or dead letter with its reason; decisions from fx (or the built-in table while it does not exist), bl (empty while it does not exist) and the size cap of 2048 bytes"
+    )
+  })
 })
