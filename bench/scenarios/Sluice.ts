@@ -102,6 +102,9 @@ export const sluiceEnv = (ctx: BenchContext, extra: { lakeDir: string; group: st
   SLUICE_SINKS: extra.sinks,
   // A topic that does not exist: the built-in EUR rates, whatever another run left in exchange_rates.
   SLUICE_RATES_TOPIC: "bench_no_exchange_rates",
+  SLUICE_BLACKLIST_TOPIC: "bench_no_blacklist",
+  // The transactions alone: no sales topic is read beside them.
+  SLUICE_VENTES_TOPIC: "off",
   SLUICE_INSTANCE_ID: undefined,
   SLUICE_CRASH_AT: undefined,
   ...(extra.mysqlUrl === undefined ? {} : { MYSQL_URL: extra.mysqlUrl })

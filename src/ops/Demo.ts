@@ -1,22 +1,59 @@
 /**
  * `sluice demo`: the two-command tour. Starts the local stack, fills the transaction topic once
- * with sample data, runs the service until caught up and shows what landed in the lake.
+ * with sample data (and the blacklist topic with two entries), runs the service until caught up
+ * and shows what landed in the lake: every feed and every aggregate table.
  */
+import { Producer } from "@platformatic/kafka"
 import { Console, Effect } from "effect"
+import { blacklistKey, type BlacklistEntryWire } from "../domain/Blacklist.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
+import { KafkaError } from "../topology/Fetch.ts"
 import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
-import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
-import { ensureTopic, topicId, topicOffsets } from "./KafkaAdmin.ts"
+import { formatFeeds, formatRun, formatTables, summarizeFeeds, summarizeTables } from "./LakeReport.ts"
+import { ensureTopic, topicId, topicOffsets, topicPartitions } from "./KafkaAdmin.ts"
 import { produce } from "./Produce.ts"
 import { runService, transactionFeeds } from "./Service.ts"
 import type { SettingsShape } from "./Settings.ts"
 import * as Stack from "./Stack.ts"
+import { TABLES } from "./TableSnapshots.ts"
 
 export interface DemoOptions {
   readonly messages: number
 }
 
 const PARTITIONS = 4
+
+/** Two of the sample users (ids u-000001 to u-000500, the low ones the busiest), so that the blacklisted feed is not empty. */
+const DEMO_BLACKLIST: ReadonlyArray<BlacklistEntryWire> = [
+  { kind: "user_id", value: "u-000007", reason: "demo: chargebacks", added_at: "2026-01-01T00:00:00Z" },
+  { kind: "user_id", value: "u-000042", reason: "demo: fraud ring", added_at: "2026-01-01T00:00:00Z" }
+]
+
+/** Creates the blacklist topic with the demo's entries, unless it exists (then it is the operator's, left as it is). */
+const seedBlacklist = (settings: SettingsShape) =>
+  Effect.gen(function*() {
+    const topic = settings.blacklistTopic
+    if ((yield* topicPartitions(settings.brokers, topic)) !== undefined) {
+      return yield* Console.log(`blacklist: ${topic} exists; left as it is`)
+    }
+    yield* ensureTopic(settings.brokers, topic, 1, [{ name: "cleanup.policy", value: "compact" }])
+    yield* Effect.acquireUseRelease(
+      Effect.sync(() => new Producer({ clientId: "sluice-demo", bootstrapBrokers: [...settings.brokers], idempotent: true, acks: -1, retries: 5 })),
+      (producer) =>
+        Effect.tryPromise({
+          try: () =>
+            producer.send({
+              messages: DEMO_BLACKLIST.map((e) => ({ topic, key: Buffer.from(blacklistKey(e)), value: Buffer.from(JSON.stringify(e)) }))
+            }),
+          catch: (cause) => new KafkaError({ op: `send the demo's entries to ${topic}`, cause })
+        }).pipe(
+          // With no broker, send() retries forever.
+          Effect.timeoutOrElse({ duration: "15 seconds", orElse: () => Effect.fail(new KafkaError({ op: `send to ${topic}`, cause: new Error("no answer within 15 s") })) })
+        ),
+      (producer) => Effect.promise(() => producer.close().catch(() => undefined))
+    )
+    yield* Console.log(`blacklist: created ${topic} with ${DEMO_BLACKLIST.map((e) => blacklistKey(e)).join(" and ")}`)
+  })
 
 export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
   Effect.gen(function*() {
@@ -45,15 +82,26 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     } else {
       yield* Console.log(`${settings.topic} already holds ${held.toLocaleString("en-US")} messages: nothing to produce`)
     }
+    yield* seedBlacklist(settings)
     yield* Console.log(`running until caught up: ${settings.topic} → ${describeLake(settings.lake, settings.s3)}`)
     const summary = yield* runService(settings, { untilIdleMs: 1_500, migrate: true })
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
     const id = yield* topicId(settings.brokers, settings.topic)
-    yield* Console.log(formatFeeds(yield* Effect.scoped(Effect.flatMap(openLake(settings, { writes: false }), (store) => summarizeFeeds(store, settings.topic, id, transactionFeeds(settings.topic))))))
+    const { feeds, tables } = yield* Effect.scoped(Effect.gen(function*() {
+      const store = yield* openLake(settings, { writes: false })
+      return {
+        feeds: yield* summarizeFeeds(store, settings.topic, id, transactionFeeds(settings.topic)),
+        tables: yield* summarizeTables(store, settings.topic, id, TABLES)
+      }
+    }))
+    yield* Console.log(formatFeeds(feeds))
+    yield* Console.log("")
+    yield* Console.log(formatTables(tables))
     if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
     yield* Console.log("")
     yield* Console.log(`check it: npx sluice verify`)
     const stream = lakeLocator(settings.lake)(tableRoot({ kind: "streams", name: "transaction_stream" }))
     yield* Console.log(`read it (DuckDB, Spark, pandas…): ${stream}/*=*/**/*.parquet, or as a Delta table at ${stream}`)
+    yield* Console.log(`query it: npx sluice query "SELECT * FROM user_transaction_summary ORDER BY total_amount DESC LIMIT 5"`)
   })

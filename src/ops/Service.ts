@@ -17,7 +17,7 @@ import { defaultWarehouseSinkOptions, makeWarehouseSink, warehouseTargets } from
 import { describeTopology, type FlowDescription, type TableDescription } from "../topology/Describe.ts"
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
-import { emptyStateTopic, followStateTopic } from "../topology/StateTopic.ts"
+import { followStateTopic } from "../topology/StateTopic.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { TopicFlow, Topology } from "../topology/Topology.ts"
@@ -193,7 +193,6 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
 
 /** The topology `run` would build from these settings, described without opening anything. */
 export const describeService = (settings: SettingsShape): string => {
-  const decisions = transactionDecisions({ rates: emptyStateTopic(settings.ratesTopic), blacklist: emptyStateTopic(settings.blacklistTopic) }, settings.maxMessageBytes)
   const processors = transactionProcessors(settings.topic)
   const outputs = transactionOutputs(processors, settings.publishPrefix)
   const locate = lakeLocator(settings.lake)
@@ -202,18 +201,25 @@ export const describeService = (settings: SettingsShape): string => {
     ...(settings.sinks.includes("warehouse") ? warehouseTargets(settings.topic, describeWarehouseChoice(settings)).map((t) => ({ ...t, sink: "warehouse" })) : []),
     ...settings.publish.filter((p) => p !== "tables").map((p) => ({
       name: outputs[p as "anonymized" | "blacklisted"].topic,
-      location: `topic on ${settings.brokers.join(",")} (transactional)`,
+      location: `on ${settings.brokers.join(",")}, transactional`,
       input: outputs[p as "anonymized" | "blacklisted"].input,
       sink: "kafka"
     }))
   ]
-  const every = `every ${Math.round(settings.snapshotEveryMs / 60_000)} min and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
+  const period = settings.snapshotEveryMs % 60_000 === 0 ? `${settings.snapshotEveryMs / 60_000} min` : `${settings.snapshotEveryMs / 1000} s`
+  const every = `every ${period} and at the end of a catch-up run, last ${settings.snapshotKeep} kept`
   const tables: Array<TableDescription> = settings.sinks.includes("lake")
-    ? TABLES.map((t) => ({ name: `tables/${t.name}`, location: locate(tableRoot({ kind: "tables", name: t.name })), from: "streams/transaction_flattened", schedule: every }))
+    ? TABLES.map((t) => ({
+      name: `tables/${t.name}`,
+      location: locate(tableRoot({ kind: "tables", name: t.name })),
+      from: "streams/transaction_flattened",
+      schedule: settings.publish.includes("tables") ? `${every}, its changes published to topic ${settings.publishPrefix}${t.name} (compacted, transactional)` : every
+    }))
     : []
   const flows: Array<FlowDescription> = [{
     topic: settings.topic,
-    decisions: `from ${settings.ratesTopic} (or the built-in table), ${settings.blacklistTopic} and the size cap; now: ${decisions.current().summary}`,
+    // Nothing is read here: what the topics hold now is said by `run` when it starts.
+    decisions: `from ${settings.ratesTopic} (or the built-in table while it does not exist), ${settings.blacklistTopic} (empty while it does not exist) and the size cap of ${settings.maxMessageBytes} bytes`,
     deadLetterReasons: "empty, too large, not UTF-8, not JSON, not the schema, no rate",
     targets
   }]

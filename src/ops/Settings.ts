@@ -80,7 +80,7 @@ export const DEFAULT_HTTP_PORT = 9464
 
 export type PublishName = "anonymized" | "blacklisted" | "tables"
 
-/** The sales flow's settings; absent when `SLUICE_VENTES_TOPIC` is set empty. */
+/** The sales flow's settings; absent when `SLUICE_VENTES_TOPIC` is `off`. */
 export interface VenteSettings {
   readonly topic: string
   /** How far behind the largest horodatage seen a partition's watermark lies. */
@@ -198,7 +198,8 @@ export const loadSettings = Effect.gen(function*() {
       : undefined,
     publish,
     publishPrefix: yield* Config.String("SLUICE_PUBLISH_PREFIX").pipe(Config.withDefault("")),
-    ventes: ventesTopic.trim() === ""
+    // An empty variable reads as unset: `off` is how the sales flow is left out.
+    ventes: ["", "off"].includes(ventesTopic.trim())
       ? undefined
       : {
         topic: ventesTopic.trim(),

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { makeTransactionalProducer } from "../sinks/kafka/TransactionalProducer.ts"
 import { readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import { SNAPSHOTS_APP_ID, VERSION_COLUMN, versionValue } from "../sinks/lake/Snapshot.ts"
+import { type SnapshotColumnType, SNAPSHOTS_APP_ID, VERSION_COLUMN, versionValue } from "../sinks/lake/Snapshot.ts"
 import { baseName, joinKey, type Store } from "../sinks/lake/store/Store.ts"
 import { KafkaError } from "../topology/Fetch.ts"
 import { type DuckDb, parquetRelation, withDuckDb } from "./DuckDb.ts"
@@ -46,6 +46,18 @@ const filesOfSnapshot = (store: Store, root: string, n: number) =>
   Effect.map(store.list(`${root}/${VERSION_COLUMN}=${versionValue(n)}/`), (objects) =>
     objects.map((o) => o.key).filter((key) => key.endsWith(".parquet") && !baseName(key).startsWith(".")))
 
+/** DuckDB's type of a snapshot column, so that a missing snapshot reads as an empty table of the same types. */
+const DUCKDB_TYPES: Record<SnapshotColumnType, string> = {
+  string: "VARCHAR",
+  date: "DATE",
+  long: "BIGINT",
+  integer: "INTEGER",
+  boolean: "BOOLEAN",
+  "decimal(38,2)": "DECIMAL(38,2)",
+  "decimal(18,2)": "DECIMAL(18,2)",
+  timestamp: "TIMESTAMPTZ"
+}
+
 const call = <A>(op: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (cause) => new KafkaError({ op, cause }) })
 
 /** Publishes every table's latest snapshot that was not published yet. */
@@ -75,7 +87,8 @@ const publishTable = (db: DuckDb, files: LakeFiles, reader: Consumer, options: P
     // Changes since the last snapshot published; all rows when its files are gone (compaction makes it idempotent).
     const previous = published > 0 ? yield* files.paths(yield* filesOfSnapshot(options.store, root, published)) : []
     const columns = table.columns.map((c) => c.name)
-    const empty = table.columns.map((c) => `NULL::VARCHAR AS ${c.name}`).join(", ")
+    // Typed as the table's columns: EXCEPT takes the common type of both sides, and text columns would publish numbers as text.
+    const empty = table.columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${c.name}`).join(", ")
     const now = parquetRelation(current, empty)
     const before = parquetRelation(previous, empty)
     const keyOf = (alias: string) => `concat_ws('|', ${table.key.map((k) => `${alias}.${k}::VARCHAR`).join(", ")})`

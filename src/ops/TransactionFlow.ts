@@ -55,7 +55,7 @@ export const transactionProcessors = (topic: string, key?: Uint8Array): Transact
     blacklisted: filterMap(
       valid,
       "blacklist",
-      "join with the blacklist table in force at event_time: user id, email, email domain, IP, card, payment method, first match kept",
+      "the blacklist entries in force at event_time: user id, email, email domain, IP, card, payment method, first match kept",
       (t, _record, decisions: Decisions<EurTransaction, TransactionState>) => {
         const entry = decisions.state.blacklist.match(t)
         return entry === undefined ? undefined : { ...t, blacklist: entry }
