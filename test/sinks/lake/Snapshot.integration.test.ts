@@ -94,7 +94,7 @@ describe("a table snapshot under SIGKILL", () => {
     expect(vacuum.code, vacuum.output).toBe(0)
     // The JSON report follows the warning that a retention of 0 h gets (stderr, in the same output).
     const report = (JSON.parse(vacuum.output.slice(vacuum.output.indexOf("[\n"))) as Array<{ table: string; deleted: Array<{ path: string; reason: string }> }>)
-      .find((r) => r.table === root(USERS))!
+      .find((r) => r.table === `tables/${USERS.name}`)!
     expect(report.deleted).toEqual([expect.objectContaining({ path: orphans[0], reason: "uncommitted" })])
   })
 
