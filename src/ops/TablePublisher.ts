@@ -74,39 +74,44 @@ export const publishTables = (options: PublishTablesOptions) =>
   )
 
 const publishTable = (db: DuckDb, files: LakeFiles, reader: Consumer, options: PublishTablesOptions, table: TableDefinition) =>
-  Effect.gen(function*() {
-    const topic = `${options.prefix}${table.name}`
-    yield* ensureTopic(options.brokers, topic, 1, [{ name: "cleanup.policy", value: "compact" }])
-    const root = tableRoot({ kind: "tables", name: table.name })
-    const snapshot = yield* readSnapshot(options.store, root)
-    const n = snapshot.txns.get(SNAPSHOTS_APP_ID)
-    const committed = yield* call(`read the offsets of ${tablesGroup(options.group)}`, () => reader.listCommittedOffsets({ topics: [{ topic, partitions: [0] }] }))
-    const published = Number(committed.get(topic)?.[0] ?? -1n)
-    if (n === undefined || published === n) return { table: table.name, topic, snapshot: undefined, rows: 0, tombstones: 0 } satisfies TablePublished
-    const current = yield* files.paths([...snapshot.files.keys()].map((f) => joinKey(root, f)))
-    // Changes since the last snapshot published; all rows when its files are gone (compaction makes it idempotent).
-    const previous = published > 0 ? yield* files.paths(yield* filesOfSnapshot(options.store, root, published)) : []
-    const columns = table.columns.map((c) => c.name)
-    // Typed as the table's columns: EXCEPT takes the common type of both sides, and text columns would publish numbers as text.
-    const empty = table.columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${c.name}`).join(", ")
-    const now = parquetRelation(current, empty)
-    const before = parquetRelation(previous, empty)
-    const keyOf = (alias: string) => `concat_ws('|', ${table.key.map((k) => `${alias}.${k}::VARCHAR`).join(", ")})`
-    const changed = yield* db.query(`
-      SELECT ${keyOf("c")} AS k, to_json(c)::VARCHAR AS v
-      FROM (SELECT ${columns.join(", ")} FROM ${now} EXCEPT SELECT ${columns.join(", ")} FROM ${before}) c`)
-    const gone = yield* db.query(`
-      SELECT ${keyOf("p")} AS k FROM (SELECT ${table.key.join(", ")} FROM ${before} EXCEPT SELECT ${table.key.join(", ")} FROM ${now}) p`)
-    const messages = [
-      ...changed.map((r) => ({ topic, partition: 0, key: Buffer.from(String(r.k)), value: Buffer.from(String(r.v)) })),
-      ...gone.map((r) => ({ topic, partition: 0, key: Buffer.from(String(r.k)), value: null as unknown as Buffer }))
-    ]
-    yield* Effect.acquireUseRelease(
-      Effect.sync(() =>
-        makeTransactionalProducer({ clientId: "sluice-publish-tables", brokers: options.brokers, transactionalId: `${tablesGroup(options.group)}.${table.name}` })
-      ),
-      (producer) =>
-        call(`publish ${topic} snapshot ${n}`, async () => {
+  Effect.acquireUseRelease(
+    Effect.sync(() =>
+      makeTransactionalProducer({ clientId: "sluice-publish-tables", brokers: options.brokers, transactionalId: `${tablesGroup(options.group)}.${table.name}` })
+    ),
+    (producer) =>
+      Effect.gen(function*() {
+        const topic = `${options.prefix}${table.name}`
+        yield* ensureTopic(options.brokers, topic, 1, [{ name: "cleanup.policy", value: "compact" }])
+        // Fenced first: a publisher killed mid-transaction has it aborted now, so the offset read next is the last one committed.
+        yield* call(`fence the earlier publishers of ${topic}`, async () => {
+          const transaction = await producer.beginTransaction()
+          await transaction.cancel()
+        })
+        const root = tableRoot({ kind: "tables", name: table.name })
+        const snapshot = yield* readSnapshot(options.store, root)
+        const n = snapshot.txns.get(SNAPSHOTS_APP_ID)
+        const committed = yield* call(`read the offsets of ${tablesGroup(options.group)}`, () => reader.listCommittedOffsets({ topics: [{ topic, partitions: [0] }] }))
+        const published = Number(committed.get(topic)?.[0] ?? -1n)
+        if (n === undefined || published === n) return { table: table.name, topic, snapshot: undefined, rows: 0, tombstones: 0 } satisfies TablePublished
+        const current = yield* files.paths([...snapshot.files.keys()].map((f) => joinKey(root, f)))
+        // Changes since the last snapshot published; all rows when its files are gone (compaction makes it idempotent).
+        const previous = published > 0 ? yield* files.paths(yield* filesOfSnapshot(options.store, root, published)) : []
+        const columns = table.columns.map((c) => c.name)
+        // Typed as the table's columns: EXCEPT takes the common type of both sides, and text columns would publish numbers as text.
+        const empty = table.columns.map((c) => `NULL::${DUCKDB_TYPES[c.type]} AS ${c.name}`).join(", ")
+        const now = parquetRelation(current, empty)
+        const before = parquetRelation(previous, empty)
+        const keyOf = (alias: string) => `concat_ws('|', ${table.key.map((k) => `${alias}.${k}::VARCHAR`).join(", ")})`
+        const changed = yield* db.query(`
+          SELECT ${keyOf("c")} AS k, to_json(c)::VARCHAR AS v
+          FROM (SELECT ${columns.join(", ")} FROM ${now} EXCEPT SELECT ${columns.join(", ")} FROM ${before}) c`)
+        const gone = yield* db.query(`
+          SELECT ${keyOf("p")} AS k FROM (SELECT ${table.key.join(", ")} FROM ${before} EXCEPT SELECT ${table.key.join(", ")} FROM ${now}) p`)
+        const messages = [
+          ...changed.map((r) => ({ topic, partition: 0, key: Buffer.from(String(r.k)), value: Buffer.from(String(r.v)) })),
+          ...gone.map((r) => ({ topic, partition: 0, key: Buffer.from(String(r.k)), value: null as unknown as Buffer }))
+        ]
+        yield* call(`publish ${topic} snapshot ${n}`, async () => {
           const transaction = await producer.beginTransaction()
           try {
             for (let i = 0; i < messages.length; i += MESSAGES_PER_SEND) await transaction.send({ messages: messages.slice(i, i + MESSAGES_PER_SEND) })
@@ -127,9 +132,8 @@ const publishTable = (db: DuckDb, files: LakeFiles, reader: Consumer, options: P
             await transaction.abort().catch(() => undefined)
             throw e
           }
-        }).pipe(Effect.uninterruptible),
-      (producer) => Effect.promise(() => producer.close().catch(() => undefined))
-    )
-    return { table: table.name, topic, snapshot: n, rows: changed.length, tombstones: gone.length } satisfies TablePublished
-  })
-
+        }).pipe(Effect.uninterruptible)
+        return { table: table.name, topic, snapshot: n, rows: changed.length, tombstones: gone.length } satisfies TablePublished
+      }),
+    (producer) => Effect.promise(() => producer.close().catch(() => undefined))
+  )
