@@ -1,7 +1,7 @@
 /**
- * `sluice demo`: the two-command tour. Starts the local stack, fills the transaction topic once
- * with sample data (and the blacklist topic with two entries), runs the service until caught up
- * and shows what landed in the lake: every feed and every aggregate table.
+ * `sluice demo`: the two-command tour. Starts the local stack, fills the transaction topic and the
+ * sales topic once with sample data (and the blacklist topic with two entries), runs the service
+ * until caught up and shows what landed in the lake: every feed and every table of both pipelines.
  */
 import { Producer } from "@platformatic/kafka"
 import { Console, Effect } from "effect"
@@ -16,12 +16,16 @@ import { runService, transactionFeeds } from "./Service.ts"
 import type { SettingsShape } from "./Settings.ts"
 import * as Stack from "./Stack.ts"
 import { TABLES } from "./TableSnapshots.ts"
+import { venteFeeds } from "./VenteFlow.ts"
+import { VENTE_TABLES } from "./VenteTables.ts"
 
 export interface DemoOptions {
   readonly messages: number
 }
 
 const PARTITIONS = 4
+/** The sales of the demo: a few days of the simulator's stream, some of it late. */
+const SALES = 5_000
 
 /** Two of the sample users (ids u-000001 to u-000500, the low ones the busiest), so that the blacklisted feed is not empty. */
 const DEMO_BLACKLIST: ReadonlyArray<BlacklistEntryWire> = [
@@ -55,6 +59,27 @@ const seedBlacklist = (settings: SettingsShape) =>
     yield* Console.log(`blacklist: created ${topic} with ${DEMO_BLACKLIST.map((e) => blacklistKey(e)).join(" and ")}`)
   })
 
+/** Fills the sales topic (one partition, as the seed's) up to the demo's sales, 2% of them late. */
+const seedSales = (settings: SettingsShape, topic: string) =>
+  Effect.gen(function*() {
+    yield* ensureTopic(settings.brokers, topic, 1)
+    const held = (yield* topicOffsets(settings.brokers, topic)).reduce((n, p) => n + p.end - p.start, 0)
+    if (held >= SALES) return yield* Console.log(`${topic} already holds ${held.toLocaleString("en-US")} sales: nothing to produce`)
+    const report = yield* produce({
+      brokers: settings.brokers,
+      kind: "ventes",
+      topic,
+      messages: SALES - held,
+      rate: 0,
+      partitions: 1,
+      badRatio: 0.01,
+      lateRatio: 0.02,
+      seed: 42 + held,
+      progress: false
+    })
+    yield* Console.log(`produced ${report.sent.toLocaleString("en-US")} sample sales (1% malformed, ${report.late.toLocaleString("en-US")} late) to ${topic}`)
+  })
+
 export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
   Effect.gen(function*() {
     const stackOptions = yield* Stack.stackOptions
@@ -83,16 +108,25 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
       yield* Console.log(`${settings.topic} already holds ${held.toLocaleString("en-US")} messages: nothing to produce`)
     }
     yield* seedBlacklist(settings)
-    yield* Console.log(`running until caught up: ${settings.topic} → ${describeLake(settings.lake, settings.s3)}`)
+    const sales = settings.ventes !== undefined && settings.sinks.includes("lake") ? settings.ventes.topic : undefined
+    if (sales !== undefined) yield* seedSales(settings, sales)
+    yield* Console.log(`running until caught up: ${[settings.topic, sales].filter((t) => t !== undefined).join(" and ")} → ${describeLake(settings.lake, settings.s3)}`)
     const summary = yield* runService(settings, { untilIdleMs: 1_500, migrate: true })
     yield* Console.log(formatRun(summary))
     yield* Console.log("")
     const id = yield* topicId(settings.brokers, settings.topic)
     const { feeds, tables } = yield* Effect.scoped(Effect.gen(function*() {
       const store = yield* openLake(settings, { writes: false })
+      const salesId = sales === undefined ? undefined : yield* topicId(settings.brokers, sales)
       return {
-        feeds: yield* summarizeFeeds(store, settings.topic, id, transactionFeeds(settings.topic)),
-        tables: yield* summarizeTables(store, settings.topic, id, TABLES)
+        feeds: [
+          ...yield* summarizeFeeds(store, settings.topic, id, transactionFeeds(settings.topic)),
+          ...(sales === undefined ? [] : yield* summarizeFeeds(store, sales, salesId, venteFeeds(sales)))
+        ],
+        tables: [
+          ...yield* summarizeTables(store, settings.topic, id, TABLES),
+          ...(sales === undefined ? [] : yield* summarizeTables(store, sales, salesId, VENTE_TABLES))
+        ]
       }
     }))
     yield* Console.log(formatFeeds(feeds))
@@ -104,4 +138,5 @@ export const runDemo = (settings: SettingsShape, options: DemoOptions) =>
     const stream = lakeLocator(settings.lake)(tableRoot({ kind: "streams", name: "transaction_stream" }))
     yield* Console.log(`read it (DuckDB, Spark, pandas…): ${stream}/*=*/**/*.parquet, or as a Delta table at ${stream}`)
     yield* Console.log(`query it: npx sluice query "SELECT * FROM user_transaction_summary ORDER BY total_amount DESC LIMIT 5"`)
+    if (sales !== undefined) yield* Console.log(`the sales pipeline's top 10 clients, revenue by country and client type: npx sluice report ventes`)
   })

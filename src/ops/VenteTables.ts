@@ -155,6 +155,8 @@ const readBronze = (store: Store, topic: string, topicId: string) =>
         },
         late: r.late === true
       }))
+      // What these rows are: bronze's committed offsets, which every table snapshot records it reflects.
+      const reflects = new Map([...snapshot.txns].filter(([appId]) => parseOffsetsAppId(appId)?.feed === BRONZE.name))
       // Each partition's largest horodatage at what bronze committed, for this incarnation of the topic.
       const states = new Map<number, number>()
       for (const [appId, version] of snapshot.txns) {
@@ -162,7 +164,7 @@ const readBronze = (store: Store, topic: string, topicId: string) =>
         if (!appId.endsWith(":state") || parsed === undefined || parsed.topic !== topic || parsed.topicId !== topicId) continue
         if (version !== Number.MIN_SAFE_INTEGER) states.set(parsed.partition, version)
       }
-      return { sales, states }
+      return { sales, states, reflects }
     }))
   )
 
@@ -193,7 +195,7 @@ export const updateVenteTables = (
       emittedUntilMs: emitted
     })
     const snapshot = <R>(table: RowsTable<R>, rows: ReadonlyArray<R>) =>
-      writeSnapshot(options.store, tableRoot({ kind: "tables", name: table.name }), table, { reflects: new Map(), keep: options.keep, write: writeRows(table, rows) })
+      writeSnapshot(options.store, tableRoot({ kind: "tables", name: table.name }), table, { reflects: bronze.reflects, keep: options.keep, write: writeRows(table, rows) })
     const snapshots = [
       yield* snapshot(clients, silver.clients),
       yield* snapshot(countries, silver.countries),
