@@ -23,6 +23,11 @@ export interface TopologyTestDriver {
   readonly assign: (tps: ReadonlyArray<TopicPartition>) => Effect.Effect<void>
   /** Lets the runtime run for `ms` of test time, in small steps. */
   readonly advance: (ms: number) => Effect.Effect<void>
+  /**
+   * Lets the runtime run, in small steps, until `done()` holds or `maxMs` of test time have passed;
+   * true when it holds. For sinks with real I/O, whose commits take real time whatever the clock.
+   */
+  readonly advanceUntil: (done: () => boolean, maxMs: number) => Effect.Effect<boolean>
   /** Makes the source fail, as a broker unreachable past the outage deadline does. */
   readonly failSource: (error: KafkaError) => Effect.Effect<void>
   /** The first SIGTERM: the runtime drains; returns its summary (or its failure). */
@@ -106,12 +111,21 @@ export const makeTestDriver = (
       Effect.forkScoped
     )
 
+    // Each step also lets the event loop turn once: a sink that writes real files (the lake's, in a
+    // temporary folder) gets its I/O done between steps instead of racing the test clock.
+    const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
     const advance = (ms: number) =>
       Effect.gen(function*() {
         for (let left = ms; left > 0; left -= 5) {
           yield* TestClock.adjust(Math.min(5, left))
           yield* Effect.yieldNow
+          yield* turn
         }
+      })
+    const advanceUntil = (done: () => boolean, maxMs: number) =>
+      Effect.gen(function*() {
+        for (let spent = 0; spent < maxMs && !done(); spent += 5) yield* advance(5)
+        return done()
       })
 
     return {
@@ -123,6 +137,7 @@ export const makeTestDriver = (
         }),
       assign: (tps) => Queue.offer(assignments, tps).pipe(Effect.asVoid),
       advance,
+      advanceUntil,
       failSource: (error) => Deferred.fail(failed, error).pipe(Effect.asVoid),
       drain: Effect.gen(function*() {
         yield* Deferred.succeed(stop, undefined)

@@ -109,7 +109,7 @@ describe("transaction_stream_blacklisted", () => {
       const service = spawnSluice(["run"], env)
       try {
         // The service starts before its topic exists: it waits for it.
-        await service.waitFor(/does not exist .* yet; waiting for it/)
+        await service.waitFor(new RegExp(`topic ${topic} does not exist yet; it is read as soon as it appears`))
         expect((await runSluice(["produce", "--topic", topic, "--messages", "2000", "--partitions", "2", "--seed", "91"], env)).code).toBe(0)
         const stream = () => liveRelation(lake, "streams/transaction_stream")
         for (let i = 0; i < 100 && Number((await query(`SELECT count(*) AS n FROM ${await stream()}`))[0]!.n) < 2000; i++) await sleep(200)

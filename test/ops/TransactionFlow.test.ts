@@ -86,7 +86,9 @@ const outputSink = (outputs: ReturnType<typeof transactionOutputs>) => {
     saveDecisions: () => Effect.void,
     loadDecisions: () => Effect.succeed(Option.none())
   }
-  return { sink, sent }
+  /** Whether every partition has committed up to `next` (exclusive), the last sink to commit. */
+  const reached = (nexts: ReadonlyArray<number>) => nexts.every((n, p) => (next.get(p) ?? 0) >= n)
+  return { sink, sent, reached }
 }
 
 /** Seeded transactions, as JSON text and decoded. */
@@ -129,12 +131,12 @@ describe("the transaction flow on the test driver", () => {
       yield* driver.assign([{ topic: TOPIC, partition: 0 }, { topic: TOPIC, partition: 1 }])
       yield* driver.pipe(TOPIC, 0, [...first.slice(0, 200).map((m) => m.text), "{"])
       yield* driver.pipe(TOPIC, 1, [...first.slice(200).map((m) => m.text), null])
-      yield* driver.advance(1_000)
+      expect(yield* driver.advanceUntil(() => published.reached([201, 201]), 60_000)).toBe(true)
       // Mid-stream: the entry arrives, then the second batch.
       blacklist.add({ kind: "user_id", value: user, reason: "chargebacks", addedAtMs: 0, removedAtMs: null })
       yield* driver.pipe(TOPIC, 0, second.slice(0, 200).map((m) => m.text))
       yield* driver.pipe(TOPIC, 1, second.slice(200).map((m) => m.text))
-      yield* driver.advance(1_000)
+      expect(yield* driver.advanceUntil(() => published.reached([401, 401]), 60_000)).toBe(true)
       const summary = yield* driver.drain
       expect(Exit.isSuccess(summary) && summary.value).toMatchObject({ reason: "drained", records: 800, deadLetters: 2 })
     }))

@@ -11,7 +11,8 @@ import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
 
 const brokers = inject("kafkaBrokers")
 const boxes = [
-  sandbox("catchup", brokers, { SLUICE_SESSION_TIMEOUT_MS: "15000" }),
+  // Long enough that a loaded machine restarts a member before the other's session expires.
+  sandbox("catchup", brokers, { SLUICE_SESSION_TIMEOUT_MS: "40000" }),
   sandbox("stalled", brokers, { SLUICE_SESSION_TIMEOUT_MS: "60000", SLUICE_STALLED_AFTER_MS: "4000" })
 ]
 afterAll(() => Promise.all(boxes.map((b) => b.cleanup())))
