@@ -6,8 +6,10 @@ import { SingleBar } from "cli-progress"
 import { Effect, type Scope } from "effect"
 
 /** Whether progress is shown: stderr is a terminal and `CI` is unset (or `false`/`0`). */
-export const progressWanted = (isTTY: boolean | undefined = process.stderr.isTTY, ci: string | undefined = process.env.CI): boolean =>
-  isTTY === true && (ci === undefined || ci === "" || ci === "false" || ci === "0")
+export const progressWanted = (
+  isTTY: boolean | undefined = process.stderr.isTTY,
+  env: { readonly CI?: string | undefined } = process.env
+): boolean => isTTY === true && (env.CI === undefined || env.CI === "" || env.CI === "false" || env.CI === "0")
 
 /** Messages per second since the start, and seconds left at that rate (undefined while unknown). */
 export const rateAndEta = (done: number, total: number, elapsedMs: number): { readonly rate: number; readonly etaSeconds: number | undefined } => {

@@ -3,12 +3,13 @@ import { formatDuration, progressWanted, rateAndEta } from "../../src/ops/Progre
 
 describe("progress", () => {
   it("shows only on a terminal and never under CI", () => {
-    expect(progressWanted(true, undefined)).toBe(true)
-    expect(progressWanted(true, "false")).toBe(true)
-    expect(progressWanted(true, "true")).toBe(false)
-    expect(progressWanted(true, "1")).toBe(false)
-    expect(progressWanted(false, undefined)).toBe(false)
-    expect(progressWanted(undefined, undefined)).toBe(false)
+    // An explicit environment each time: this test itself may run under CI.
+    expect(progressWanted(true, {})).toBe(true)
+    expect(progressWanted(true, { CI: "false" })).toBe(true)
+    expect(progressWanted(true, { CI: "true" })).toBe(false)
+    expect(progressWanted(true, { CI: "1" })).toBe(false)
+    expect(progressWanted(false, {})).toBe(false)
+    expect(progressWanted(undefined, {})).toBe(false)
   })
 
   it("computes the rate so far and the time left at that rate", () => {

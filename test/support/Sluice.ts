@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -51,7 +51,15 @@ export const spawnSluice = (args: ReadonlyArray<string>, env: Record<string, str
   child.stdout!.on("data", onData)
   child.stderr!.on("data", onData)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })))
+    child.on("exit", (code, signal) => {
+      // SLUICE_TEST_RUN_LOGS keeps every run's output in a folder, for a post-mortem of a failed test.
+      const logs = process.env.SLUICE_TEST_RUN_LOGS
+      if (logs !== undefined && logs !== "") {
+        mkdirSync(logs, { recursive: true })
+        writeFileSync(path.join(logs, `${Date.now()}-${child.pid}-${args[0]}.log`), `$ sluice ${args.join(" ")}\n${text}\nexit ${code ?? signal}\n`)
+      }
+      resolve({ code, signal })
+    }))
   return {
     child,
     output: () => text,
