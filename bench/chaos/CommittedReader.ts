@@ -3,7 +3,7 @@
  * and key, without aborted transactions and control markers. The harness's own fetches: the count of
  * what was produced never depends on the code under test.
  */
-import { Consumer, FetchIsolationLevels, IS_CONTROL, IS_TRANSACTIONAL, type RecordsBatch } from "@platformatic/kafka"
+import { Consumer, FetchIsolationLevels, fetchV13, IS_CONTROL, IS_TRANSACTIONAL, type RecordsBatch } from "@platformatic/kafka"
 
 /** One data record as the reader saw it; `key` is the record key as UTF-8 ("" when absent). */
 export interface RecordId {
@@ -94,23 +94,21 @@ export const readCommitted = async (brokers: ReadonlyArray<string>, topic: strin
         byLeader.set(leader, [...(byLeader.get(leader) ?? []), partition])
       }
       for (const [node, partitions] of byLeader) {
-        const response = await consumer.fetch({
-          node,
-          maxWaitTime: 100,
-          minBytes: 1,
-          maxBytes: 16 * 1024 * 1024,
-          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-          topics: [{
-            topicId: info.id,
-            partitions: partitions.map((partition) => ({
-              partition,
-              fetchOffset: BigInt(positions[partition]!),
-              partitionMaxBytes: 4 * 1024 * 1024,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1
-            }))
-          }]
-        })
+        const broker = metadata.brokers.get(node)
+        if (broker === undefined) throw new Error(`${topic}: broker ${node} is not in the metadata`)
+        const connection = await new Promise<Parameters<typeof fetchV13.api.async>[0]>((resolve, reject) =>
+          consumer.connections.get(broker, (error, c) => (error || c === undefined ? reject(error) : resolve(c))))
+        // The raw request, not Consumer.fetch: that method drops batches it wrongly takes for aborted.
+        const response = await fetchV13.api.async(connection, 100, 1, 16 * 1024 * 1024, FetchIsolationLevels.READ_COMMITTED, 0, -1, [{
+          topicId: info.id,
+          partitions: partitions.map((partition) => ({
+            partition,
+            fetchOffset: BigInt(positions[partition]!),
+            partitionMaxBytes: 4 * 1024 * 1024,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1
+          }))
+        }], [], "")
         for (const topicResponse of response.responses) {
           for (const part of topicResponse.partitions) {
             if (part.errorCode !== 0) throw new Error(`${topic}/${part.partitionIndex}: fetch error code ${part.errorCode}`)

@@ -3,7 +3,7 @@
  * fetched concurrently, each partition's batches filtered by `ReadCommitted` and reported with its
  * own error code, so that one partition's error never hides the others' data.
  */
-import { type Consumer, FetchIsolationLevels, findErrorBy, protocolErrorsCodesById } from "@platformatic/kafka"
+import { type Consumer, FetchIsolationLevels, fetchV13, findErrorBy, protocolErrorsCodesById } from "@platformatic/kafka"
 import { Clock, Data, Effect } from "effect"
 import { readCommitted } from "./ReadCommitted.ts"
 import type { RecordBatch } from "./Record.ts"
@@ -87,7 +87,7 @@ export const topicIds = (consumer: Consumer, topics: ReadonlyArray<string>, refr
     return metadataOfExisting(consumer, topics)
   }).pipe(Effect.map((metadata) => new Map([...metadata.topics].map(([name, t]) => [name, t.id]))))
 
-type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>
+type FetchResponse = fetchV13.FetchResponse
 type ClusterMetadata = Awaited<ReturnType<Consumer["metadata"]>>
 
 const isUnknownTopic = (cause: unknown): boolean =>
@@ -133,6 +133,42 @@ const responseOf = (error: unknown): FetchResponse | undefined => {
   return undefined
 }
 
+/** Partition errors that say the client's idea of the partition's leader is out of date. */
+const STALE_LEADER = new Set([5, 6, 74, 75]) // LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH
+
+/**
+ * One sessionless Fetch request to a broker, over the client's own connection to it. Not through
+ * `Consumer.fetch`: for `read_committed` that method drops the batches it takes for aborted, with
+ * one range per producer closed at that producer's last abort marker in the response, so a
+ * transaction committed between two aborts of one producer (a fenced zombie's empty abort after
+ * it) vanished. `ReadCommitted` applies Kafka's own rules to the whole response instead.
+ */
+const fetchFrom = (
+  consumer: Consumer,
+  metadata: ClusterMetadata,
+  node: number,
+  limits: FetchLimits,
+  topics: fetchV13.FetchRequestTopic[]
+): Promise<FetchResponse> =>
+  new Promise((resolve, reject) => {
+    const broker = metadata.brokers.get(node)
+    if (broker === undefined) return reject(new Error(`broker ${node} is not in the cluster's metadata`))
+    consumer.connections.get(broker, (error, connection) => {
+      if (error || connection === undefined) {
+        consumer.clearMetadata()
+        return reject(error ?? new Error(`no connection to broker ${node}`))
+      }
+      // Session id 0 with epoch -1: a full fetch that opens no fetch session on the broker.
+      fetchV13.api(connection, limits.maxWaitMs, 1, limits.maxBytesPerPartition * topics.reduce((n, t) => n + t.partitions.length, 0),
+        FetchIsolationLevels.READ_COMMITTED, 0, -1, topics, [], "", (error, response) => {
+          const answered = response ?? responseOf(error)
+          if (answered?.responses.some((t) => t.partitions.some((p) => STALE_LEADER.has(p.errorCode)))) consumer.clearMetadata()
+          if (error || response === undefined) reject(error ?? new Error(`broker ${node} sent no fetch response`))
+          else resolve(response)
+        })
+    })
+  })
+
 /** What one round fetched, and which wanted partitions have no leader (their topic may be gone). */
 export interface FetchRound {
   readonly fetched: Array<FetchedPartition>
@@ -174,23 +210,16 @@ export const fetchRound = (
       ([node, list]) =>
         Effect.tryPromise({
           try: () =>
-            consumer.fetch({
-              node,
-              maxWaitTime: limits.maxWaitMs,
-              minBytes: 1,
-              maxBytes: limits.maxBytesPerPartition * list.length,
-              isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-              topics: groupByTopicId(list, (topic) => metadata.topics.get(topic)!.id).map(([topicId, parts]) => ({
-                topicId,
-                partitions: parts.map((p) => ({
-                  partition: p.partition,
-                  fetchOffset: BigInt(p.offset),
-                  partitionMaxBytes: limits.maxBytesPerPartition,
-                  currentLeaderEpoch: -1,
-                  lastFetchedEpoch: -1
-                }))
+            fetchFrom(consumer, metadata, node, limits, groupByTopicId(list, (topic) => metadata.topics.get(topic)!.id).map(([topicId, parts]) => ({
+              topicId,
+              partitions: parts.map((p) => ({
+                partition: p.partition,
+                fetchOffset: BigInt(p.offset),
+                partitionMaxBytes: limits.maxBytesPerPartition,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1
               }))
-            }).then(
+            }))).then(
               (response) => response,
               (error) => responseOf(error) ?? Promise.reject(error)
             ),

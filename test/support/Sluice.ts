@@ -181,6 +181,8 @@ export const sandbox = (
       ...env
     },
     cleanup: async () => {
+      // SLUICE_TEST_KEEP keeps the topics, lake and database, for a post-mortem of a failed test.
+      if (process.env.SLUICE_TEST_KEEP !== undefined && process.env.SLUICE_TEST_KEEP !== "") return
       if (s3 !== undefined) {
         const { store } = await reader()
         await Effect.runPromise(Effect.flatMap(store.list(""), (objects) => Effect.forEach(objects, (o) => store.delete(o.key), { concurrency: 16, discard: true })))
