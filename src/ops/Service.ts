@@ -3,7 +3,7 @@
  * and EUR valuation, lake and warehouse sinks), joins the consumer group and runs until stopped
  * or caught up, draining on SIGINT/SIGTERM.
  */
-import { Console, Effect, type Result } from "effect"
+import { Console, Effect, Fiber, type Result } from "effect"
 import type { EurTransaction } from "../domain/ExchangeRate.ts"
 import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { makeKafkaSink } from "../sinks/kafka/KafkaSink.ts"
@@ -169,11 +169,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         )
         : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
-      if (snapshots !== undefined) {
-        yield* Effect.forkScoped(
-          Effect.forever(Effect.sleep(settings.snapshotEveryMs).pipe(Effect.andThen(snapshots), Effect.catchCause((c) => Effect.logError("snapshot failed", c))))
-        )
-      }
+      const periodic = snapshots === undefined ? undefined : yield* Effect.forkScoped(
+        Effect.forever(Effect.sleep(settings.snapshotEveryMs).pipe(Effect.andThen(snapshots), Effect.catchCause((c) => Effect.logError("snapshot failed", c))))
+      )
       const summary = yield* runTopology(topology, source, {
         untilIdleMs: options.untilIdleMs,
         flushWhenCaughtUp: options.untilIdleMs !== undefined,
@@ -182,7 +180,10 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         fencedBackoffMs: 1_000,
         observer: metrics.observer
       }, stop)
-      // A catch-up run ends with tables that reflect everything it committed.
+      // A catch-up run ends with tables that reflect everything it committed. The periodic job stops
+      // first, its run in progress finished: two runs at once fence each other's table commits and
+      // publications.
+      if (periodic !== undefined) yield* Fiber.interrupt(periodic)
       if (snapshots !== undefined && summary.reason === "idle") yield* snapshots
       const warehouseLine = warehouse === undefined
         ? undefined
