@@ -41,21 +41,24 @@ export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>)
       })
   )
 
+// A query runs to its end even when its fiber is interrupted (a service stopping, a snapshot job
+// cancelled): the release would otherwise close the connection under the running query, and
+// DuckDB then deadlocks destroying the context the query holds locked, and the process never exits.
 const runQuery = (connection: DuckDBConnection, sql: string) =>
-  Effect.tryPromise({
+  Effect.uninterruptible(Effect.tryPromise({
     try: async () => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Array<Record<string, unknown>>,
     catch: (cause) => new DuckDbError({ sql, cause })
-  })
+  }))
 
 const runQueryJson = (connection: DuckDBConnection, sql: string) =>
-  Effect.tryPromise({
+  Effect.uninterruptible(Effect.tryPromise({
     try: async (): Promise<JsonResult> => {
       const reader = await connection.runAndReadAll(sql)
       const types = reader.columnTypes()
       return { columns: reader.columnNames().map((name, i) => ({ name, type: String(types[i]) })), rows: reader.getRowsJson() }
     },
     catch: (cause) => new DuckDbError({ sql, cause })
-  })
+  }))
 
 /** A SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`
