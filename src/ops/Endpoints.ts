@@ -21,13 +21,13 @@ export interface Listen {
 export interface LakeView {
   readonly lake: FiguresLake
   readonly topic: string
-  /** Which feeds the page may read (the permissions of a reader); all by default. */
-  readonly canRead?: FeedAccess | undefined
+  /** Which feeds the page may read (a reader's grants, decided at each request); all by default. */
+  readonly access?: Effect.Effect<FeedAccess, unknown> | undefined
 }
 
 /** The dashboard's routes: the page, its figures as JSON, and the live figures from `metricsText`. */
 const dashboardRoutes = (view: LakeView, metricsText: Effect.Effect<string, string>): Routes => {
-  const figures = readFigures(view.lake, view.topic, view.canRead ?? readAll)
+  const figures = Effect.flatMap(view.access ?? Effect.succeed(readAll), (canRead) => readFigures(view.lake, view.topic, canRead))
   return {
     "/": Effect.map(figures, (f) => html(dashboardPage(f, { live: true }))),
     "/figures.json": Effect.map(figures, (f) => json(200, f)),

@@ -3,18 +3,16 @@
  * printed as a table or JSON. With `--as`, the user's grants in the warehouse decide which feeds
  * the query may read; without it, the operator reads them all.
  */
-import { Clock, Console, Effect, Option, Result } from "effect"
+import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import type { Json } from "@duckdb/node-api"
-import { decide, normalizeEmail } from "../domain/Permission.ts"
 import { feedRegistry } from "./FeedsCommand.ts"
 import { openLake } from "./LakeChoice.ts"
 import { lakeFiles } from "./LakeFiles.ts"
-import { grantsOf } from "./Permissions.ts"
 import { lakeViews, type QueryUser, runQuery } from "./Query.ts"
+import { asFlag, readDecisions, readerEmail } from "./Reader.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { formatCount, formatTable } from "./TextTable.ts"
-import { openWarehouse } from "./WarehouseChoice.ts"
 
 /** A value as a table cell: NULL, text as it is, nested values as JSON. */
 const cell = (v: Json): string => (v === null ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v))
@@ -23,7 +21,7 @@ export const queryCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
   Command.make(
     "query",
     {
-      as: Flag.String("as").pipe(Flag.withDescription("Run as this user: only the feeds their grants let them read (default: the operator, every feed)"), Flag.optional),
+      as: asFlag("Run"),
       json: Flag.Boolean("json").pipe(Flag.withDescription("Print the rows as a JSON array of objects"), Flag.withDefault(false)),
       sql: Argument.String("sql").pipe(Argument.withDescription('One SELECT, e.g. "SELECT status, count(*) FROM transaction_stream GROUP BY ALL"'))
     },
@@ -33,14 +31,8 @@ export const queryCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, R>)
         const store = yield* openLake(s, { writes: false })
         const listing = yield* feedRegistry(store).list
         const views = yield* lakeViews(store, [...listing.active, ...listing.archived])
-        let user: QueryUser | undefined
-        if (Option.isSome(f.as)) {
-          const email = normalizeEmail(f.as.value)
-          if (Result.isFailure(email)) return yield* Effect.fail(new Error(`--as: ${email.failure}`))
-          const grants = yield* grantsOf(yield* openWarehouse(s), email.success)
-          const now = yield* Clock.currentTimeMillis
-          user = { email: email.success, mayRead: (folder) => decide(grants, folder, "read", now) }
-        }
+        const email = yield* readerEmail(f.as)
+        const user: QueryUser | undefined = email === undefined ? undefined : yield* Effect.flatten(readDecisions(s, email))
         const result = yield* runQuery({ views, files: yield* lakeFiles(store), sql: f.sql, user })
         if (f.json) {
           yield* Console.log(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c.name, r[i]!]))), null, 2))

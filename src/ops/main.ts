@@ -7,7 +7,8 @@ import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime 
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
-import { readFigures } from "./Figures.ts"
+import { readAll, readFigures } from "./Figures.ts"
+import { asFlag, feedAccess } from "./Reader.ts"
 import { consoleLayer, loggerLayer } from "./Logging.ts"
 import { formatReport } from "./Report.ts"
 import { doctorCommand } from "./DoctorCommand.ts"
@@ -313,16 +314,19 @@ const dashboard = Command.make(
     metrics: Flag.String("metrics").pipe(
       Flag.withDescription("A running service's /metrics, for the live section (default: http://127.0.0.1:$SLUICE_HTTP_PORT/metrics, 9464)"),
       Flag.optional
-    )
+    ),
+    as: asFlag("Show the page")
   },
-  Effect.fn(function*({ port, metrics }) {
+  Effect.fn(function*({ port, metrics, as }) {
     const s = yield* settings
     const metricsUrl = Option.getOrElse(metrics, () => `http://127.0.0.1:${s.http.port}/metrics`)
     yield* Effect.scoped(Effect.gen(function*() {
       const stop = yield* gracefulStop
       const store = yield* openLake(s, { writes: false })
-      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lake: { store, files: yield* lakeFiles(store) }, topic: s.topic }, metricsUrl)
-      yield* Console.log(`dashboard of ${describeLake(s.lake, s.s3)} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
+      const access = yield* feedAccess(s, as)
+      const served = yield* serveDashboard({ host: s.http.host, port, explicit: true }, { lake: { store, files: yield* lakeFiles(store) }, topic: s.topic, access }, metricsUrl)
+      const reader = Option.match(as, { onNone: () => "", onSome: (email) => ` as ${email}` })
+      yield* Console.log(`dashboard of ${describeLake(s.lake, s.s3)}${reader} on ${served?.url ?? "?"}/ (live figures from ${metricsUrl}); Ctrl-C stops it`)
       yield* Deferred.await(stop)
     }))
   })
@@ -335,13 +339,16 @@ const report = Command.make(
       Argument.withDescription("transactions (top users, amounts by country, payment method and day, dead letters), ventes (top 10 clients, revenue by country and client type) or all"),
       Argument.withDefault("all")
     ),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false))
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the figures as JSON"), Flag.withDefault(false)),
+    as: asFlag("Report")
   },
-  Effect.fn(function*({ part, json }) {
+  Effect.fn(function*({ part, json, as }) {
     const s = yield* settings
     const figures = yield* Effect.scoped(Effect.gen(function*() {
       const store = yield* openLake(s, { writes: false })
-      return yield* readFigures({ store, files: yield* lakeFiles(store) }, s.topic)
+      const access = yield* feedAccess(s, as)
+      const canRead = access === undefined ? readAll : yield* access
+      return yield* readFigures({ store, files: yield* lakeFiles(store) }, s.topic, canRead)
     }))
     const shown = part === "ventes"
       ? { lake: figures.lake, at: figures.at, sales: figures.sales }

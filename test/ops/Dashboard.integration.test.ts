@@ -2,7 +2,8 @@
  * `sluice dashboard` in a real headless Chromium (Debian's package, driven by puppeteer-core): the
  * page loads without a console error and shows the figures a seeded producer and a sales fixture
  * make, and the live lag of a running service's partitions; its screenshot is saved (to
- * SLUICE_DASHBOARD_SCREENSHOT when set, e.g. docs/dashboard.png).
+ * SLUICE_DASHBOARD_SCREENSHOT when set, e.g. docs/dashboard.png); as a user (`--as`), it shows only
+ * the feeds that user's grants let them read, decided again at each load.
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -29,7 +30,8 @@ const BAD = 0.02
 const cents = (c: number) => formatEur(`${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`)
 
 describe.skipIf(skip)("the dashboard in a headless Chromium", () => {
-  const box = sandbox("dashboard", inject("kafkaBrokers"))
+  // With a warehouse: the page as a user reads that user's grants there.
+  const box = sandbox("dashboard", inject("kafkaBrokers"), {}, inject("mysqlUrl"))
   const profile = mkdtempSync(path.join(tmpdir(), "sluice-chromium-"))
   let browser: Browser | undefined
   afterAll(async () => {
@@ -49,6 +51,7 @@ describe.skipIf(skip)("the dashboard in a headless Chromium", () => {
     // The service, caught up, for the live section.
     const service = spawnSluice(["run"], box.env)
     let server: ReturnType<typeof spawnSluice> | undefined
+    let asUser: ReturnType<typeof spawnSluice> | undefined
     try {
       await service.waitFor(/http: \/healthz .* on http:\/\/127\.0\.0\.1:\d+/)
       await service.waitFor(/(assigned, resuming at offset[^]*){4}/)
@@ -120,10 +123,33 @@ describe.skipIf(skip)("the dashboard in a headless Chromium", () => {
       const file = process.env.SLUICE_DASHBOARD_SCREENSHOT ?? path.join(profile, "dashboard.png")
       await page.screenshot({ path: file as `${string}.png`, fullPage: true })
       expect(statSync(file).size).toBeGreaterThan(20_000)
+
+      // As a user who may read the streams only: the transactions, not the dead letters nor the
+      // sales tables; and nothing more once the grant is revoked, without restarting the page.
+      const permissions = (...args: Array<string>) => runSluice(["permissions", ...args], box.env)
+      const granted = await permissions("grant", "--email", "ann@example.com", "--folder", "streams", "--permission", "read", "--granted-by", "ops@example.com")
+      expect(granted.code, granted.output).toBe(0)
+      asUser = spawnSluice(["dashboard", "--port", "0", "--metrics", metrics, "--as", "ann@example.com"], box.env)
+      await asUser.waitFor(/dashboard of .* as ann@example\.com on http:\/\/127\.0\.0\.1:\d+\//)
+      const userUrl = /on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(asUser.output())![1]!
+      const denied = () => page.$$eval(".note.denied", (notes) => notes.map((n) => n.textContent ?? ""))
+      await page.goto(userUrl, { waitUntil: "networkidle0" })
+      expect(await cells("#top-users")).toHaveLength(10)
+      expect(await denied()).toEqual([
+        `Not shown: reading _deadletter/${box.topic} is not permitted.`,
+        "Not shown: reading tables/ventes_clients is not permitted."
+      ])
+      const revoked = await permissions("revoke", "--email", "ann@example.com", "--folder", "streams")
+      expect(revoked.code, revoked.output).toBe(0)
+      await page.reload({ waitUntil: "networkidle0" })
+      expect(await page.$("#top-users")).toBeNull()
+      expect(await denied()).toContain("Not shown: reading streams/transaction_flattened is not permitted.")
+      expect(problems).toEqual([])
     } finally {
+      asUser?.child.kill("SIGTERM")
       server?.child.kill("SIGTERM")
       service.child.kill("SIGTERM")
-      await Promise.all([server?.exited, service.exited])
+      await Promise.all([server?.exited, asUser?.exited, service.exited])
     }
   })
 })

@@ -150,6 +150,31 @@ describe("sluice query --as a user", () => {
     }
   })
 
+  it("shows in the report only the figures of the feeds a user may read", async () => {
+    const report = async (email: string) => {
+      const r = await sluice("report", "transactions", "--json", "--as", email)
+      expect(r.code, r.output).toBe(0)
+      const figures = JSON.parse(r.output) as Record<string, { _tag: string; feed?: string; value?: { count?: number } }>
+      return { transactions: figures["transactions"]!, deadLetters: figures["deadLetters"]! }
+    }
+    const bob = await report("bob@example.com")
+    expect(bob.transactions._tag).toBe("Shown")
+    expect(bob.deadLetters).toEqual({ _tag: "Denied", feed: `_deadletter/${box.topic}` })
+    const erin = await report("erin@example.com")
+    expect([erin.transactions._tag, erin.deadLetters._tag]).toEqual(["Shown", "Shown"])
+    for (const email of ["carol@example.com", "dave@example.com"]) {
+      const denied = await report(email)
+      expect(denied.transactions).toEqual({ _tag: "Denied", feed: "streams/transaction_flattened" })
+      expect(denied.deadLetters._tag).toBe("Denied")
+    }
+    const text = await sluice("report", "transactions", "--as", "dave@example.com")
+    expect(text.output).toContain("not shown: reading streams/transaction_flattened is not permitted")
+    const bad = await sluice("report", "--as", "not-an-email")
+    expect(bad.code).toBe(1)
+    expect(bad.output.trim().split("\n")).toHaveLength(1)
+    expect(bad.output).toContain("--as:")
+  })
+
   it("opens no file but those of the feeds the user may read", async () => {
     const [other] = await liveFiles(box.lake, "streams/transaction_flattened")
     for (const sql of [`SELECT count(*) FROM read_parquet('${other}')`, `SELECT count(*) FROM read_text('${path.join(box.lake, "orders.json")}')`]) {
