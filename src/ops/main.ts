@@ -23,6 +23,7 @@ import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
 import { progressWanted } from "./Progress.ts"
 import { queryCommand } from "./QueryCommand.ts"
+import { scheduleCommand } from "./ScheduleCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
 import { venteFeeds } from "./VenteFlow.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
@@ -367,6 +368,7 @@ const cli = root.pipe(
     migrateCommand,
     snapshot,
     vacuum,
+    scheduleCommand(settings),
     topologyCommand,
     stack,
     demo,
