@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { Duration, Effect, Option, Redacted, Result } from "effect"
 import { MIN_KEY_BYTES } from "../domain/Anonymize.ts"
 import { feedFolder } from "../feeds/FeedEntry.ts"
+import { folderMode, OPEN_FOLDER_MODE, RAW_FOLDER_MODE } from "../sinks/lake/FolderModes.ts"
 import { redactUrl } from "../sinks/warehouse/ConnectionUrl.ts"
 import { builtInFeeds, feedRegistry } from "./FeedsCommand.ts"
 import { topicPartitions } from "./KafkaAdmin.ts"
@@ -153,6 +154,22 @@ const checkBucket = (settings: SettingsShape): Effect.Effect<ReadonlyArray<Check
     )
   )
 
+/** The lake's feed folders (`streams/x`, `_deadletter/x`, …) that others may read where their sensitivity says they may not. */
+const tooOpenFolders = async (lake: string) => {
+  const found: Array<{ key: string; mode: number; wanted: number }> = []
+  for (const kind of await fs.readdir(lake).catch(() => [] as Array<string>)) {
+    const tables = await fs.readdir(path.join(lake, kind), { withFileTypes: true }).catch(() => [])
+    for (const key of [kind, ...tables.filter((t) => t.isDirectory()).map((t) => `${kind}/${t.name}`)]) {
+      const stat = await fs.stat(path.join(lake, key)).catch(() => undefined)
+      if (stat === undefined || !stat.isDirectory()) continue
+      const mode = stat.mode & 0o777
+      const wanted = folderMode(key)
+      if ((mode & 0o007 & ~wanted) !== 0) found.push({ key, mode, wanted })
+    }
+  }
+  return found
+}
+
 export const checkLake = (settings: SettingsShape, statfs: (dir: string) => Promise<{ bavail: number; bsize: number }> = (dir) => fs.statfs(dir)) =>
   settings.lake.kind === "s3" ? checkBucket(settings) : checkFolder(settings.lake.dir, statfs)
 
@@ -175,10 +192,17 @@ const checkFolder = (lake: string, statfs: (dir: string) => Promise<{ bavail: nu
     )
     if (exists) {
       const mode = (await fs.stat(lake)).mode & 0o777
+      const open = await tooOpenFolders(lake)
       checks.push(
         (mode & 0o002) !== 0
           ? fail("lake modes", `${lake} is writable by every user (mode ${mode.toString(8)})`, `chmod o-w ${lake}: anyone could add or replace files of the lake`)
-          : ok("lake modes", `${lake} mode ${mode.toString(8)}`)
+          : open.length > 0
+          ? fail(
+            "lake modes",
+            `${open.map((f) => `${f.key} (mode ${f.mode.toString(8)})`).join(", ")} open to other users more than what they hold allows (raw feeds ${RAW_FOLDER_MODE.toString(8)}, others ${OPEN_FOLDER_MODE.toString(8)} at most)`,
+            open.map((f) => `chmod ${f.wanted.toString(8)} ${path.join(lake, f.key)}`).join("; ")
+          )
+          : ok("lake modes", `${lake} mode ${mode.toString(8)}; raw feeds ${RAW_FOLDER_MODE.toString(8)}, anonymized feeds and tables ${OPEN_FOLDER_MODE.toString(8)}`)
       )
     }
     return checks

@@ -5,6 +5,7 @@
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Data, Effect, type Scope } from "effect"
+import { folderMode } from "../sinks/lake/FolderModes.ts"
 import { makeLocalStore } from "../sinks/lake/store/LocalStore.ts"
 import { makeS3Store } from "../sinks/lake/store/S3Store.ts"
 import { checkPutIfAbsent, isTransientIOError, type LakeIOError, type Store, type StoreUnsupported } from "../sinks/lake/store/Store.ts"
@@ -110,7 +111,7 @@ export const openLake = (
   Effect.gen(function*() {
     const location = settings.lake
     const store = location.kind === "file"
-      ? makeLocalStore(location.dir)
+      ? makeLocalStore(location.dir, { folderMode })
       : yield* makeS3Store({
         bucket: location.bucket,
         prefix: location.prefix,

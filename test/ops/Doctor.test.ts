@@ -65,4 +65,22 @@ describe("the doctor's checks", () => {
     const low = await Effect.runPromise(checkLake(settings, async () => ({ bavail: MIN_USABLE_BYTES, bsize: 1 })))
     expect(low.map((c) => [c.check, c.status])).toEqual([["lake", "ok"], ["lake space", "warn"], ["lake modes", "ok"]])
   })
+
+  it("names the raw feeds' folders that other users can read, with the chmod that closes each", async () => {
+    const lake = path.join(fresh(), "lake")
+    const settings = { lake: lakeFolder(lake) } as SettingsShape
+    const plenty = async () => ({ bavail: MIN_FREE_BYTES, bsize: 2 })
+    for (const [key, mode] of [["streams", 0o755], ["streams/transaction_stream", 0o755], ["streams/transaction_stream_anonymized", 0o755], ["tables", 0o755], ["tables/payment_method_totals", 0o755], ["_deadletter", 0o750], ["_deadletter/t", 0o705]] as const) {
+      mkdirSync(path.join(lake, key), { recursive: true })
+      chmodSync(path.join(lake, key), mode)
+    }
+    chmodSync(lake, 0o755)
+    const modes = (await Effect.runPromise(checkLake(settings, plenty))).find((c) => c.check === "lake modes")!
+    expect(modes.status).toBe("fail")
+    expect(modes.detail).toMatch(/^_deadletter\/t \(mode 705\), streams\/transaction_stream \(mode 755\) open to other users/)
+    expect(modes.fix).toBe(`chmod 750 ${path.join(lake, "_deadletter/t")}; chmod 750 ${path.join(lake, "streams/transaction_stream")}`)
+    chmodSync(path.join(lake, "_deadletter/t"), 0o750)
+    chmodSync(path.join(lake, "streams/transaction_stream"), 0o750)
+    expect((await Effect.runPromise(checkLake(settings, plenty))).find((c) => c.check === "lake modes")!.status).toBe("ok")
+  })
 })

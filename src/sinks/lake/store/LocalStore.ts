@@ -31,24 +31,46 @@ const fsyncPath = async (p: string): Promise<void> => {
   }
 }
 
+/** Creates the folder `dir` and its missing parents; each created folder below `root` gets the mode `modeOf` gives its key. */
+const makeFolders = async (root: string, dir: string, modeOf: ((key: string) => number) | undefined): Promise<void> => {
+  const relative = path.relative(root, dir)
+  if (modeOf === undefined || relative === "" || relative.startsWith("..")) {
+    await fs.mkdir(dir, { recursive: true })
+    return
+  }
+  await fs.mkdir(root, { recursive: true })
+  let current = root
+  for (const part of relative.split(path.sep)) {
+    current = path.join(current, part)
+    const created = await fs.mkdir(current).then(() => true, (e) => (code(e) === "EEXIST" ? false : Promise.reject(e)))
+    // chmod, not mkdir's mode, which the process's umask would narrow.
+    if (created) await fs.chmod(current, modeOf(path.relative(root, current).split(path.sep).join("/")))
+  }
+}
+
 /**
  * Creates `file` exclusively, creating its folder when missing: a folder emptied and removed by a
  * delete between the two steps is created again.
  */
-const create = async (file: string): Promise<fs.FileHandle> => {
+const create = async (file: string, folders: (dir: string) => Promise<void>): Promise<fs.FileHandle> => {
   for (let attempt = 0;; attempt++) {
     try {
       return await fs.open(file, "wx")
     } catch (e) {
       if (code(e) !== "ENOENT" || attempt >= 3) throw e
-      await fs.mkdir(path.dirname(file), { recursive: true })
+      await folders(path.dirname(file))
     }
   }
 }
 
 /** Writes a new file from `chunks`, forced to disk when `durable`; returns its size. */
-const writeNew = async (file: string, chunks: AsyncIterable<Uint8Array> | Bytes, durable: boolean): Promise<number> => {
-  const handle = await create(file)
+const writeNew = async (
+  file: string,
+  chunks: AsyncIterable<Uint8Array> | Bytes,
+  durable: boolean,
+  folders: (dir: string) => Promise<void>
+): Promise<number> => {
+  const handle = await create(file, folders)
   try {
     let size = 0
     if (typeof chunks === "string" || chunks instanceof Uint8Array) {
@@ -73,17 +95,19 @@ const absent = <A>(e: unknown, value: A): Promise<A> => (code(e) === "ENOENT" ? 
 /**
  * The store of the folder `dir` (made absolute). Keys are paths relative to it; a delete also
  * removes the folders it leaves empty, so the folder holds what an object store would list.
+ * `folderMode` gives the mode of each folder it creates, by its key.
  */
-export const makeLocalStore = (dir: string): Store => {
+export const makeLocalStore = (dir: string, options: { readonly folderMode?: (key: string) => number } = {}): Store => {
   const root = path.resolve(dir)
   const fileOf = (key: string): string => path.join(root, key)
+  const folders = (folder: string) => makeFolders(root, folder, options.folderMode)
 
   /** Temporary file, fsync, rename, fsync of the folder: readers see the old file or the new one. */
   const replace = (key: string, data: AsyncIterable<Uint8Array> | Bytes, durable: boolean) =>
     Effect.gen(function*() {
       const target = fileOf(key)
       const tmp = temporaryName(target)
-      const size = yield* io("write", tmp, () => writeNew(tmp, data, durable))
+      const size = yield* io("write", tmp, () => writeNew(tmp, data, durable, folders))
       if (durable) crashNow("lake:after-temp-write")
       yield* io("rename", target, () => fs.rename(tmp, target)).pipe(
         Effect.tapError(() => io("unlink", tmp, () => fs.unlink(tmp)).pipe(Effect.ignore))
@@ -96,7 +120,7 @@ export const makeLocalStore = (dir: string): Store => {
     Effect.gen(function*() {
       const target = fileOf(key)
       const tmp = temporaryName(target)
-      yield* io("write", tmp, () => writeNew(tmp, data, true))
+      yield* io("write", tmp, () => writeNew(tmp, data, true, folders))
       // `link` fails atomically when the name is taken, where a rename would replace the file.
       const created = yield* io("link", target, () =>
         fs.link(tmp, target).then(

@@ -1,8 +1,9 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { folderMode } from "../../../../src/sinks/lake/FolderModes.ts"
 import { makeLocalStore } from "../../../../src/sinks/lake/store/LocalStore.ts"
 import { checkPutIfAbsent, type Store, StoreUnsupported } from "../../../../src/sinks/lake/store/Store.ts"
 import { failureOf } from "../../../support/Failure.ts"
@@ -30,6 +31,30 @@ storeContract("a local folder", () => ({
 }))
 
 describe("the local folder", () => {
+  it("gives each folder it creates the mode of its data's sensitivity, whatever the umask", async () => {
+    const dir = folder()
+    const store = makeLocalStore(dir, { folderMode })
+    const previous = process.umask(0o077)
+    try {
+      await Effect.runPromise(store.put("streams/transaction_stream/year=2026/month=12/day=01/a.parquet", "a"))
+      await Effect.runPromise(store.putIfAbsent("streams/transaction_stream_anonymized/_delta_log/00000000000000000000.json", "b"))
+      await Effect.runPromise(store.put("tables/payment_method_totals/snapshot=1/c.parquet", "c"))
+      await Effect.runPromise(store.put("_deadletter/transaction_stream/year=2026/d.parquet", "d"))
+    } finally {
+      process.umask(previous)
+    }
+    const mode = (key: string) => (statSync(path.join(dir, key)).mode & 0o777).toString(8)
+    expect([
+      "streams", "streams/transaction_stream", "streams/transaction_stream/year=2026/month=12/day=01",
+      "streams/transaction_stream_anonymized", "streams/transaction_stream_anonymized/_delta_log",
+      "tables", "tables/payment_method_totals/snapshot=1", "_deadletter", "_deadletter/transaction_stream/year=2026"
+    ].map((k) => [k, mode(k)])).toEqual([
+      ["streams", "755"], ["streams/transaction_stream", "750"], ["streams/transaction_stream/year=2026/month=12/day=01", "750"],
+      ["streams/transaction_stream_anonymized", "755"], ["streams/transaction_stream_anonymized/_delta_log", "755"],
+      ["tables", "755"], ["tables/payment_method_totals/snapshot=1", "755"], ["_deadletter", "750"], ["_deadletter/transaction_stream/year=2026", "750"]
+    ])
+  })
+
   it("leaves no temporary file and no emptied folder behind", async () => {
     const dir = folder()
     const store = makeLocalStore(dir)
