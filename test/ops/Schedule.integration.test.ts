@@ -1,0 +1,64 @@
+/**
+ * `sluice schedule` over a lake a real `sluice run` wrote: `--once` snapshots the tables and
+ * vacuums what is past its retention (and only that); as a service it runs its tasks, logs a line
+ * per run and stops on SIGTERM; a schedule with every task off is refused.
+ */
+import { existsSync, readdirSync, utimesSync, writeFileSync } from "node:fs"
+import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
+
+const brokers = inject("kafkaBrokers")
+const box = sandbox("schedule", brokers)
+const sluice = (...args: Array<string>) => runSluice(args, box.env)
+const commits = (table: string) => readdirSync(path.join(box.lake, table, "_delta_log")).filter((f) => f.endsWith(".json")).length
+
+beforeAll(async () => {
+  const produce = await sluice("produce", "--topic", box.topic, "--messages", "2000", "--partitions", "2", "--seed", "8")
+  expect(produce.code, produce.output).toBe(0)
+  const run = await sluice("run", "--until-idle", "1500")
+  expect(run.code, run.output).toBe(0)
+}, 600_000)
+
+afterAll(box.cleanup)
+
+describe("sluice schedule", () => {
+  it("--once snapshots the tables and vacuums only what is past the retention, and the lake still verifies", async () => {
+    const day = path.join(box.lake, "streams/transaction_stream")
+    // Files no commit names: one written 3 hours ago, one just now (a writer may still commit it).
+    const old = path.join(day, "part-old-orphan.parquet")
+    const fresh = path.join(day, "part-fresh-orphan.parquet")
+    writeFileSync(old, "not a table file")
+    writeFileSync(fresh, "not a table file")
+    const threeHoursAgo = new Date(Date.now() - 3 * 3_600_000)
+    utimesSync(old, threeHoursAgo, threeHoursAgo)
+    const before = commits("tables/payment_method_totals")
+
+    const once = await sluice("schedule", "--once", "--retain-hours", "1")
+    expect(once.code, once.output).toBe(0)
+    expect(once.output).toMatch(/snapshot: aggregate and sales tables up to date/)
+    expect(once.output).toMatch(/vacuum: deleted 1 files/)
+    expect(existsSync(old)).toBe(false)
+    expect(existsSync(fresh)).toBe(true)
+    expect(commits("tables/payment_method_totals")).toBe(before + 1)
+
+    const verify = await sluice("verify")
+    expect(verify.code, verify.output).toBe(0)
+  }, 300_000)
+
+  it("runs as a service until SIGTERM, a log line per run", async () => {
+    const service = spawnSluice(["schedule", "--snapshot-every", "1", "--vacuum-every", "60"], box.env)
+    await service.waitFor(/sluice schedule: snapshot every 1 min, vacuum every 60 min/, 120_000)
+    await service.waitFor(/vacuum: deleted \d+ files/, 120_000)
+    await service.waitFor(/snapshot: aggregate and sales tables up to date/, 120_000)
+    service.child.kill("SIGTERM")
+    const { code } = await service.exited
+    expect(code, service.output()).toBe(0)
+  }, 300_000)
+
+  it("refuses a schedule with every task off, in one line", async () => {
+    const off = await sluice("schedule", "--snapshot-every", "0", "--vacuum-every", "0")
+    expect(off.code).not.toBe(0)
+    expect(off.output.trim()).toBe("sluice: every task is off (each --…-every is 0): nothing to schedule")
+  }, 120_000)
+})
