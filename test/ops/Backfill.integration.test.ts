@@ -96,7 +96,9 @@ const removeDayA = async (): Promise<Record<string, number>> => {
   return removed
 }
 
-const backfillReport = (output: string): BackfillReport => JSON.parse(output.slice(output.indexOf("{"), output.lastIndexOf("}") + 1)) as BackfillReport
+/** The report `--json` prints last, after the log lines of its commits. */
+const backfillReport = (output: string): BackfillReport =>
+  JSON.parse(output.slice(output.lastIndexOf('{\n  "topic"'), output.lastIndexOf("}") + 1)) as BackfillReport
 const writtenBy = (r: BackfillReport) => Object.fromEntries(r.feeds.map((f) => [f.table, f.written]))
 
 let full: Record<string, { rows: number; distinct: number }> = {}
