@@ -170,9 +170,9 @@ export const backfill = (settings: SettingsShape, options: { readonly stream: st
           return list
         }
 
+        // Progress in records checked against a table: each record once per table.
         let filled = 0
-        const steps = tables.length * ranges.length
-        yield* followProgress(`backfill ${options.date}: fill`, () => ({ done: filled, total: steps }), options.progress)
+        yield* followProgress(`backfill ${options.date}: fill`, () => ({ done: filled, total: records * tables.length }), options.progress)
 
         return yield* Effect.forEach(tables, (table) =>
           Effect.gen(function*() {
@@ -245,7 +245,7 @@ export const backfill = (settings: SettingsShape, options: { readonly stream: st
                 yield* Effect.logInfo(`backfill: ${table.root} ${topic}/${partition}: ${gaps.length} rows of offsets ${from}..${to} written (decisions ${formatVersion(version)})`)
                 break
               }
-              filled++
+              filled += byPartition.get(partition)!.length
             }
             return report satisfies FeedBackfill
           }))
