@@ -264,7 +264,9 @@ export const formatBackfill = (r: BackfillReport): string => {
       ["table", "rows", "present", "written", "files", "commits", "conflicts", "left to the service"],
       r.feeds.map((f) => [f.table, formatCount(f.rows), formatCount(f.present), formatCount(f.written), String(f.files), String(f.commits), String(f.conflicts), formatCount(f.leftToService)])
     ),
-    written === 0
+    r.records === 0
+      ? `nothing to write: ${r.topic} holds no record stamped on ${r.date} (${(r.elapsedMs / 1000).toFixed(1)} s)`
+      : written === 0
       ? `nothing to write: the lake holds every row of ${r.date} below its committed offsets (${(r.elapsedMs / 1000).toFixed(1)} s)`
       : `wrote ${formatCount(written)} rows in ${r.feeds.reduce((n, f) => n + f.commits, 0)} commits in ${(r.elapsedMs / 1000).toFixed(1)} s`
   ].join("\n")
