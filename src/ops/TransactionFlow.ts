@@ -185,12 +185,15 @@ export const transactionDecisions = (topics: TransactionStateTopics, maxMessageB
       }
       return cached.decisions
     },
-    restore: (text) => {
-      const c = decodeContent(text)
-      const blacklist = c.blacklist === undefined ? new BlacklistTable() : Result.getOrThrow(parseBlacklist(JSON.stringify(c.blacklist)))
-      return build(c.rates, blacklist, c.maxMessageBytes, "as recorded")
-    }
+    restore: restoreTransactionDecisions
   }
+}
+
+/** The decisions a commit recorded, rebuilt from their stored content; throws when it is not theirs. */
+export const restoreTransactionDecisions = (text: string): Decisions<EurTransaction, TransactionState> => {
+  const c = decodeContent(text)
+  const blacklist = c.blacklist === undefined ? new BlacklistTable() : Result.getOrThrow(parseBlacklist(JSON.stringify(c.blacklist)))
+  return build(c.rates, blacklist, c.maxMessageBytes, "as recorded")
 }
 
 const parseJson = (value: Buffer): Result.Result<unknown, string> => {

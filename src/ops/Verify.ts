@@ -178,7 +178,7 @@ const rowsByPartition = (db: DuckDb, files: ReadonlyArray<string>, offsets: Read
   })
 
 /** The offsets in `from..to` of a partition that have a row in any of `files`, ascending. */
-const lakeOffsets = (db: DuckDb, files: ReadonlyArray<string>, partition: number, from: number, to: number) =>
+export const lakeOffsets = (db: DuckDb, files: ReadonlyArray<string>, partition: number, from: number, to: number) =>
   db.query(`
     SELECT DISTINCT _kafka_offset AS o FROM ${parquetRelation(files, "0::INTEGER AS _kafka_partition, 0::BIGINT AS _kafka_offset")}
     WHERE _kafka_partition = ${partition} AND _kafka_offset BETWEEN ${from} AND ${to} ORDER BY 1`).pipe(

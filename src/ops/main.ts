@@ -5,6 +5,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
+import { backfill, formatBackfill } from "./Backfill.ts"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
 import { readAll, readFigures } from "./Figures.ts"
@@ -215,6 +216,20 @@ const verifyCommand = Command.make(
   })
 ).pipe(Command.withDescription("Reconcile Kafka offsets with the lake (rows, dead letters, duplicates); exit 1 on any gap"))
 
+const backfillCommand = Command.make(
+  "backfill",
+  {
+    stream: Flag.String("stream").pipe(Flag.withDescription("The source topic whose day is backfilled: the transaction topic ($SLUICE_TOPIC or transaction_stream)")),
+    date: Flag.String("date").pipe(Flag.withDescription("The UTC day, YYYY-MM-DD, of the records' Kafka timestamps")),
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
+  },
+  Effect.fn(function*({ stream, date, json }) {
+    const s = yield* settings
+    const report = yield* backfill(s, { stream, date, progress: progressWanted() })
+    yield* Console.log(json ? JSON.stringify(report, null, 2) : formatBackfill(report))
+  })
+).pipe(Command.withDescription("Write to the lake what it lacks of one day of the transaction topic (rows and dead letters), safe to run twice or beside sluice run"))
+
 const migrateCommand = Command.make("migrate", {}, () =>
   Effect.scoped(
     Effect.gen(function*() {
@@ -365,6 +380,7 @@ const cli = root.pipe(
     run,
     produceCommand,
     verifyCommand,
+    backfillCommand,
     migrateCommand,
     snapshot,
     vacuum,

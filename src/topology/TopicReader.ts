@@ -2,7 +2,8 @@
  * Reads a topic without joining a group, as a read_committed reader: a whole topic from each
  * partition's log start to the end it had when the read began (how reference data such as EUR
  * rates is loaded), or the offsets that carry data in a range of one partition (how `verify` tells
- * transaction markers, aborted and compacted records from lost ones).
+ * transaction markers, aborted and compacted records from lost ones), or the records a span of
+ * Kafka timestamps holds (what a backfill of one day reads).
  */
 import { Consumer, ListOffsetTimestamps } from "@platformatic/kafka"
 import { Effect } from "effect"
@@ -97,3 +98,47 @@ export const dataOffsets = (
       }, 10 * DEADLINE_MS)
       return out
     }))
+
+/** A span of one partition's offsets: from `from` up to but excluding `to`. */
+export interface OffsetRange {
+  readonly partition: number
+  readonly from: number
+  readonly to: number
+}
+
+/**
+ * Per partition, the offsets of the records stamped in `[fromMs, toMs)`: from the first offset
+ * whose timestamp is at or after `fromMs` to the first at or after `toMs` (the partition's end when
+ * none is), as Kafka's ListOffsets by timestamp finds them.
+ */
+export const offsetsForTimes = (
+  brokers: ReadonlyArray<string>,
+  topic: string,
+  fromMs: number,
+  toMs: number
+): Effect.Effect<Array<OffsetRange>, KafkaError> =>
+  withReader(brokers, (consumer) =>
+    Effect.gen(function*() {
+      const ends = yield* listOffsets(consumer, topic, ListOffsetTimestamps.LATEST)
+      // A timestamp after every record's finds none (-1): the span runs to the end.
+      const at = (offsets: ReadonlyArray<number>) => ends.map((end, p) => (offsets[p] === undefined || offsets[p]! < 0 ? end : offsets[p]!))
+      const from = at(yield* listOffsets(consumer, topic, BigInt(fromMs)))
+      const to = at(yield* listOffsets(consumer, topic, BigInt(toMs)))
+      return ends.map((_, partition) => ({ partition, from: from[partition]!, to: Math.max(from[partition]!, to[partition]!) }))
+    }))
+
+/**
+ * Reads `ranges` as a read_committed reader, calling `onRecords` with each fetch's records in the
+ * ranges, in offset order per partition.
+ */
+export const readOffsetRanges = (
+  brokers: ReadonlyArray<string>,
+  topic: string,
+  ranges: ReadonlyArray<OffsetRange>,
+  onRecords: (partition: number, records: ReadonlyArray<SourceRecord>) => void
+): Effect.Effect<void, KafkaError> =>
+  withReader(brokers, (consumer) =>
+    readRanges(consumer, topic, ranges.filter((r) => r.to > r.from), (partition, records, to) => {
+      const inRange = records.filter((r) => r.offset < to)
+      if (inRange.length > 0) onRecords(partition, inRange)
+    }, 10 * DEADLINE_MS))

@@ -41,6 +41,19 @@ export class Fenced extends Data.TaggedError("Fenced")<{
   }
 }
 
+/**
+ * A commit's own check found, in the log as it now is, what makes the commit wrong (a backfill's
+ * rows committed meanwhile by another writer): nothing was written.
+ */
+export class Conflict extends Data.TaggedError("Conflict")<{
+  readonly table: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.table}: ${this.reason}`
+  }
+}
+
 /** The state of a table at one version. */
 export interface DeltaSnapshot {
   /** -1 when the table does not exist yet. */
@@ -151,6 +164,15 @@ export interface CommitRequest {
   readonly operationParameters?: Readonly<Record<string, string>>
 }
 
+/** What a checked commit asks besides: a check of the log's state that may refuse it. */
+export interface CheckedCommitRequest extends CommitRequest {
+  /**
+   * Run on the log as it is just before each attempt to write (so again after another writer took
+   * the version): a reason refuses the commit with `Conflict`.
+   */
+  readonly check: (snapshot: DeltaSnapshot) => string | undefined
+}
+
 export interface DeltaTableOptions {
   readonly store: Store
   /** Where the table lives in the store: the key prefix of its `_delta_log` (e.g. `streams/t`). */
@@ -169,6 +191,8 @@ export interface DeltaTable {
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
   /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects. */
   readonly commit: (request: CommitRequest) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError>
+  /** `commit`, refused with `Conflict` when the request's check finds a reason in the log it would join. */
+  readonly commitChecked: (request: CheckedCommitRequest) => Effect.Effect<number, Fenced | Conflict | LakeIOError | DeltaLogError>
 }
 
 const ENGINE = "sluice/0.1.0"
@@ -197,7 +221,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
       })
 
-    const commit = (request: CommitRequest) =>
+    const commitChecked = (request: CommitRequest & { readonly check?: CheckedCommitRequest["check"] }) =>
       lock.withPermits(1)(
         Effect.gen(function*() {
           // Names this commit, so that a write whose answer was lost is recognised as ours.
@@ -210,6 +234,8 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
                 return yield* new Fenced({ table: tableName, appId: t.appId, expected: t.expected, found })
               }
             }
+            const conflict = request.check?.(state)
+            if (conflict !== undefined) return yield* new Conflict({ table: tableName, reason: conflict })
             const version = state.version + 1
             const now = yield* Clock.currentTimeMillis
             const commitInfo: CommitInfo = {
@@ -243,7 +269,9 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
       store,
       root,
       snapshot: lock.withPermits(1)(refresh),
-      commit
+      // Without a check nothing is refused as a conflict.
+      commit: (request: CommitRequest) => commitChecked(request).pipe(Effect.catchTag("Conflict", (e) => Effect.die(e))),
+      commitChecked
     } satisfies DeltaTable
   })
 

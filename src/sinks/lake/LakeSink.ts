@@ -6,6 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import { formatVersion } from "../../topology/Decisions.ts"
+import { isDeadLetter } from "../../topology/Decode.ts"
 import { type OutagePolicy, waitOut } from "../../topology/Outage.ts"
 import type { Decisions } from "../../topology/Decisions.ts"
 import type { Observer } from "../../topology/Observer.ts"
@@ -129,6 +130,28 @@ const inputsOf = <T>(feeds: ReadonlyArray<LakeFeed<any>>): Array<Input<T>> => {
     }
     return { feeds: group, sources: sourcesOf(group.flatMap((f) => f.columns)), time: first.partitionTime, offset: first.offsetOf, row }
   })
+}
+
+/** How one feed takes its rows from a partition's records and dead letters, as a window takes them. */
+export interface FeedRows<T> {
+  /** The feed's row of a decoded record or a dead letter; undefined when the feed takes none from it. */
+  readonly rowOf: (item: Decoded<T> | DeadLetter, decisions: Decisions<T, any>) => unknown
+  /** Rows of one partition, in ascending offsets, as file parts: one per date. */
+  readonly parts: (rows: Iterable<unknown>) => Array<FilePart>
+}
+
+/** The rows of one feed outside a window (a backfill of offsets it lacks), built as a window builds them. */
+export const feedRows = <T>(feed: LakeFeed<any>): FeedRows<T> => {
+  const input = inputsOf<T>([feed])[0]!
+  return {
+    rowOf: (item, decisions) =>
+      isDeadLetter(item) ? (input.row === undefined ? item : undefined) : input.row === undefined ? undefined : input.row(item, decisions),
+    parts: (rows) => {
+      const byDate = new ByDate<any>(input.sources, input.time, input.offset)
+      for (const row of rows) byDate.add(row)
+      return byDate.parts(feed, Number.NEGATIVE_INFINITY)
+    }
+  }
 }
 
 /** What a lake sink of these feeds writes, and where (`locate` names a key of the lake's store). */

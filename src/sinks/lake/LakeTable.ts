@@ -9,7 +9,7 @@ import { crashPoint } from "../CrashPoint.ts"
 import type { Table } from "apache-arrow"
 import { deltaSchemaString, type FileStats } from "./Columns.ts"
 import type { Add } from "./DeltaAction.ts"
-import { type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
+import { type Conflict, type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { type DatePartition, dateFolders } from "./HivePartition.ts"
 import { feedMetadata } from "./Metadata.ts"
@@ -63,6 +63,18 @@ export interface LakeTable<R> {
     readonly state?: number | undefined
     readonly parts: ReadonlyArray<FilePart>
   }) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError | ParquetEncodeError>
+  /**
+   * Writes rows the table lacks among offsets `from..to` of a partition it already committed past
+   * (a backfill): one file per part, committed with no txn moved, unless `check` finds a reason
+   * against it in the log as it is at the commit (the rows committed meanwhile, say).
+   */
+  readonly fill: (args: {
+    readonly sp: SourcePartition
+    readonly from: number
+    readonly to: number
+    readonly parts: ReadonlyArray<FilePart>
+    readonly check: (snapshot: DeltaSnapshot) => string | undefined
+  }) => Effect.Effect<number, Conflict | Fenced | LakeIOError | DeltaLogError | ParquetEncodeError>
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
 }
 
@@ -86,6 +98,13 @@ export const incarnationOf = (topicId: string): string => topicId.replaceAll("-"
  */
 export const dataFileName = (sp: SourcePartition, from: number, to: number, n: number, writer: string): string =>
   `part-${sp.partition}-${from}-${to}-${n}-${incarnationOf(sp.topicId)}-${writer}.parquet`
+
+/**
+ * `fill-<partition>-<from>-<to>-<n>-<incarnation>-<writer>.parquet`: a backfill's file. Not a
+ * `part-` name: a partition's new owner never takes it for a window's file that no commit names.
+ */
+export const fillFileName = (sp: SourcePartition, from: number, to: number, n: number, writer: string): string =>
+  `fill-${sp.partition}-${from}-${to}-${n}-${incarnationOf(sp.topicId)}-${writer}.parquet`
 
 /** What a data file's name (or its temporary name) says of its contents; undefined for other files. */
 export const parseDataFileName = (name: string): { partition: number; from: number; to: number; incarnation: string } | undefined => {
@@ -167,24 +186,27 @@ export const openLakeTable = <R>(
           ), { discard: true })
       })
 
-    const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, state, parts }) =>
+    /**
+     * Writes one file per part, named by `name`, and turns them into `add`s; on failure the files
+     * written so far are removed. `written` (relative to the root) is what a failed commit removes.
+     */
+    const writeParts = (sp: SourcePartition, parts: ReadonlyArray<FilePart>, name: (n: number, writer: string) => string) =>
       Effect.gen(function*() {
-        const adds: Array<Add> = []
         // Relative to the table's root, as the log names them.
         const written: Array<string> = []
         const writer = randomBytes(4).toString("hex")
         // Files of an attempt that never reached the log are this writer's alone: removed on failure.
         const removeWritten = Effect.forEach(written, (f) => store.delete(joinKey(root, f)).pipe(Effect.ignore), { discard: true })
-        yield* Effect.gen(function*() {
+        const adds = yield* Effect.gen(function*() {
           // Encoding runs in a worker: every part is sent off before the first is awaited.
           const encoded = yield* Effect.forEach(parts, (part) => options.encoder.encode(part.table, options.compression), {
             concurrency: "unbounded"
           })
           // The parts go to the store side by side: an object store answers each PUT after a round trip.
-          const added = yield* Effect.forEach(parts, (part, n) =>
+          return yield* Effect.forEach(parts, (part, n) =>
             Effect.gen(function*() {
               const bytes = encoded[n]!
-              const relative = `${layout.path(part.date)}/${dataFileName(sp, from, to, n, writer)}`
+              const relative = `${layout.path(part.date)}/${name(n, writer)}`
               // Durable and whole once written (a local store renames a synced temporary file; an
               // object store shows an object only once its PUT completes); no other writer uses this name.
               written.push(relative)
@@ -201,8 +223,23 @@ export const openLakeTable = <R>(
               }
               return add
             }), { concurrency: PARALLEL_PUTS })
-          adds.push(...added)
         }).pipe(Effect.tapError(() => removeWritten))
+        return { adds, written }
+      })
+
+    /** After a refused commit: our files are not in the log, nobody else names them. */
+    const removeUncommitted = (written: ReadonlyArray<string>) =>
+      Effect.flatMap(table.snapshot, (s) =>
+        Effect.forEach(written, (f) => (s.files.has(f) ? Effect.void : store.delete(joinKey(root, f))), { discard: true }))
+
+    const updateMetadata = Effect.gen(function*() {
+      const snapshot = yield* table.snapshot
+      yield* store.put(joinKey(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, store.locate(root), snapshot), null, 2), { durable: false })
+    })
+
+    const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, state, parts }) =>
+      Effect.gen(function*() {
+        const { adds, written } = yield* writeParts(sp, parts, (n, writer) => dataFileName(sp, from, to, n, writer))
         const appId = offsetsAppId(feed.name, sp)
         // From the txn check to the log write, a commit is not interrupted: a revoked partition's
         // commit either lands before the revoke returns or never starts.
@@ -217,21 +254,23 @@ export const openLakeTable = <R>(
             operation: "STREAMING UPDATE",
             operationParameters: { outputMode: "Append", queryId: appId, epochId: String(to) }
           })
-        ).pipe(
-          Effect.tapError((e) =>
-            e._tag === "Fenced"
-              // Our files are not in the log: nobody else names them.
-              ? Effect.flatMap(table.snapshot, (s) =>
-                Effect.forEach(written, (f) => (s.files.has(f) ? Effect.void : store.delete(joinKey(root, f))), { discard: true }))
-              : Effect.void
-          )
-        )
+        ).pipe(Effect.tapError((e) => (e._tag === "Fenced" ? removeUncommitted(written) : Effect.void)))
         yield* crashPoint("lake:after-log-commit")
         yield* removeUnnamed(sp, to)
-        const snapshot = yield* table.snapshot
-        yield* store.put(joinKey(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, store.locate(root), snapshot), null, 2), { durable: false })
+        yield* updateMetadata
         return version
       })
 
-    return { feed, root, committed, recover, write, snapshot: table.snapshot }
+    const fill: LakeTable<R>["fill"] = ({ sp, from, to, parts, check }) =>
+      Effect.gen(function*() {
+        const { adds, written } = yield* writeParts(sp, parts, (n, writer) => fillFileName(sp, from, to, n, writer))
+        // No txn moves: the partition's writer goes on from where it is.
+        const version = yield* Effect.uninterruptible(
+          table.commitChecked({ txns: [], adds, check, operation: "WRITE", operationParameters: { mode: "Append", backfill: `${sp.partition}:${from}..${to}` } })
+        ).pipe(Effect.tapError((e) => (e._tag === "Conflict" ? removeUncommitted(written) : Effect.void)))
+        yield* updateMetadata
+        return version
+      })
+
+    return { feed, root, committed, recover, write, fill, snapshot: table.snapshot }
   })

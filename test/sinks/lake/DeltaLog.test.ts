@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Add } from "../../../src/sinks/lake/DeltaAction.ts"
-import { commitFileName, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
+import { commitFileName, Conflict, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
 import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { failureOf } from "../../support/Failure.ts"
 
@@ -157,5 +157,26 @@ describe("DeltaLog", () => {
     expect(after.txns.get("f@t/0")).toBe(79)
     expect(after.metaData).toEqual(options(root).metaData)
     expect(after.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 })
+  })
+
+  it("runs a checked commit's check on the log as it is when it writes, again after losing a version to another writer", async () => {
+    const root = tempDir()
+    const a = await run(openDeltaTable(options(root, 1_000)))
+    const b = await run(openDeltaTable(options(root, 1_000)))
+    await run(a.commit({ txns: [], adds: [add("a0.parquet")], operation: "WRITE" }))
+    // b read the log before a's second file: its check, run on the log as it is at b's commit, sees it.
+    const known = new Set((await run(b.snapshot)).files.keys())
+    const check = (s: { readonly files: ReadonlyMap<string, Add> }) => {
+      const added = [...s.files.keys()].filter((f) => !known.has(f))
+      return added.length === 0 ? undefined : `${added.join(", ")} committed meanwhile`
+    }
+    await run(a.commit({ txns: [], adds: [add("a1.parquet")], operation: "WRITE" }))
+    const exit = await Effect.runPromiseExit(b.commitChecked({ txns: [], adds: [add("b.parquet")], check, operation: "WRITE" }))
+    expect(failureOf(exit)).toEqual(new Conflict({ table: root, reason: "a1.parquet committed meanwhile" }))
+    expect([...(await run(readSnapshot(root))).files.keys()]).toEqual(["a0.parquet", "a1.parquet"])
+    // Once nothing new is found, the commit lands.
+    known.add("a1.parquet")
+    expect(await run(b.commitChecked({ txns: [], adds: [add("b.parquet")], check, operation: "WRITE" }))).toBe(2)
+    expect([...(await run(readSnapshot(root))).files.keys()]).toEqual(["a0.parquet", "a1.parquet", "b.parquet"])
   })
 })
