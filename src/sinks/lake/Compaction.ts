@@ -217,8 +217,10 @@ export const compactTable = (
       metaData: { id: "", format: { provider: "parquet", options: {} }, schemaString: "{}", partitionColumns: [], configuration: {} }
     })
     const before = yield* first.snapshot
+    // The snapshot is the table's live state, changed by every refresh: its figures are taken now.
+    const filesBefore = before.totals.files
     const report = { table: root, location: table, partitions: [] as Array<PartitionCompaction>, skipped: [] as Array<{ partition: string; reason: string }> }
-    if (before.version < 0) return { ...report, filesBefore: 0, filesAfter: 0 }
+    if (before.version < 0) return { ...report, filesBefore, filesAfter: filesBefore }
     const plan = planCompaction(before.files.values(), options.targetBytes)
     let done = 0
     options.onPartition?.(0, plan.size)
@@ -293,9 +295,9 @@ export const compactTable = (
     const after: DeltaSnapshot = yield* first.snapshot
     if (!options.dryRun && report.partitions.length > 0) yield* writeTableMetadata(store, root, after, snapshotNumberOf(root, after))
     const filesAfter = options.dryRun
-      ? before.totals.files - report.partitions.reduce((n, p) => n + p.filesBefore - p.filesAfter, 0)
+      ? filesBefore - report.partitions.reduce((n, p) => n + p.filesBefore - p.filesAfter, 0)
       : after.totals.files
-    return { ...report, filesBefore: before.totals.files, filesAfter }
+    return { ...report, filesBefore, filesAfter }
   })
 
 /** The fields a versioned table's `_metadata.json` has besides a feed's: its snapshot number. */
