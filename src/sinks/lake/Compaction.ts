@@ -272,7 +272,14 @@ export const compactTable = (
           } satisfies PartitionCompaction
         }).pipe(
           // Files of a commit that did not land are nobody's: removed now rather than left to vacuum.
-          Effect.tapError(() => Effect.forEach(written, (f) => store.delete(joinKey(root, f)).pipe(Effect.ignore), { discard: true })),
+          // Whether it landed is read from the log (a failure after the commit, or of its answer,
+          // may hide one that did); when the log cannot be read, vacuum decides later.
+          Effect.tapError(() =>
+            first.snapshot.pipe(
+              Effect.flatMap((s) => Effect.forEach(written.filter((f) => !s.files.has(f)), (f) => store.delete(joinKey(root, f)), { discard: true })),
+              Effect.ignore
+            )
+          ),
           Effect.catchTag("FileGone", (e: FileGone) => Effect.succeed(e))
         )
         if (outcome === undefined) break
