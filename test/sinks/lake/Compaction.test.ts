@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { parquetRelation, withDuckDb } from "../../../src/ops/DuckDb.ts"
 import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
@@ -14,7 +14,7 @@ import { datePartition } from "../../../src/sinks/lake/HivePartition.ts"
 import { type FilePart, type LakeTable, openLakeTable, TOPIC_ID_TAG } from "../../../src/sinks/lake/LakeTable.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
-import type { Store } from "../../../src/sinks/lake/store/Store.ts"
+import { LakeIOError, type Store } from "../../../src/sinks/lake/store/Store.ts"
 import { offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { records } from "../../../src/topology/Processor.ts"
 
@@ -233,6 +233,35 @@ describe("compaction", () => {
     await Effect.runPromise(service.write({ sp, from: 35, to: 39, expected: 34, decisions: 1, parts: [part(35, 39, 22)] }))
     expect((await liveRows(dir)).length).toBe(40)
     expect(existsSync(path.join(dir, ROOT, "_metadata.json"))).toBe(true)
+  })
+})
+
+describe("compaction failing after its commit", () => {
+  it("keeps the merged file the log names when what follows the commit fails (its checkpoint here)", async () => {
+    const dir = lake()
+    const store = makeLocalStore(dir)
+    await writeWindows(await Effect.runPromise(open(store)), 3)
+    const rowsBefore = await liveRows(dir)
+    const before = await Effect.runPromise(readSnapshot(store, ROOT))
+    // The first compaction commit lands on a checkpoint version, and the checkpoint's write fails.
+    const failing: Store = {
+      ...store,
+      put: (key, data, options) =>
+        key.endsWith(".checkpoint.parquet")
+          ? Effect.fail(new LakeIOError({ op: "put", path: key, cause: new Error("disk full"), transient: true }))
+          : store.put(key, data, options)
+    }
+    const exit = await Effect.runPromiseExit(compactTable(failing, ROOT, {
+      targetBytes: 128 * 1024 * 1024,
+      compression: "zstd",
+      checkpointInterval: before.version + 1,
+      dryRun: false
+    }))
+    expect(Exit.isFailure(exit)).toBe(true)
+    const after = await Effect.runPromise(readSnapshot(store, ROOT))
+    expect(after.version).toBe(before.version + 1)
+    for (const file of after.files.keys()) expect(existsSync(path.join(dir, ROOT, file)), file).toBe(true)
+    expect(await liveRows(dir)).toEqual(rowsBefore)
   })
 })
 
