@@ -57,6 +57,9 @@ export interface CompactionReport {
 
 const DEFAULT_ATTEMPTS = 3
 
+/** How many of a bin's files are read from the store at once. */
+const PARALLEL_READS = 8
+
 /** Files that may be merged into one: same folder, partition values and tags (a topic incarnation). */
 const groupKey = (add: Add): string => JSON.stringify([parentKey(add.path), add.partitionValues, add.tags ?? {}])
 
@@ -150,9 +153,10 @@ const schemaKey = (table: Table): string => table.schema.fields.map((f) => `${f.
 const rewriteBin = (store: Store, root: string, bin: ReadonlyArray<Add>, compression: Compression, written: Array<string>) =>
   Effect.gen(function*() {
     const bySchema = new Map<string, { tables: Array<Table>; adds: Array<Add> }>()
-    for (const add of bin) {
-      const key = joinKey(root, add.path)
-      const bytes = yield* store.get(key)
+    // Small files are read side by side (a round trip each from an object store), decoded in turn.
+    const contents = yield* Effect.forEach(bin, (add) => store.get(joinKey(root, add.path)), { concurrency: PARALLEL_READS })
+    for (const [n, add] of bin.entries()) {
+      const bytes = contents[n]!
       if (Option.isNone(bytes)) return yield* new DeltaLogError({ table: store.locate(root), reason: `${add.path} is live in the log but missing from the store` })
       const table = yield* Effect.try({
         try: () => decodeParquet(bytes.value),
