@@ -297,7 +297,7 @@ export const compactTable = (
           report.skipped.push({ partition: folder, reason: outcome.message })
           break
         }
-        yield* Effect.logInfo(`compact ${table}/${folder}: ${outcome.message}; planning the partition again`)
+        yield* Effect.logInfo(`compact ${table}/${folder}: ${outcome.path} left the table meanwhile; planning the partition again`)
         bins = planCompaction(yield* first.snapshot.pipe(Effect.map((s) => s.files.values())), options.targetBytes).get(folder) ?? []
         if (bins.length === 0) break
       }
