@@ -172,7 +172,7 @@ export interface DeltaTable {
   readonly root: string
   /** The latest state, after reading any commits other writers made. */
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
-  /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects. */
+  /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects, or with the precondition's error. */
   readonly commit: <E = never>(request: CommitRequest<E>) => Effect.Effect<number, E | Fenced | LakeIOError | DeltaLogError>
 }
 
