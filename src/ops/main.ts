@@ -19,6 +19,7 @@ import { topicId } from "./KafkaAdmin.ts"
 import { describeLake, lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
 import { lakeFiles } from "./LakeFiles.ts"
 import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { compactCommand, retentionCommand } from "./MaintenanceCommand.ts"
 import { metadataCommand } from "./MetadataCommand.ts"
 import { permissionsCommand } from "./PermissionsCommand.ts"
 import { produce, type ProduceKind, ProduceKinds } from "./Produce.ts"
@@ -384,6 +385,8 @@ const cli = root.pipe(
     migrateCommand,
     snapshot,
     vacuum,
+    compactCommand(settings),
+    retentionCommand(settings),
     scheduleCommand(settings),
     topologyCommand,
     stack,

@@ -153,7 +153,7 @@ const apply = (snapshot: MutableSnapshot, actions: ReadonlyArray<Action>): void 
 export const commitFileName = (version: number): string => `${String(version).padStart(20, "0")}.json`
 
 /** What one commit writes besides its `commitInfo`. */
-export interface CommitRequest {
+export interface CommitRequest<E = never> {
   /** Idempotency markers and the versions the writer expects the log to hold before this commit. */
   readonly txns: ReadonlyArray<{ readonly appId: string; readonly expected: number | undefined; readonly version: number }>
   /** Txns recorded without a check (what the writer wants readers of this commit to know). */
@@ -162,15 +162,11 @@ export interface CommitRequest {
   readonly removes?: ReadonlyArray<Remove>
   readonly operation: string
   readonly operationParameters?: Readonly<Record<string, string>>
-}
-
-/** What a checked commit asks besides: a check of the log's state that may refuse it. */
-export interface CheckedCommitRequest extends CommitRequest {
   /**
-   * Run on the log as it is just before each attempt to write (so again after another writer took
-   * the version): a reason refuses the commit with `Conflict`.
+   * Checked against the latest state before each attempt, after the txns: an error says the commit
+   * no longer applies (a file it removes was removed meanwhile) and is returned as the failure.
    */
-  readonly check: (snapshot: DeltaSnapshot) => string | undefined
+  readonly precondition?: (snapshot: DeltaSnapshot) => E | undefined
 }
 
 export interface DeltaTableOptions {
@@ -189,10 +185,8 @@ export interface DeltaTable {
   readonly root: string
   /** The latest state, after reading any commits other writers made. */
   readonly snapshot: Effect.Effect<DeltaSnapshot, LakeIOError | DeltaLogError>
-  /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects. */
-  readonly commit: (request: CommitRequest) => Effect.Effect<number, Fenced | LakeIOError | DeltaLogError>
-  /** `commit`, refused with `Conflict` when the request's check finds a reason in the log it would join. */
-  readonly commitChecked: (request: CheckedCommitRequest) => Effect.Effect<number, Fenced | Conflict | LakeIOError | DeltaLogError>
+  /** Commits actions at the next version; fails with `Fenced` when a txn is not what the writer expects, or with the precondition's error. */
+  readonly commit: <E = never>(request: CommitRequest<E>) => Effect.Effect<number, E | Fenced | LakeIOError | DeltaLogError>
 }
 
 const ENGINE = "sluice/0.1.0"
@@ -221,7 +215,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
       })
 
-    const commitChecked = (request: CommitRequest & { readonly check?: CheckedCommitRequest["check"] }) =>
+    const commit = <E = never>(request: CommitRequest<E>) =>
       lock.withPermits(1)(
         Effect.gen(function*() {
           // Names this commit, so that a write whose answer was lost is recognised as ours.
@@ -234,8 +228,8 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
                 return yield* new Fenced({ table: tableName, appId: t.appId, expected: t.expected, found })
               }
             }
-            const conflict = request.check?.(state)
-            if (conflict !== undefined) return yield* new Conflict({ table: tableName, reason: conflict })
+            const refused = request.precondition?.(state)
+            if (refused !== undefined) return yield* Effect.fail(refused)
             const version = state.version + 1
             const now = yield* Clock.currentTimeMillis
             const commitInfo: CommitInfo = {
@@ -269,9 +263,7 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
       store,
       root,
       snapshot: lock.withPermits(1)(refresh),
-      // Without a check nothing is refused as a conflict.
-      commit: (request: CommitRequest) => commitChecked(request).pipe(Effect.catchTag("Conflict", (e) => Effect.die(e))),
-      commitChecked
+      commit
     } satisfies DeltaTable
   })
 
@@ -335,3 +327,22 @@ const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Eff
       state.version += 1
     }
   })
+
+/**
+ * A commit that rewrites or drops files no longer applies: one of them left the table since it was
+ * planned (another compaction or a retention removed it), so committing would name it twice.
+ */
+export class FileGone extends Data.TaggedError("FileGone")<{
+  readonly table: string
+  readonly path: string
+}> {
+  override get message(): string {
+    return `${this.table}: ${this.path} is no longer in the table (another writer removed it)`
+  }
+}
+
+/** A commit precondition: every one of `paths` is still a live file of the table. */
+export const stillLive = (table: string, paths: ReadonlyArray<string>) => (snapshot: DeltaSnapshot): FileGone | undefined => {
+  const gone = paths.find((p) => !snapshot.files.has(p))
+  return gone === undefined ? undefined : new FileGone({ table, path: gone })
+}

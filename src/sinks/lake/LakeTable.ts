@@ -9,7 +9,7 @@ import { crashPoint } from "../CrashPoint.ts"
 import type { Table } from "apache-arrow"
 import { deltaSchemaString, type FileStats } from "./Columns.ts"
 import type { Add } from "./DeltaAction.ts"
-import { type Conflict, type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
+import { Conflict, type DeltaLogError, type DeltaSnapshot, type DeltaTable, type Fenced, openDeltaTable } from "./DeltaLog.ts"
 import type { LakeFeed } from "./Feeds.ts"
 import { type DatePartition, dateFolders } from "./HivePartition.ts"
 import { feedMetadata } from "./Metadata.ts"
@@ -266,7 +266,16 @@ export const openLakeTable = <R>(
         const { adds, written } = yield* writeParts(sp, parts, (n, writer) => fillFileName(sp, from, to, n, writer))
         // No txn moves: the partition's writer goes on from where it is.
         const version = yield* Effect.uninterruptible(
-          table.commitChecked({ txns: [], adds, check, operation: "WRITE", operationParameters: { mode: "Append", backfill: `${sp.partition}:${from}..${to}` } })
+          table.commit({
+            txns: [],
+            adds,
+            precondition: (snapshot) => {
+              const reason = check(snapshot)
+              return reason === undefined ? undefined : new Conflict({ table: table.store.locate(table.root), reason })
+            },
+            operation: "WRITE",
+            operationParameters: { mode: "Append", backfill: `${sp.partition}:${from}..${to}` }
+          })
         ).pipe(Effect.tapError((e) => (e._tag === "Conflict" ? removeUncommitted(written) : Effect.void)))
         yield* updateMetadata
         return version

@@ -59,7 +59,8 @@ const schemaString = (table: SnapshotTable): string =>
     ]
   })
 
-const snapshotOfPath = (file: string): number | undefined => {
+/** The snapshot number of a file of a versioned table, from its `version=vN/` folder. */
+export const snapshotOfPath = (file: string): number | undefined => {
   const m = /(?:^|\/)version=v(\d+)\//.exec(file)
   return m === null ? undefined : Number(m[1])
 }

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Add } from "../../../src/sinks/lake/DeltaAction.ts"
-import { commitFileName, Conflict, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
+import { commitFileName, Conflict, type DeltaSnapshot, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
 import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { failureOf } from "../../support/Failure.ts"
 
@@ -159,8 +159,12 @@ describe("DeltaLog", () => {
     expect(after.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 })
   })
 
-  it("runs a checked commit's check on the log as it is when it writes, again after losing a version to another writer", async () => {
+  it("runs a commit's precondition on the log as it is when it writes, again after losing a version to another writer", async () => {
     const root = tempDir()
+    const conflictOf = (check: (s: DeltaSnapshot) => string | undefined) => (s: DeltaSnapshot) => {
+      const reason = check(s)
+      return reason === undefined ? undefined : new Conflict({ table: root, reason })
+    }
     const a = await run(openDeltaTable(options(root, 1_000)))
     const b = await run(openDeltaTable(options(root, 1_000)))
     await run(a.commit({ txns: [], adds: [add("a0.parquet")], operation: "WRITE" }))
@@ -171,12 +175,12 @@ describe("DeltaLog", () => {
       return added.length === 0 ? undefined : `${added.join(", ")} committed meanwhile`
     }
     await run(a.commit({ txns: [], adds: [add("a1.parquet")], operation: "WRITE" }))
-    const exit = await Effect.runPromiseExit(b.commitChecked({ txns: [], adds: [add("b.parquet")], check, operation: "WRITE" }))
+    const exit = await Effect.runPromiseExit(b.commit({ txns: [], adds: [add("b.parquet")], precondition: conflictOf(check), operation: "WRITE" }))
     expect(failureOf(exit)).toEqual(new Conflict({ table: root, reason: "a1.parquet committed meanwhile" }))
     expect([...(await run(readSnapshot(root))).files.keys()]).toEqual(["a0.parquet", "a1.parquet"])
     // Once nothing new is found, the commit lands.
     known.add("a1.parquet")
-    expect(await run(b.commitChecked({ txns: [], adds: [add("b.parquet")], check, operation: "WRITE" }))).toBe(2)
+    expect(await run(b.commit({ txns: [], adds: [add("b.parquet")], precondition: conflictOf(check), operation: "WRITE" }))).toBe(2)
     expect([...(await run(readSnapshot(root))).files.keys()]).toEqual(["a0.parquet", "a1.parquet", "b.parquet"])
   })
 })
