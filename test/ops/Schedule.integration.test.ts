@@ -1,6 +1,6 @@
 /**
- * `sluice schedule` over a lake a real `sluice run` wrote: `--once` snapshots the tables and
- * vacuums what is past its retention (and only that); as a service it runs its tasks, logs a line
+ * `sluice schedule` over a lake a real `sluice run` wrote: `--once` snapshots the tables, compacts,
+ * applies the retention, and vacuums what is past its retention (and only that); as a service it runs its tasks, logs a line
  * per run and stops on SIGTERM; a schedule with every task off is refused.
  */
 import { existsSync, readdirSync, utimesSync, writeFileSync } from "node:fs"
@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(box.cleanup)
 
 describe("sluice schedule", () => {
-  it("--once snapshots the tables and vacuums only what is past the retention, and the lake still verifies", async () => {
+  it("--once snapshots, compacts, expires and vacuums only what is past the retention, in that order, and the lake still verifies", async () => {
     const day = path.join(box.lake, "streams/transaction_stream")
     // Files no commit names: one written 3 hours ago, one just now (a writer may still commit it).
     const old = path.join(day, "part-old-orphan.parquet")
@@ -34,10 +34,16 @@ describe("sluice schedule", () => {
     utimesSync(old, threeHoursAgo, threeHoursAgo)
     const before = commits("tables/payment_method_totals")
 
-    const once = await sluice("schedule", "--once", "--retain-hours", "1")
+    const once = await sluice("schedule", "--once", "--retain-hours", "1", "--target-file-mb", "1", "--retention-days", "36500", "--keep-versions", "1")
     expect(once.code, once.output).toBe(0)
     expect(once.output).toMatch(/snapshot: aggregate and sales tables up to date/)
+    expect(once.output).toMatch(/compact: \d+ live files became \d+ in 9 tables/)
+    expect(once.output).toMatch(/retention: 0 day partitions older than 36500 days removed \(0 files\) from 5 streams; [1-9]\d* files of snapshots before the last 1 deleted from 4 tables/)
     expect(once.output).toMatch(/vacuum: deleted 1 files/)
+    // Tasks in order: what compaction and retention leave behind, vacuum sees the same run.
+    expect(once.output.indexOf("snapshot: aggregate")).toBeLessThan(once.output.indexOf("compact: "))
+    expect(once.output.indexOf("compact: ")).toBeLessThan(once.output.indexOf("retention: "))
+    expect(once.output.indexOf("retention: ")).toBeLessThan(once.output.indexOf("vacuum: deleted"))
     expect(existsSync(old)).toBe(false)
     expect(existsSync(fresh)).toBe(true)
     expect(commits("tables/payment_method_totals")).toBe(before + 1)
@@ -47,7 +53,7 @@ describe("sluice schedule", () => {
   }, 300_000)
 
   it("runs as a service until SIGTERM, a log line per run", async () => {
-    const service = spawnSluice(["schedule", "--snapshot-every", "1", "--vacuum-every", "60"], box.env)
+    const service = spawnSluice(["schedule", "--snapshot-every", "1", "--compact-every", "0", "--vacuum-every", "60"], box.env)
     await service.waitFor(/sluice schedule: snapshot every 1 min, vacuum every 60 min/, 120_000)
     await service.waitFor(/vacuum: deleted \d+ files/, 120_000)
     await service.waitFor(/snapshot: aggregate and sales tables up to date/, 120_000)
@@ -57,8 +63,8 @@ describe("sluice schedule", () => {
   }, 300_000)
 
   it("refuses a schedule with every task off, in one line", async () => {
-    const off = await sluice("schedule", "--snapshot-every", "0", "--vacuum-every", "0")
+    const off = await sluice("schedule", "--snapshot-every", "0", "--compact-every", "0", "--vacuum-every", "0")
     expect(off.code).not.toBe(0)
-    expect(off.output.trim()).toBe("sluice: every task is off (each --…-every is 0): nothing to schedule")
+    expect(off.output.trim()).toBe("sluice: every task is off (each --…-every is 0, and retention needs --retention-days or --keep-versions): nothing to schedule")
   }, 120_000)
 })
