@@ -74,12 +74,17 @@ export class MemoryBudget {
   admit<A>(wanted: ReadonlyArray<A>, maxRawBytes: number): ReadonlyArray<A> {
     if (wanted.length === 0) return wanted
     const room = this.limitBytes - this.usedBytes
-    // Until a fetch tells what its message bytes are charged, one partition at a time.
-    const plannedBytes = this.rawSeen > 0 ? maxRawBytes * (this.chargedSeen / this.rawSeen) : Number.POSITIVE_INFINITY
-    if (room >= wanted.length * plannedBytes) return wanted
-    const count = room <= 0 ? 0 : Math.max(1, Math.min(wanted.length, Math.floor(room / plannedBytes)))
+    if (!Number.isFinite(room)) return wanted
+    if (room <= 0) {
+      this.fetchPauses++
+      return []
+    }
+    // Until a fetch tells what message bytes are charged, one partition at a time.
+    const planned = this.rawSeen > 0 ? Math.max(1, maxRawBytes) * (this.chargedSeen / this.rawSeen) : room
+    const fits = Math.floor(room / planned)
+    if (fits >= wanted.length) return wanted
     this.fetchPauses++
-    if (count === 0) return []
+    const count = Math.max(1, fits)
     const start = this.turn % wanted.length
     this.turn = start + count
     return Array.from({ length: count }, (_, i) => wanted[(start + i) % wanted.length]!)
