@@ -33,7 +33,9 @@ import {
   type ThroughputRun
 } from "./report/Results.ts"
 
-const THROUGHPUT = ["ceiling", "lake", "lake-s3", "warehouse", "both", "baseline-lake", "baseline"] as const
+const THROUGHPUT = ["ceiling", "lake", "lake-p64", "lake-s3", "warehouse", "both", "baseline-lake", "baseline"] as const
+/** Partitions of the topic `lake-p64` reads: the same messages, spread so that many windows are open at once. */
+const WIDE_PARTITIONS = 64
 /** Other programs doing the lake's job on the same topic, run in the same rounds. */
 const PEERS = ["spark"] as const
 const ROUNDS = [...THROUGHPUT, ...PEERS] as const
@@ -160,6 +162,10 @@ process.once("SIGINT", () => {
 
 const topic = await prepareBenchTopic({ brokers, messages, partitions, seed, badRatio }, log)
 const ctx: BenchContext = { root: projectRoot, brokers, topic, tmpRoot, runId, groups, log }
+// `lake-p64` reads the same messages from a topic of its own with 64 partitions (kept between invocations too).
+const wideCtx: BenchContext | undefined = selected("lake-p64")
+  ? { ...ctx, topic: await prepareBenchTopic({ brokers, messages, partitions: WIDE_PARTITIONS, seed, badRatio }, log) }
+  : undefined
 const valueBytesPerMessage = topic.valueBytes / topic.messages
 
 // --- throughput scenarios, in rounds so that a disturbance on the machine spreads over all of them --
@@ -191,6 +197,8 @@ const runOne = (name: (typeof ROUNDS)[number], index: number): Promise<Throughpu
       return runCeiling(ctx)
     case "lake":
       return runSluice(ctx, "lake", index)
+    case "lake-p64":
+      return runSluice(wideCtx!, "lake", index)
     case "lake-s3":
       return runSluice(ctx, "lake", index, s3)
     case "warehouse":
@@ -235,6 +243,7 @@ for (let round_ = 0; round_ < runs; round_++) {
 const measures: Record<(typeof THROUGHPUT)[number], string> = {
   ceiling: CEILING_RATE_MEASURES,
   lake: SLUICE_RATE_MEASURES,
+  "lake-p64": SLUICE_RATE_MEASURES,
   "lake-s3": SLUICE_RATE_MEASURES,
   warehouse: SLUICE_RATE_MEASURES,
   both: SLUICE_RATE_MEASURES,
@@ -290,7 +299,7 @@ if (selected("latency")) {
 
 // --- results ----------------------------------------------------------------------------------------
 const sluiceRss = [
-  ...(["lake", "warehouse", "both"] as const).flatMap((name) => (samples.get(name) ?? []).map((r) => r.peakRssMB)),
+  ...(["lake", "lake-p64", "warehouse", "both"] as const).flatMap((name) => (samples.get(name) ?? []).map((r) => r.peakRssMB)),
   ...Object.values(latency).flatMap((e) => ("peakRssMB" in e ? [e.peakRssMB] : []))
 ]
 /** What the spark peer runs, how it is checked, and what from_json made of the malformed messages. */
@@ -307,7 +316,8 @@ function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
 }
 const notes = [
   `The broker runs on the same ${describeMachine(stackOptions.cacheDir, brokers.join(",")).cores}-core machine and competes for its CPU; other work on the machine (tests on the same broker) is not excluded.`,
-  `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
+  `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s) and memory budget (SLUICE_MEMORY_MB=256), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
+  ...(selected("lake-p64") ? [`lake-p64: the same run on a topic of ${WIDE_PARTITIONS} partitions holding the same messages (${wideCtx!.topic.name}).`] : []),
   ...(selected("lake-s3")
     ? ["lake-s3: the same run with SLUICE_LAKE_URL=s3://sluice/<fresh prefix>, on the stack's S3Proxy 4.1.0 (filesystem backend, on this machine and competing for its CPU and disk); every object goes through HTTP with AWS signatures, the log through conditional PUTs."]
     : []),

@@ -8,6 +8,7 @@ import { type BenchResult, isMeasured, isPeerMeasured, type LatencyEntry, type P
 export const scenarioLabels: ReadonlyArray<readonly [key: string, label: string]> = [
   ["ceiling", "ceiling — Kafka ConsumerPerformance"],
   ["lake", "lake — sluice run, lake only"],
+  ["lake-p64", "lake-p64 — sluice run, lake only, 64 partitions"],
   ["lake-s3", "lake-s3 — sluice run, lake only, in S3 (S3Proxy)"],
   ["warehouse", "warehouse — sluice run, warehouse only"],
   ["both", "both — sluice run, lake + warehouse"],

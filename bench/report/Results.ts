@@ -52,6 +52,8 @@ export interface ThroughputResult {
   readonly cpuSecondsPerMillion: number
   /** Largest peak RSS over the runs. */
   readonly peakRssMB: number
+  /** The same figure under the name the peers and the whole bench use for it. */
+  readonly rssMaxMB: number
   ratioToCeiling?: number
   /** Against `baseline` (naive consumer with one INSERT per message). */
   ratioToBaseline?: number
@@ -168,6 +170,7 @@ export const summarize = (
     mbPerSec: round((rate * valueBytesPerMessage) / 1e6, 1),
     cpuSecondsPerMillion: round(median(runs.map((r) => (r.cpuSeconds / r.messages) * 1e6)), 1),
     peakRssMB: round(Math.max(...runs.map((r) => r.peakRssMB))),
+    rssMaxMB: round(Math.max(...runs.map((r) => r.peakRssMB))),
     ...(note === undefined ? {} : { note }),
     samples: runs
   }

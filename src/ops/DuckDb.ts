@@ -23,12 +23,31 @@ export interface JsonResult {
   readonly rows: ReadonlyArray<ReadonlyArray<Json>>
 }
 
+/** DuckDB's settings for one instance. */
+export interface DuckDbOptions {
+  /**
+   * DuckDB's `memory_limit` (it spills past it), for the instances a running service opens beside
+   * its windows; DuckDB's own default is 80% of the machine's memory.
+   */
+  readonly memoryLimitMb?: number | undefined
+}
+
+/**
+ * The `memory_limit` of the DuckDB that `run` snapshots the lake's tables with: past it DuckDB
+ * spills. Measured on a 1M-message lake of 2,976 files per feed, a snapshot alone peaked at 761 MB
+ * of RSS with DuckDB's default, 504 MB with 128 MB, in less time.
+ */
+export const SERVICE_DUCKDB_MEMORY_MB = 128
+
 /** An in-memory DuckDB for the duration of `use`. */
-export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>): Effect.Effect<A, E | DuckDbError, R> =>
+export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>, options: DuckDbOptions = {}): Effect.Effect<A, E | DuckDbError, R> =>
   Effect.acquireUseRelease(
     Effect.tryPromise({
       try: async () => {
-        const instance = await DuckDBInstance.create(":memory:")
+        const instance = await DuckDBInstance.create(
+          ":memory:",
+          options.memoryLimitMb === undefined ? undefined : { memory_limit: `${options.memoryLimitMb}MB` }
+        )
         return { instance, connection: await instance.connect() }
       },
       catch: (cause) => new DuckDbError({ sql: "<open>", cause })

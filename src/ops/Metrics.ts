@@ -3,6 +3,7 @@
  * registry with messages consumed and committed, dead letters, lag, commit and end-to-end latency.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { MemoryBudget } from "../topology/MemoryBudget.ts"
 import type { DeadLetterKind } from "../topology/Record.ts"
 import type { ObservedPartition, Observer } from "../topology/Observer.ts"
 import { BulkHistogram } from "./BulkHistogram.ts"
@@ -30,6 +31,8 @@ export interface Metrics {
   readonly backlog: () => Backlog | undefined
   /** Names the topology's sinks (once they are open): a window is committed once all of them committed it. */
   readonly watchSinks: (names: ReadonlyArray<string>) => void
+  /** Reports the memory budget's use, size and early window closes (zero until given). */
+  readonly watchBudget: (budget: MemoryBudget) => void
 }
 
 export interface MetricsOptions {
@@ -75,6 +78,7 @@ export const makeMetrics = (options: MetricsOptions): Metrics => {
   let joined = false
   let sinks: ReadonlyArray<string> = []
   let committedTotal = 0
+  let budget: MemoryBudget | undefined
 
   const committedOf = (p: PartitionState): number | undefined => {
     if (sinks.length === 0 || p.next.size < sinks.length) return undefined
@@ -148,6 +152,31 @@ export const makeMetrics = (options: MetricsOptions): Metrics => {
     registers,
     collect() {
       this.set(partitions.size)
+    }
+  })
+  new Gauge({
+    name: "sluice_memory_budget_used_bytes",
+    help: "Bytes the memory budget counts as held: fetched batches not yet decoded, open windows, windows being committed",
+    registers,
+    collect() {
+      this.set(budget?.usedBytes ?? 0)
+    }
+  })
+  new Gauge({
+    name: "sluice_memory_budget_bytes",
+    help: "The memory budget (SLUICE_MEMORY_MB) windows and fetches share over every partition",
+    registers,
+    collect() {
+      this.set(budget === undefined || !Number.isFinite(budget.limitBytes) ? 0 : budget.limitBytes)
+    }
+  })
+  new Counter({
+    name: "sluice_windows_closed_early_total",
+    help: "Windows closed before their own limits because the memory budget was reached",
+    registers,
+    collect() {
+      this.reset()
+      this.inc(budget?.closedEarly ?? 0)
     }
   })
   const readiness = (): Readiness => {
@@ -251,6 +280,9 @@ export const makeMetrics = (options: MetricsOptions): Metrics => {
     readiness,
     watchSinks: (names) => {
       sinks = [...names]
+    },
+    watchBudget: (b) => {
+      budget = b
     },
     backlog: () => {
       let left: number | undefined

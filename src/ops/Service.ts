@@ -19,6 +19,7 @@ import { describeTopology, type FlowDescription, type TableDescription } from ".
 import { formatVersion } from "../topology/Decisions.ts"
 import { defaultOutagePolicy } from "../topology/Outage.ts"
 import { followStateTopic } from "../topology/StateTopic.ts"
+import { MemoryBudget } from "../topology/MemoryBudget.ts"
 import { runTopology } from "../topology/Runtime.ts"
 import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { TopicFlow, Topology } from "../topology/Topology.ts"
@@ -135,6 +136,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       }
       const topology: Topology = { flows, window: settings.window }
       metrics.watchSinks([...new Set(flows.flatMap((f) => f.sinks.map((s) => s.name)))])
+      // One budget for the fetched batches and the open windows of every partition of every flow.
+      const budget = new MemoryBudget(settings.memoryMb * 1024 * 1024)
+      metrics.watchBudget(budget)
       const source = yield* makeSource({
         ...defaultSourceOptions,
         brokers: settings.brokers,
@@ -144,7 +148,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         sessionTimeoutMs: settings.sessionTimeoutMs,
         topics: flows.map((f) => f.topic),
         onOffsetOutOfRange: settings.onOffsetOutOfRange,
-        outage
+        outage,
+        budget
       })
       const stop = yield* gracefulStop
       if (options.untilIdleMs !== undefined) yield* followProgress("sluice run", metrics.backlog)
@@ -159,7 +164,8 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
         drainTimeoutMs: settings.drainTimeoutMs,
         stalledAfterMs: settings.stalledAfterMs,
         fencedBackoffMs: 1_000,
-        observer: metrics.observer
+        observer: metrics.observer,
+        budget
       }, stop)
       // A catch-up run ends with tables that reflect everything it committed. The periodic job stops
       // first, its run in progress finished: two runs at once fence each other's table commits and

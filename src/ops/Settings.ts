@@ -35,6 +35,8 @@ export interface SettingsShape {
   /** The embedded warehouse, used when no MySQL is configured or answers. */
   readonly warehouseFile: string
   readonly window: WindowLimits
+  /** The memory budget, in MiB, that open windows and fetched batches share over every partition. */
+  readonly memoryMb: number
   readonly compression: Compression
   /** Worker threads that encode Parquet (0: in the main thread). */
   readonly encodeWorkers: number
@@ -92,6 +94,9 @@ export interface VenteSettings {
 export type SinkName = "lake" | "warehouse"
 
 export const TRANSACTION_TOPIC = "transaction_stream"
+
+/** `SLUICE_MEMORY_MB` when unset. */
+export const DEFAULT_MEMORY_MB = 256
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0, { expected: "an integer > 0" })))
 
@@ -175,6 +180,7 @@ export const loadSettings = Effect.gen(function*() {
       maxBytes: yield* int("SLUICE_WINDOW_MAX_BYTES", defaultWindowLimits.maxBytes),
       maxAgeMs: yield* int("SLUICE_WINDOW_MAX_AGE_MS", defaultWindowLimits.maxAgeMs)
     },
+    memoryMb: yield* int("SLUICE_MEMORY_MB", DEFAULT_MEMORY_MB),
     compression,
     encodeWorkers: yield* Config.schema(Schema.NumberFromString.pipe(Schema.decodeTo(Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0))))), "SLUICE_ENCODE_WORKERS").pipe(
       Config.withDefault(1)

@@ -416,8 +416,11 @@ const reasonOf = (cause: Cause.Cause<unknown>): string | undefined => {
     const command = (error.commandPath ?? ["sluice"]).join(" ")
     return `${command}: ${first.message.split("\n")[0]} (see: ${command} --help)`
   }
-  const message = (error?.message ?? String(error)).split("\n")[0]!
-  return redactSecrets(message)
+  const text = error?.message ?? String(error)
+  // A setting that does not parse names its variable on the message's second line: say it first.
+  const variable = /at \["([A-Z0-9_]+)"\]/.exec(text)?.[1]
+  const first = text.split("\n")[0]!
+  return redactSecrets(variable === undefined ? first : `${variable}: ${first.replace(/^\w*Error\(/, "")}`)
 }
 
 cli.pipe(

@@ -5,10 +5,11 @@
 import { Clock, Effect, Fiber, Option, Queue } from "effect"
 import type { Decisions } from "./Decisions.ts"
 import { decodeRecord, isDeadLetter } from "./Decode.ts"
+import { heldBytesOf, heldBytesOfAll, type MemoryBudget, unlimitedBudget } from "./MemoryBudget.ts"
 import { noObserver, type Observer } from "./Observer.ts"
 import type { SourcePartition } from "./Record.ts"
 import type { SinkError, SinkFenced, SinkWindow } from "./Sink.ts"
-import type { KafkaError, OffsetOutOfRange, SourceEvent } from "./Source.ts"
+import { type KafkaError, type OffsetOutOfRange, type SourceEvent, tpKey } from "./Source.ts"
 import type { TopicFlow } from "./Topology.ts"
 import { type WindowLimits, WindowState } from "./Window.ts"
 
@@ -53,6 +54,8 @@ export interface LoopOptions {
   readonly onFirstRecord: (at: number) => void
   /** Told of each batch decoded and each sink's commit (metrics); nothing by default. */
   readonly observer?: Observer | undefined
+  /** The memory budget every partition shares: past it, the fullest window closes early. Unlimited by default. */
+  readonly budget?: MemoryBudget | undefined
 }
 
 /** Why a loop ended without failing. */
@@ -66,6 +69,8 @@ interface OpenWindow<T> {
   readonly decisions: Decisions<T, any>
   records: number
   deadLetters: number
+  /** What the window is charged in the memory budget. */
+  held: number
   /** The Kafka timestamps of the window's records, for the observer's end-to-end latency. */
   readonly timestamps: Array<number>
 }
@@ -82,6 +87,8 @@ export const runPartition = <T>(
   Effect.gen(function*() {
     const limits = options.window
     const observer = options.observer ?? noObserver
+    const budget = options.budget ?? unlimitedBudget()
+    const key = tpKey(sp)
     let replay = start.replay !== undefined && start.replay.end >= start.from ? start.replay : undefined
     const keeps = flow.partitionState
     let state = start.state ?? keeps?.initial ?? 0
@@ -90,7 +97,7 @@ export const runPartition = <T>(
       Effect.gen(function*() {
         const decisions = replay?.decisions ?? (yield* start.decisions)
         const sinks = yield* Effect.forEach(flow.sinks, (sink) => sink.open(sp, from, decisions))
-        return { state: new WindowState(from), sinks, decisions, records: 0, deadLetters: 0, timestamps: [] as Array<number> } satisfies OpenWindow<T>
+        return { state: new WindowState(from), sinks, decisions, records: 0, deadLetters: 0, held: 0, timestamps: [] as Array<number> } satisfies OpenWindow<T>
       })
     let window = yield* open(start.from)
     // The previous window's commit, still running while the next window fills.
@@ -132,11 +139,16 @@ export const runPartition = <T>(
     const flush = Effect.gen(function*() {
       const closing = window
       const to = closing.state.to
+      // Counted as leaving at once, so that other windows do not close early for the same bytes.
+      budget.closing(key, closing.held)
       yield* awaitInFlight
       if (replay !== undefined && to >= replay.end) replay = undefined
       window = yield* open(to + 1)
       progress.windowOpen = false
-      inFlight = yield* Effect.forkChild(commit(closing, to, keeps === undefined ? undefined : state).pipe(Effect.annotateLogs({ offsets: `${closing.state.from}..${to}` })))
+      inFlight = yield* Effect.forkChild(commit(closing, to, keeps === undefined ? undefined : state).pipe(
+        Effect.ensuring(Effect.sync(() => budget.committed(closing.held))),
+        Effect.annotateLogs({ offsets: `${closing.state.from}..${to}` })
+      ))
     })
 
     const loop = Effect.gen(function*() {
@@ -162,6 +174,7 @@ export const runPartition = <T>(
             return "ended" as const
           }
           const batch = event.batch
+          budget.take(key, heldBytesOfAll(batch.records))
           // An empty window takes the decisions in force when its first record comes, not those of when it opened.
           if (window.state.isEmpty && replay === undefined) {
             const now = yield* start.decisions
@@ -189,6 +202,7 @@ export const runPartition = <T>(
               if (keeps !== undefined) state = keeps.next(state, decoded)
             }
             window.timestamps.push(record.timestamp)
+            window.held += heldBytesOf(record)
             const ws = window.state
             ws.count++
             ws.bytes += record.value?.length ?? 0
@@ -210,6 +224,11 @@ export const runPartition = <T>(
           if (caughtUp && !window.state.isEmpty) yield* flush
         }
         if (!window.state.isEmpty && (yield* Clock.currentTimeMillis) >= window.state.deadline(limits)) yield* flush
+        // The budget is reached: the fullest window of all closes now, an earlier commit than its limits'.
+        else if (!window.state.isEmpty && budget.shouldClose(key)) {
+          budget.closedEarly++
+          yield* flush
+        }
       }
     })
 
@@ -217,6 +236,7 @@ export const runPartition = <T>(
     // awaited, and the sinks' commits are uninterruptible from their final check to their write, so
     // that no commit lands once this returns.
     return yield* loop.pipe(
-      Effect.onInterrupt(() => Effect.suspend(() => (inFlight === undefined ? Effect.void : Fiber.interrupt(inFlight))))
+      Effect.onInterrupt(() => Effect.suspend(() => (inFlight === undefined ? Effect.void : Fiber.interrupt(inFlight)))),
+      Effect.ensuring(Effect.sync(() => budget.forgetOpen(key)))
     )
   })

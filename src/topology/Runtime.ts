@@ -8,6 +8,7 @@ import { makeCatchUpCheck, type PartitionsStalled } from "./CatchUp.ts"
 import { type Decisions, formatVersion } from "./Decisions.ts"
 import { type LoopError, type PartitionProgress, runPartition } from "./PartitionLoop.ts"
 import { noObserver, type Observer } from "./Observer.ts"
+import type { MemoryBudget } from "./MemoryBudget.ts"
 import { type DecisionsMissing, recoverPartition } from "./Recovery.ts"
 import type { SourcePartition } from "./Record.ts"
 import type { SinkError, SinkFenced } from "./Sink.ts"
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   readonly fencedBackoffMs: number
   /** Told what the runtime does (metrics, readiness, progress); nothing by default. */
   readonly observer?: Observer | undefined
+  /** The memory budget the partitions share (the source's too); unlimited by default. */
+  readonly budget?: MemoryBudget | undefined
 }
 
 export interface RunSummary {
@@ -151,7 +154,8 @@ export const runTopology = (
             onFirstRecord: (at) => {
               firstRecordAt ??= at
             },
-            observer
+            observer,
+            budget: options.budget
           }).pipe(
             Effect.catchTag("SinkFenced", (e: SinkFenced) =>
               Effect.logWarning(`${e.message}; recovering`).pipe(Effect.tap(Effect.sync(() => observer.fenced(tp, e.sink))), Effect.as("fenced" as const)))

@@ -6,6 +6,7 @@
 import { Consumer, type GroupAssignment, ListOffsetTimestamps } from "@platformatic/kafka"
 import { Clock, Data, Deferred, Effect, Exit, Queue, type Scope } from "effect"
 import { errorName, FetchErrors, fetchRound as fetchOnce, isTransientKafkaError, KafkaError, topicIds } from "./Fetch.ts"
+import { type MemoryBudget, unlimitedBudget } from "./MemoryBudget.ts"
 import { defaultOutagePolicy, type OutagePolicy, waitOut } from "./Outage.ts"
 import type { RecordBatch, SourcePartition } from "./Record.ts"
 
@@ -31,6 +32,8 @@ export interface SourceOptions {
   readonly onOffsetOutOfRange: OffsetOutOfRangePolicy
   /** How long an unreachable broker is waited for. */
   readonly outage: OutagePolicy
+  /** The memory budget the fetched batches count in: when it is reached, partitions are left out of fetches. */
+  readonly budget?: MemoryBudget | undefined
 }
 
 export const defaultSourceOptions = {
@@ -216,6 +219,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
 
     const positions = new Map<string, Position>()
     let fetching = true
+    const budget = options.budget ?? unlimitedBudget()
 
     const listOffsets = (topic: string, partitions: ReadonlyArray<number> | undefined, timestamp: bigint) =>
       Effect.tryPromise({
@@ -239,6 +243,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         const previous = positions.get(tpKey(sp))
         if (previous) yield* Queue.shutdown(previous.queue)
         positions.set(tpKey(sp), { sp, next, endOffset: -1, queue, done: false })
+        budget.forgetQueued(tpKey(sp))
         return { queue: queue as Queue.Dequeue<SourceEvent>, from: next }
       })
 
@@ -246,6 +251,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
       Effect.suspend(() => {
         const position = positions.get(tpKey(tp))
         positions.delete(tpKey(tp))
+        budget.forgetQueued(tpKey(tp))
         return position ? Queue.shutdown(position.queue) : Effect.void
       })
 
@@ -289,7 +295,11 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
       })
 
     const fetchRound = Effect.gen(function*() {
-      const wanted = [...positions.values()].filter((p) => !p.done && Queue.sizeUnsafe(p.queue) < options.queueCapacity)
+      // Past the memory budget, partitions are left out (taking turns) until windows commit and free it.
+      const wanted = budget.admit(
+        [...positions.values()].filter((p) => !p.done && Queue.sizeUnsafe(p.queue) < options.queueCapacity),
+        options.maxBytesPerPartition
+      )
       if (!fetching || wanted.length === 0) {
         yield* Effect.sleep("20 millis")
         return
@@ -315,6 +325,7 @@ export const makeSource = (options: SourceOptions): Effect.Effect<Source, KafkaE
         position.endOffset = f.batch.endOffset
         if (f.batch.nextOffset === position.next) continue
         position.next = f.batch.nextOffset
+        budget.fetched(key, f.batch.records)
         Queue.offerUnsafe(position.queue, { _tag: "Batch", batch: f.batch })
       }
       // A partition whose topic vanished is not fetched at all (its leader is unknown): notice that too.

@@ -6,6 +6,7 @@
  */
 import { Clock, Deferred, Effect, type Exit, Fiber, Option, Queue, type Scope } from "effect"
 import { TestClock } from "effect/testing"
+import { unlimitedBudget } from "./MemoryBudget.ts"
 import type { Processor } from "./Processor.ts"
 import type { DeadLetter, Decoded, SourcePartition, SourceRecord } from "./Record.ts"
 import type { Sink, SinkError, SinkFenced, SinkPosition, SinkWindow } from "./Sink.ts"
@@ -49,18 +50,24 @@ export const makeTestDriver = (
     const failed = yield* Deferred.make<never, KafkaError>()
     const positions = new Map<string, { next: number; queue: Queue.Queue<SourceEvent> }>()
     let fetching = true
+    const budget = options.budget ?? unlimitedBudget()
 
-    // The fetch loop: every 5 ms of test time, each attached partition with room gets what is new.
+    // The fetch loop: every 5 ms of test time, each attached partition with room gets what is new
+    // (up to 500 records), as many of them as the memory budget admits.
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          for (const [key, position] of fetching ? positions : []) {
+          const wanted = [...(fetching ? positions : [])].flatMap(([key, position]) => {
             const log = logs.get(key)!
-            if (position.next >= log.length || Queue.sizeUnsafe(position.queue) >= 4) continue
-            const records = log.slice(position.next, position.next + 500)
+            return position.next >= log.length || Queue.sizeUnsafe(position.queue) >= 4 ? [] : [{ key, position, records: log.slice(position.next, position.next + 500) }]
+          })
+          const rawBytes = (records: ReadonlyArray<SourceRecord>) => records.reduce((n, r) => n + (r.value?.length ?? 0) + (r.key?.length ?? 0), 0)
+          for (const { key, position, records } of budget.admit(wanted, Math.max(0, ...wanted.map((w) => rawBytes(w.records))))) {
+            const log = logs.get(key)!
             const [topic, partition] = key.split("/") as [string, string]
             position.next += records.length
+            budget.fetched(key, records)
             Queue.offerUnsafe(position.queue, {
               _tag: "Batch",
               batch: { topic, partition: Number(partition), records, nextOffset: position.next, endOffset: log.length, logStartOffset: 0, fetchedAt: now }
@@ -81,12 +88,14 @@ export const makeTestDriver = (
           const queue = yield* Queue.bounded<SourceEvent>(5)
           const from = offset ?? 0
           positions.set(tpKey(sp), { next: from, queue })
+          budget.forgetQueued(tpKey(sp))
           return { queue, from }
         }),
       detach: (tp) =>
         Effect.suspend(() => {
           const position = positions.get(tpKey(tp))
           positions.delete(tpKey(tp))
+          budget.forgetQueued(tpKey(tp))
           return position ? Queue.shutdown(position.queue).pipe(Effect.asVoid) : Effect.void
         }),
       commitGroupOffset: () => Effect.void,
@@ -103,7 +112,8 @@ export const makeTestDriver = (
       stalledAfterMs: 60_000,
       drainTimeoutMs: 30_000,
       fencedBackoffMs: 1_000,
-      ...options
+      ...options,
+      budget
     }, stop).pipe(
       Effect.onExit((exit) => Effect.sync(() => {
         outcome = exit

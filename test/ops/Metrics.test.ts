@@ -5,6 +5,7 @@ import { BulkHistogram } from "../../src/ops/BulkHistogram.ts"
 import { liveFrom, parseMetrics, type Sample } from "../../src/ops/Live.ts"
 import { dependencyOf, makeMetrics } from "../../src/ops/Metrics.ts"
 import type { Decisions, DecisionSource } from "../../src/topology/Decisions.ts"
+import { heldBytesOf, MemoryBudget } from "../../src/topology/MemoryBudget.ts"
 import { SinkFenced } from "../../src/topology/Sink.ts"
 import { makeRecordingSink, makeTestDriver, type RecordingSink } from "../../src/topology/TestDriver.ts"
 import type { Topology } from "../../src/topology/Topology.ts"
@@ -128,6 +129,28 @@ describe("metrics fed by the runtime's observer", () => {
       expect(valueOf(samples, "sluice_dependency_retries_total", { dependency: "lake" })).toBe(1)
       expect(valueOf(samples, "sluice_dependency_retries_total", { dependency: "kafka" })).toBe(1)
       expect(sink.commits.map((c) => [c.from, c.to])).toEqual([[0, 9]])
+    })))
+
+  it("report the memory budget's use and size, and the windows it closed early", () =>
+    test(Effect.gen(function*() {
+      const metrics = makeMetrics({ group: "g", processMetrics: false })
+      const a = makeRecordingSink<string>("a")
+      metrics.watchSinks(["a"])
+      const idle = parseMetrics(yield* Effect.promise(() => metrics.text()))
+      expect(valueOf(idle, "sluice_memory_budget_bytes", {})).toBe(0)
+      // A budget of a few records: windows of 1,000 records close early, in the budget's turn.
+      const budget = new MemoryBudget(40 * heldBytesOf({ offset: 0, timestamp: 0, key: null, value: Buffer.from(values(1)[0]!) }))
+      metrics.watchBudget(budget)
+      const driver = yield* makeTestDriver(topologyOf([a], 1_000), new Map([[TOPIC, 2]]), { observer: metrics.observer, budget })
+      yield* driver.pipe(TOPIC, 0, values(300))
+      yield* driver.pipe(TOPIC, 1, values(300))
+      yield* driver.assign([{ topic: TOPIC, partition: 0 }, { topic: TOPIC, partition: 1 }])
+      yield* driver.advance(100)
+      const samples = parseMetrics(yield* Effect.promise(() => metrics.text()))
+      expect(valueOf(samples, "sluice_memory_budget_bytes", {})).toBe(budget.limitBytes)
+      expect(valueOf(samples, "sluice_memory_budget_used_bytes", {})).toBe(budget.usedBytes)
+      expect(valueOf(samples, "sluice_windows_closed_early_total", {})).toBe(budget.closedEarly)
+      expect(budget.closedEarly).toBeGreaterThan(0)
     })))
 
   it("tell which dependency a retried operation waits for", () => {
