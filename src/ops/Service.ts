@@ -69,8 +69,9 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       yield* serveOperations(settings.http, metrics, lake === undefined ? undefined : { lake: { store: lake, files: yield* lakeFiles(lake) }, topic: settings.topic })
       const follow = <V>(topic: string, decode: (key: string, value: Buffer) => Result.Result<V, string>) =>
         followStateTopic({ brokers: settings.brokers, topic, decode, pollMs: 1_000, loadDeadlineMs: 60_000 })
-      const rates = yield* follow(settings.ratesTopic, decodeRateMessage)
-      const blacklist = yield* follow(settings.blacklistTopic, decodeBlacklistMessage)
+      const [rates, blacklist] = yield* Effect.all([follow(settings.ratesTopic, decodeRateMessage), follow(settings.blacklistTopic, decodeBlacklistMessage)], {
+        concurrency: 2
+      })
       const decisions = transactionDecisions({ rates, blacklist }, settings.maxMessageBytes)
       const first = decisions.current()
       yield* Console.log(`decisions ${formatVersion(first.version)}: ${first.summary}`)

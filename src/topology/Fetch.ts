@@ -108,7 +108,8 @@ const metadataOfExisting = (consumer: Consumer, topics: ReadonlyArray<string>): 
     Effect.catchIf((e) => isUnknownTopic(e.cause), () =>
       Effect.gen(function*() {
         let merged: ClusterMetadata | undefined
-        for (const topic of topics) {
+        // A single topic was the unknown one: asking it again would only wait out the client's retries twice.
+        for (const topic of topics.length === 1 ? [] : topics) {
           const one = yield* ask([topic]).pipe(Effect.catchIf((e) => isUnknownTopic(e.cause), () => Effect.succeed(undefined)))
           if (one === undefined) continue
           if (merged === undefined) merged = { ...one, topics: new Map(one.topics) }

@@ -34,7 +34,9 @@ export const followStateTopic = <V>(options: StateTopicOptions<V>): Effect.Effec
   Effect.gen(function*() {
     const consumer = yield* Effect.acquireRelease(
       Effect.sync(() =>
-        new Consumer({ clientId: `sluice-state-${options.topic}`, groupId: "sluice-state", bootstrapBrokers: [...options.brokers], retries: 2 })
+        // Short retries: a topic not created yet answers "unknown" to every retry, and start-up waits them
+        // out; a broker that goes away is waited for by the follow loop instead.
+        new Consumer({ clientId: `sluice-state-${options.topic}`, groupId: "sluice-state", bootstrapBrokers: [...options.brokers], retries: 2, retryDelay: 200 })
       ),
       (c) => Effect.promise(() => c.close(true).catch(() => undefined))
     )
