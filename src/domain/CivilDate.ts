@@ -44,6 +44,12 @@ export const civilFromDays = (days: number): CivilDate => {
   return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day }
 }
 
+/** `YYYY-MM-DD` of a count of days since 1970-01-01. */
+export const isoDay = (days: number): string => {
+  const d = civilFromDays(days)
+  return `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}`
+}
+
 /** The UTC calendar date of an instant. */
 export const utcDate = (epochMs: number): CivilDate => civilFromDays(Math.floor(epochMs / DAY_MS))
 

@@ -1,5 +1,6 @@
 /**
- * `sluice backfill`: writes to the lake what it lacks of one UTC day of the transaction topic. The
+ * `sluice backfill`: writes to the lake what it lacks of UTC days of the transaction topic, one day
+ * at a time (a day's records are what it holds in memory). For each day: the
  * day's offsets come from Kafka's ListOffsets by timestamp; each feed takes from those records the
  * rows the service would have written (decoded and decided with the decisions its last commit
  * recorded), and the offsets at or below what the feed committed that its files do not hold are
@@ -8,7 +9,7 @@
  * (another backfill's) refuses it, and the gaps are read again; so nothing is ever doubled.
  */
 import { Data, Effect, Option, Result } from "effect"
-import { civilFromDays, DAY_MS, daysFromCivil } from "../domain/CivilDate.ts"
+import { civilFromDays, DAY_MS, daysFromCivil, isoDay } from "../domain/CivilDate.ts"
 import type { Add } from "../sinks/lake/DeltaAction.ts"
 import type { DeltaSnapshot } from "../sinks/lake/DeltaLog.ts"
 import { decisionsFile, feedRows } from "../sinks/lake/LakeSink.ts"
@@ -70,15 +71,30 @@ export interface BackfillReport {
   readonly elapsedMs: number
 }
 
-/** The start (epoch ms, UTC) of a `YYYY-MM-DD` day; a reason when the text is not a calendar date. */
-export const parseDay = (text: string): Result.Result<number, string> => {
+/** The start (epoch ms, UTC) of a `YYYY-MM-DD` day; a reason, naming `flag`, when the text is not a calendar date. */
+export const parseDay = (text: string, flag = "--date"): Result.Result<number, string> => {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text)
-  if (m === null) return Result.fail(`--date ${text}: expected a UTC day as YYYY-MM-DD`)
+  if (m === null) return Result.fail(`${flag} ${text}: expected a UTC day as YYYY-MM-DD`)
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
   const days = daysFromCivil(year, month, day)
   const back = civilFromDays(days)
-  if (back.year !== year || back.month !== month || back.day !== day) return Result.fail(`--date ${text}: no such day`)
+  if (back.year !== year || back.month !== month || back.day !== day) return Result.fail(`${flag} ${text}: no such day`)
   return Result.succeed(days * DAY_MS)
+}
+
+/** The longest range one command backfills: a year, so that a mistyped year is refused, not read for hours. */
+export const MAX_DAYS = 366
+
+/** The `YYYY-MM-DD` days from `from` to `to`, both included; a one-line reason when the range is not one. */
+export const dayRange = (from: string, to: string): Result.Result<ReadonlyArray<string>, string> => {
+  const start = parseDay(from, "--from")
+  if (Result.isFailure(start)) return Result.fail(start.failure)
+  const end = parseDay(to, "--to")
+  if (Result.isFailure(end)) return Result.fail(end.failure)
+  if (end.success < start.success) return Result.fail(`--to ${to} is before --from ${from}`)
+  const count = (end.success - start.success) / DAY_MS + 1
+  if (count > MAX_DAYS) return Result.fail(`--from ${from} --to ${to}: ${count} days, more than ${MAX_DAYS} in one run`)
+  return Result.succeed(Array.from({ length: count }, (_, i) => isoDay(start.success / DAY_MS + i)))
 }
 
 /** Whether a live file may hold offsets `lo..hi` of a partition of this topic incarnation, by its tag and statistics. */
@@ -253,6 +269,36 @@ export const backfill = (settings: SettingsShape, options: { readonly stream: st
     )
     return { topic, topicId: id, date: options.date, ranges, records, feeds: reports, elapsedMs: Date.now() - started } satisfies BackfillReport
   })
+
+export interface BackfillRangeReport {
+  readonly topic: string
+  readonly from: string
+  readonly to: string
+  /** One report per day, in order. */
+  readonly days: ReadonlyArray<BackfillReport>
+  readonly elapsedMs: number
+}
+
+/** Backfills the days `from` to `to` (both included) one after the other, each as `backfill` does one. */
+export const backfillRange = (settings: SettingsShape, options: { readonly stream: string; readonly from: string; readonly to: string; readonly progress: boolean }) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const dates = dayRange(options.from, options.to)
+    if (Result.isFailure(dates)) return yield* new BackfillInputError({ reason: dates.failure })
+    const days = yield* Effect.forEach(dates.success, (date) => backfill(settings, { stream: options.stream, date, progress: options.progress }))
+    return { topic: settings.topic, from: options.from, to: options.to, days, elapsedMs: Date.now() - started } satisfies BackfillRangeReport
+  })
+
+/** Each day's report in turn (a day without records in one line), and a line of totals. */
+export const formatBackfillRange = (r: BackfillRangeReport): string => {
+  const written = r.days.reduce((n, d) => n + d.feeds.reduce((m, f) => m + f.written, 0), 0)
+  const commits = r.days.reduce((n, d) => n + d.feeds.reduce((m, f) => m + f.commits, 0), 0)
+  const records = r.days.reduce((n, d) => n + d.records, 0)
+  return [
+    ...r.days.map((d) => d.records === 0 ? `backfill ${d.topic} ${d.date}: no record stamped on the day` : formatBackfill(d)),
+    `backfill ${r.topic} ${r.from}..${r.to}: ${r.days.length} days, ${formatCount(records)} records, ${formatCount(written)} rows written in ${commits} commits in ${(r.elapsedMs / 1000).toFixed(1)} s`
+  ].join("\n")
+}
 
 /** The report as a table, one row per feed, and a line of totals. */
 export const formatBackfill = (r: BackfillReport): string => {

@@ -5,7 +5,7 @@
 import { NodeServices } from "@effect/platform-node"
 import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
-import { backfill, formatBackfill } from "./Backfill.ts"
+import { backfill, BackfillInputError, backfillRange, formatBackfill, formatBackfillRange } from "./Backfill.ts"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
 import { readAll, readFigures } from "./Figures.ts"
@@ -220,16 +220,26 @@ const verifyCommand = Command.make(
 const backfillCommand = Command.make(
   "backfill",
   {
-    stream: Flag.String("stream").pipe(Flag.withDescription("The source topic whose day is backfilled: the transaction topic ($SLUICE_TOPIC or transaction_stream)")),
-    date: Flag.String("date").pipe(Flag.withDescription("The UTC day, YYYY-MM-DD, of the records' Kafka timestamps")),
+    stream: Flag.String("stream").pipe(Flag.withDescription("The source topic whose days are backfilled: the transaction topic ($SLUICE_TOPIC or transaction_stream)")),
+    date: Flag.String("date").pipe(Flag.withDescription("The UTC day, YYYY-MM-DD, of the records' Kafka timestamps"), Flag.optional),
+    from: Flag.String("from").pipe(Flag.withDescription("With --to: the first UTC day, YYYY-MM-DD, of a range backfilled one day at a time"), Flag.optional),
+    to: Flag.String("to").pipe(Flag.withDescription("With --from: the last UTC day of the range, included (at most 366 days)"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
   },
-  Effect.fn(function*({ stream, date, json }) {
+  Effect.fn(function*({ stream, date, from, to, json }) {
     const s = yield* settings
-    const report = yield* backfill(s, { stream, date, progress: progressWanted() })
-    yield* Console.log(json ? JSON.stringify(report, null, 2) : formatBackfill(report))
+    const print = (report: unknown, text: string) => Console.log(json ? JSON.stringify(report, null, 2) : text)
+    if (Option.isSome(date) && Option.isNone(from) && Option.isNone(to)) {
+      const report = yield* backfill(s, { stream, date: date.value, progress: progressWanted() })
+      return yield* print(report, formatBackfill(report))
+    }
+    if (Option.isNone(date) && Option.isSome(from) && Option.isSome(to)) {
+      const report = yield* backfillRange(s, { stream, from: from.value, to: to.value, progress: progressWanted() })
+      return yield* print(report, formatBackfillRange(report))
+    }
+    return yield* new BackfillInputError({ reason: "backfill takes either --date YYYY-MM-DD or both --from YYYY-MM-DD and --to YYYY-MM-DD" })
   })
-).pipe(Command.withDescription("Write to the lake what it lacks of one day of the transaction topic (rows and dead letters), safe to run twice or beside sluice run"))
+).pipe(Command.withDescription("Write to the lake what it lacks of one day, or a range of days, of the transaction topic (rows and dead letters), safe to run twice or beside sluice run"))
 
 const migrateCommand = Command.make("migrate", {}, () =>
   Effect.scoped(

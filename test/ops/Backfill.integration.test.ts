@@ -3,7 +3,8 @@
  * producer) consumed by `sluice run`, then the files that hold only the first day's rows removed
  * from every feed by a Delta commit (a real gap: `sluice verify` fails). The backfill writes back
  * exactly what was removed, rows and dead letters; a second one, or one of the other day, writes
- * nothing; and two backfills beside a `sluice run` that is writing double nothing.
+ * nothing; two backfills beside a `sluice run` that is writing double nothing; and a range of days
+ * is done one day at a time with the same result.
  */
 import { Producer } from "@platformatic/kafka"
 import { Effect } from "effect"
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { makeMessageGenerator } from "../../src/domain/Generator.ts"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
 import { ensureTopic } from "../../src/ops/KafkaAdmin.ts"
-import type { BackfillReport } from "../../src/ops/Backfill.ts"
+import type { BackfillRangeReport, BackfillReport } from "../../src/ops/Backfill.ts"
 import type { Add } from "../../src/sinks/lake/DeltaAction.ts"
 import { openDeltaTable, readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
 import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
@@ -178,5 +179,29 @@ describe("sluice backfill", () => {
     for (const t of tables()) expect(now[t]!.rows, t).toBe(now[t]!.distinct)
     const stream = now["streams/transaction_stream"]!.rows + now[`_deadletter/${box.topic}`]!.rows
     expect(stream).toBe(4_000)
+  }, 150_000)
+
+  it("backfills a range of days one at a time, and refuses a range or a mix of flags that is not one, in a line", async () => {
+    const before = await counts()
+    const removed = await removeDayA()
+    const [range, open, mixed, reversed] = await Promise.all([
+      sluice("backfill", "--stream", box.topic, "--from", "2026-02-28", "--to", DAY_B, "--json"),
+      sluice("backfill", "--stream", box.topic, "--from", DAY_A),
+      sluice("backfill", "--stream", box.topic, "--date", DAY_A, "--from", DAY_A, "--to", DAY_B),
+      sluice("backfill", "--stream", box.topic, "--from", DAY_B, "--to", DAY_A)
+    ])
+    for (const refused of [open, mixed]) {
+      expect(refused.code).not.toBe(0)
+      expect(refused.output.trim()).toBe("sluice: backfill takes either --date YYYY-MM-DD or both --from YYYY-MM-DD and --to YYYY-MM-DD")
+    }
+    expect(reversed.code).not.toBe(0)
+    expect(reversed.output.trim()).toBe(`sluice: --to ${DAY_A} is before --from ${DAY_B}`)
+    expect(range.code, range.output).toBe(0)
+    const report = JSON.parse(range.output.slice(range.output.lastIndexOf('{\n  "topic"'), range.output.lastIndexOf("}") + 1)) as BackfillRangeReport
+    expect(report.days.map((d) => d.date)).toEqual(["2026-02-28", DAY_A, DAY_B])
+    expect(report.days[0]!.records).toBe(0)
+    expect(writtenBy(report.days[1]!)).toEqual(removed)
+    expect(report.days[2]!.feeds.map((f) => f.written)).toEqual([0, 0, 0, 0, 0])
+    expect(await counts()).toEqual(before)
   }, 150_000)
 })

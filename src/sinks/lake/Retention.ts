@@ -7,7 +7,7 @@
  * `FileGone`, and the partitions are planned again.
  */
 import { Clock, Effect } from "effect"
-import { civilFromDays, DAY_MS, daysFromCivil } from "../../domain/CivilDate.ts"
+import { DAY_MS, daysFromCivil, isoDay } from "../../domain/CivilDate.ts"
 import { snapshotNumberOf } from "./Compaction.ts"
 import type { Add, Remove } from "./DeltaAction.ts"
 import { type DeltaLogError, type DeltaSnapshot, type Fenced, FileGone, openDeltaTable, readSnapshot, recordsOf, stillLive } from "./DeltaLog.ts"
@@ -21,11 +21,6 @@ export const partitionDay = (values: Readonly<Record<string, string | null>>): n
   if (year != null && month != null && day != null) return daysFromCivil(Number(year), Number(month), Number(day))
   const m = jour == null ? null : /^(\d{4})-(\d\d)-(\d\d)$/.exec(jour)
   return m === null ? undefined : daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]))
-}
-
-const isoDay = (days: number): string => {
-  const d = civilFromDays(days)
-  return `${d.year}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}`
 }
 
 export interface DroppedPartition {
