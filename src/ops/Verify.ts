@@ -4,13 +4,15 @@
  * every gap, duplicate or disagreement. Offsets that carry no data for a read_committed reader
  * (transaction markers, aborted or compacted records) are told apart from lost ones by reading
  * Kafka; rows of an earlier incarnation of the topic (deleted, then created again) are reported apart.
+ * The sales topic, when the service follows one and it exists, is checked the same way against its
+ * own feeds.
  */
 import { Effect, type Scope } from "effect"
 import type { Add } from "../sinks/lake/DeltaAction.ts"
 import { type DeltaLogError, readSnapshot } from "../sinks/lake/DeltaLog.ts"
 import type { LakeFeed } from "../sinks/lake/Feeds.ts"
 import { tableRoot, TOPIC_ID_TAG } from "../sinks/lake/LakeTable.ts"
-import { joinKey, type LakeIOError, type StoreUnsupported } from "../sinks/lake/store/Store.ts"
+import { joinKey, type LakeIOError, type Store, type StoreUnsupported } from "../sinks/lake/store/Store.ts"
 import { offsetsAppId, parseOffsetsAppId } from "../sinks/lake/TxnAppId.ts"
 import type { WarehouseError } from "../sinks/warehouse/Warehouse.ts"
 import { KafkaError } from "../topology/Fetch.ts"
@@ -21,6 +23,7 @@ import { openLake } from "./LakeChoice.ts"
 import { type LakeFiles, lakeFiles } from "./LakeFiles.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { transactionFeeds } from "./TransactionFlow.ts"
+import { venteFeeds } from "./VenteFlow.ts"
 import { compareFacts, type FactComparison, type LakeIncarnation, warehouseOffsets } from "./VerifyWarehouse.ts"
 import { openWarehouse } from "./WarehouseChoice.ts"
 
@@ -50,15 +53,41 @@ export interface EarlierIncarnation {
   readonly committed: Record<string, number>
 }
 
-export interface VerifyReport {
+/** One topic's partitions against its lake feeds. */
+export interface TopicCheck {
   readonly topic: string
   readonly topicId: string
   readonly partitions: ReadonlyArray<PartitionCheck>
   readonly earlierIncarnations: ReadonlyArray<EarlierIncarnation>
-  /** The warehouse checked, and its facts against the lake's recomputation. */
-  readonly warehouse?: { readonly description: string; readonly facts: ReadonlyArray<FactComparison> }
   readonly ok: boolean
 }
+
+export interface VerifyReport extends TopicCheck {
+  /** The warehouse checked, and its facts against the lake's recomputation. */
+  readonly warehouse?: { readonly description: string; readonly facts: ReadonlyArray<FactComparison> }
+  /** The sales topic, when the service follows one and it exists. */
+  readonly sales?: TopicCheck
+}
+
+/**
+ * What a topic's feeds must hold: every offset that carries data once in `primary` or the dead
+ * letters, each `equal` feed as many rows as `primary`, each `subset` feed at most as many.
+ */
+interface TopicFeeds {
+  readonly feeds: ReadonlyArray<LakeFeed<any>>
+  readonly primary: string
+  readonly equal: ReadonlyArray<string>
+  readonly subsets: ReadonlyArray<string>
+}
+
+const transactionTopic = (topic: string): TopicFeeds => ({
+  feeds: transactionFeeds(topic),
+  primary: "transaction_stream",
+  equal: ["transaction_flattened", "transaction_stream_anonymized"],
+  subsets: ["transaction_stream_blacklisted"]
+})
+
+const salesTopic = (topic: string): TopicFeeds => ({ feeds: venteFeeds(topic), primary: "ventes_stream", equal: [], subsets: ["ventes_late"] })
 
 type VerifyError = KafkaError | LakeIOError | StoreUnsupported | DeltaLogError | DuckDbError | WarehouseError
 
@@ -81,8 +110,44 @@ interface PartitionRows {
 
 const topicIdOf = (add: Add): string => add.tags?.[TOPIC_ID_TAG] ?? ""
 
-const streamOf = (tables: ReadonlyArray<TableState>) => tables.find((t) => t.feed.name === "transaction_stream")!
 const deadLettersOf = (tables: ReadonlyArray<TableState>) => tables.find((t) => t.feed.kind === "_deadletter")!
+
+interface CheckedTopic {
+  readonly check: TopicCheck
+  readonly tables: ReadonlyArray<TableState>
+}
+
+/** A topic's partitions against its feeds' Delta logs and files. */
+const checkTopic = (
+  settings: SettingsShape,
+  db: DuckDb,
+  store: Store,
+  files: LakeFiles,
+  topic: string,
+  id: string,
+  spec: TopicFeeds
+): Effect.Effect<CheckedTopic, VerifyError> =>
+  Effect.gen(function*() {
+    const offsets = yield* topicOffsets(settings.brokers, topic)
+    const tables: Array<TableState> = yield* Effect.forEach(spec.feeds, (feed) =>
+      Effect.gen(function*() {
+        const root = tableRoot(feed)
+        const snapshot = yield* readSnapshot(store, root)
+        const keysByTopicId = new Map<string, Array<string>>()
+        for (const add of snapshot.files.values()) {
+          const list = keysByTopicId.get(topicIdOf(add)) ?? []
+          list.push(joinKey(root, add.path))
+          keysByTopicId.set(topicIdOf(add), list)
+        }
+        const filesByTopicId = new Map<string, Array<string>>()
+        for (const [topicId, keys] of keysByTopicId) filesByTopicId.set(topicId, yield* files.paths(keys))
+        const rows = yield* rowsByPartition(db, filesByTopicId.get(id) ?? [], offsets)
+        return { feed, label: feed.kind === "_deadletter" ? "dead letters" : feed.name, txns: snapshot.txns, filesByTopicId, rows }
+      }))
+    const partitions = yield* Effect.forEach(offsets, (o) => checkPartition(settings.brokers, db, topic, id, o, tables, spec))
+    const earlierIncarnations = yield* earlierInLake(db, topic, id, tables, spec.primary)
+    return { check: { topic, topicId: id, partitions, earlierIncarnations, ok: partitions.every((c) => c.problems.length === 0) }, tables }
+  })
 
 export const verify = (settings: SettingsShape) =>
   withDuckDb((db) =>
@@ -92,31 +157,21 @@ export const verify = (settings: SettingsShape) =>
       if (id === undefined) {
         return yield* new KafkaError({ op: `verify ${topic}`, cause: new Error(`topic ${topic} does not exist on ${settings.brokers.join(",")}`) })
       }
-      const offsets = yield* topicOffsets(settings.brokers, topic)
       const store = yield* openLake(settings, { writes: false })
       const files: LakeFiles = yield* lakeFiles(store)
-      const tables: Array<TableState> = yield* Effect.forEach(transactionFeeds(topic), (feed) =>
-        Effect.gen(function*() {
-          const root = tableRoot(feed)
-          const snapshot = yield* readSnapshot(store, root)
-          const keysByTopicId = new Map<string, Array<string>>()
-          for (const add of snapshot.files.values()) {
-            const list = keysByTopicId.get(topicIdOf(add)) ?? []
-            list.push(joinKey(root, add.path))
-            keysByTopicId.set(topicIdOf(add), list)
-          }
-          const filesByTopicId = new Map<string, Array<string>>()
-          for (const [topicId, keys] of keysByTopicId) filesByTopicId.set(topicId, yield* files.paths(keys))
-          const rows = yield* rowsByPartition(db, filesByTopicId.get(id) ?? [], offsets)
-          return { feed, label: feed.kind === "_deadletter" ? "dead letters" : feed.name, txns: snapshot.txns, filesByTopicId, rows }
-        }))
+      const { check, tables } = yield* checkTopic(settings, db, store, files, topic, id, transactionTopic(topic))
+      // The sales topic is checked when the service follows it and it exists (the service waits for it otherwise).
+      const salesId = settings.ventes === undefined ? undefined : yield* currentTopicId(settings.brokers, settings.ventes.topic)
+      const sales = salesId === undefined || settings.ventes === undefined
+        ? undefined
+        : (yield* checkTopic(settings, db, store, files, settings.ventes.topic, salesId, salesTopic(settings.ventes.topic))).check
+      const salesOk = sales === undefined || sales.ok
+      const withSales = sales === undefined ? {} : { sales }
+      if (!settings.sinks.includes("warehouse")) return { ...check, ...withSales, ok: check.ok && salesOk } satisfies VerifyReport
+      const lakeChecks = check.partitions
+      const earlier = check.earlierIncarnations
       const stream = tables.find((t) => t.feed.name === "transaction_stream")!
       const flattened = tables.find((t) => t.feed.name === "transaction_flattened")!
-      const lakeChecks = yield* Effect.forEach(offsets, (o) => checkPartition(settings.brokers, db, topic, id, o, tables))
-      const earlier = yield* earlierInLake(db, topic, id, tables)
-      if (!settings.sinks.includes("warehouse")) {
-        return { topic, topicId: id, partitions: lakeChecks, earlierIncarnations: earlier, ok: lakeChecks.every((c) => c.problems.length === 0) } satisfies VerifyReport
-      }
       return yield* Effect.scoped(
         Effect.gen(function*() {
           const warehouse = yield* openWarehouse(settings)
@@ -153,7 +208,8 @@ export const verify = (settings: SettingsShape) =>
             partitions,
             earlierIncarnations: [...earlier, ...earlierInWarehouse],
             warehouse: { description: warehouse.description, facts },
-            ok: partitions.every((p) => p.problems.length === 0) && facts.every((f) => f.mismatches.length === 0)
+            ...withSales,
+            ok: partitions.every((p) => p.problems.length === 0) && facts.every((f) => f.mismatches.length === 0) && salesOk
           } satisfies VerifyReport
         })
       )
@@ -204,7 +260,8 @@ const checkPartition = (
   topic: string,
   topicId: string,
   o: PartitionOffsets,
-  tables: ReadonlyArray<TableState>
+  tables: ReadonlyArray<TableState>,
+  spec: TopicFeeds
 ): Effect.Effect<PartitionCheck, KafkaError | DuckDbError> =>
   Effect.gen(function*() {
     const sp = { topic, topicId, partition: o.partition }
@@ -223,10 +280,9 @@ const checkPartition = (
       else if (committed !== undefined && committed > o.end - 1) problems.push(`${t.label}: committed ${committed} beyond Kafka's end ${o.end - 1}`)
     }
     const rowsOf = (t: TableState | undefined) => t?.rows.get(o.partition) ?? { rows: 0, distinct: 0, inLog: 0 }
-    const stream = rowsOf(streamOf(tables))
-    const flattened = rowsOf(tables.find((t) => t.feed.name === "transaction_flattened"))
-    const anonymized = rowsOf(tables.find((t) => t.feed.name === "transaction_stream_anonymized"))
-    const blacklisted = rowsOf(tables.find((t) => t.feed.name === "transaction_stream_blacklisted"))
+    const primaryTable = tables.find((t) => t.feed.name === spec.primary)!
+    const rowsNamed = (name: string) => rowsOf(tables.find((t) => t.feed.name === name))
+    const stream = rowsOf(primaryTable)
     const dead = rowsOf(deadLettersOf(tables))
     const lastCommon = Math.min(...tables.map((t) => committedOf(t) ?? o.start - 1))
     const range = Math.max(0, lastCommon - o.start + 1)
@@ -235,30 +291,34 @@ const checkPartition = (
     // Every offset has its row: there is nothing to tell apart. Otherwise Kafka says which offsets carry data.
     if (problems.length === 0 && present !== range) {
       const data = yield* dataOffsets(brokers, topic, o.partition, o.start, lastCommon)
-      const files = [...(streamOf(tables).filesByTopicId.get(topicId) ?? []), ...(deadLettersOf(tables).filesByTopicId.get(topicId) ?? [])]
+      const files = [...(primaryTable.filesByTopicId.get(topicId) ?? []), ...(deadLettersOf(tables).filesByTopicId.get(topicId) ?? [])]
       const inLake = yield* lakeOffsets(db, files, o.partition, o.start, lastCommon)
       const lost = minus(data, inLake)
       const extra = minus(inLake, data)
       offsetsWithoutData = range - data.length
       if (lost.length > 0) {
-        problems.push(`${lost.length} offsets of ${o.start}..${lastCommon} that carry data are in neither the stream nor the dead letters (${firstFew(lost)})`)
+        problems.push(`${lost.length} offsets of ${o.start}..${lastCommon} that carry data are in neither ${spec.primary} nor the dead letters (${firstFew(lost)})`)
       }
       if (extra.length > 0) {
         problems.push(`${extra.length} rows of ${o.start}..${lastCommon} are for offsets that carry no data for a read_committed reader: aborted or compacted records (${firstFew(extra)})`)
       }
     }
     if (problems.length === 0) {
-      // Every valid transaction is in the flattened and anonymized feeds too; the blacklisted ones are a part of them.
-      for (const [name, r] of [["transaction_flattened", flattened], ["transaction_stream_anonymized", anonymized]] as const) {
-        if (r.inLog !== stream.inLog) problems.push(`${name} has ${r.inLog} rows, transaction_stream ${stream.inLog}`)
+      // Every valid transaction is in the flattened and anonymized feeds too; the blacklisted ones (the late sales) are a part of them.
+      for (const name of spec.equal) {
+        const r = rowsNamed(name)
+        if (r.inLog !== stream.inLog) problems.push(`${name} has ${r.inLog} rows, ${spec.primary} ${stream.inLog}`)
       }
-      if (blacklisted.inLog > stream.inLog) problems.push(`transaction_stream_blacklisted has ${blacklisted.inLog} rows, more than transaction_stream's ${stream.inLog}`)
+      for (const name of spec.subsets) {
+        const r = rowsNamed(name)
+        if (r.inLog > stream.inLog) problems.push(`${name} has ${r.inLog} rows, more than ${spec.primary}'s ${stream.inLog}`)
+      }
     }
     return { partition: o.partition, kafkaStart: o.start, kafkaEnd: o.end, lakeCommitted, lakeRows, offsetsWithoutData, problems }
   })
 
 /** Per earlier topic id: the stream's rows and what each feed committed. */
-const earlierInLake = (db: DuckDb, topic: string, currentId: string, tables: ReadonlyArray<TableState>) =>
+const earlierInLake = (db: DuckDb, topic: string, currentId: string, tables: ReadonlyArray<TableState>, primary: string) =>
   Effect.gen(function*() {
     const ids = new Set<string>()
     for (const t of tables) {
@@ -270,7 +330,7 @@ const earlierInLake = (db: DuckDb, topic: string, currentId: string, tables: Rea
     }
     return yield* Effect.forEach([...ids].sort(), (id) =>
       Effect.gen(function*() {
-        const stream = streamOf(tables)
+        const stream = tables.find((t) => t.feed.name === primary)!
         const files = [...(stream.filesByTopicId.get(id) ?? []), ...(deadLettersOf(tables).filesByTopicId.get(id) ?? [])]
         const rows = files.length === 0 ? [{ n: 0 }] : yield* db.query(`SELECT count(*) AS n FROM ${parquetRelation(files, "")}`)
         const committed: Record<string, number> = {}

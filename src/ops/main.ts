@@ -32,7 +32,7 @@ import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { gracefulStop, runMain } from "./Signals.ts"
 import * as Stack from "./Stack.ts"
-import { verify } from "./Verify.ts"
+import { type TopicCheck, verify } from "./Verify.ts"
 import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { redactSecrets } from "../sinks/warehouse/ConnectionUrl.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
@@ -177,6 +177,21 @@ const produceCommand = Command.make(
   })
 ).pipe(Command.withDescription("Produce realistic transactions or sales (seeded, optionally with malformed and late ones)"))
 
+/** A topic's lines of `sluice verify`: one per partition, one per earlier incarnation. */
+const topicCheckLines = (check: TopicCheck): Array<string> => [
+  ...check.partitions.map((p) => {
+    const committed = Object.entries(p.lakeCommitted).map(([k, v]) => `${k}=${v ?? "-"}`).join(" ")
+    const rows = Object.entries(p.lakeRows).map(([k, v]) => `${k}=${v}`).join(" ")
+    const warehouse = p.warehouseNext === undefined ? "" : `  warehouse next=${p.warehouseNext ?? "-"}`
+    const noData = p.offsetsWithoutData === 0 ? "" : `  ${p.offsetsWithoutData} offsets without data (transaction markers, aborted or compacted records)`
+    return `${check.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}${warehouse}${noData}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
+  }),
+  ...check.earlierIncarnations.map((e) => {
+    const committed = Object.entries(e.committed).map(([p, n]) => `${p}:${n - 1}`).join(" ") || "-"
+    return `${check.topic} earlier incarnation ${e.topicId === "" ? "(id not recorded)" : e.topicId} in the ${e.where}: ${e.where === "lake" ? `${e.rows.toLocaleString("en-US")} rows, ` : ""}committed ${committed} (kept; not checked against the current topic ${check.topicId})`
+  })
+]
+
 const verifyCommand = Command.make(
   "verify",
   { json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false)) },
@@ -186,21 +201,7 @@ const verifyCommand = Command.make(
     if (json) {
       yield* Console.log(JSON.stringify(report, null, 2))
     } else {
-      for (const p of report.partitions) {
-        const committed = Object.entries(p.lakeCommitted).map(([k, v]) => `${k}=${v ?? "-"}`).join(" ")
-        const rows = Object.entries(p.lakeRows).map(([k, v]) => `${k}=${v}`).join(" ")
-        const warehouse = p.warehouseNext === undefined ? "" : `  warehouse next=${p.warehouseNext ?? "-"}`
-        const noData = p.offsetsWithoutData === 0 ? "" : `  ${p.offsetsWithoutData} offsets without data (transaction markers, aborted or compacted records)`
-        yield* Console.log(
-          `${report.topic}/${p.partition}  kafka ${p.kafkaStart}..${p.kafkaEnd}  committed ${committed}  rows ${rows}${warehouse}${noData}  ${p.problems.length === 0 ? "OK" : "FAIL: " + p.problems.join("; ")}`
-        )
-      }
-      for (const e of report.earlierIncarnations) {
-        const committed = Object.entries(e.committed).map(([p, n]) => `${p}:${n - 1}`).join(" ") || "-"
-        yield* Console.log(
-          `${report.topic} earlier incarnation ${e.topicId === "" ? "(id not recorded)" : e.topicId} in the ${e.where}: ${e.where === "lake" ? `${e.rows.toLocaleString("en-US")} rows, ` : ""}committed ${committed} (kept; not checked against the current topic ${report.topicId})`
-        )
-      }
+      for (const line of [...topicCheckLines(report), ...(report.sales === undefined ? [] : topicCheckLines(report.sales))]) yield* Console.log(line)
       if (report.warehouse) {
         yield* Console.log(`warehouse: ${report.warehouse.description}`)
         for (const f of report.warehouse.facts) {

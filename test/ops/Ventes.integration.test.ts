@@ -1,12 +1,14 @@
 /**
  * The sales pipeline against a real broker: `ventes_stream` into bronze, late sales apart, the
  * silver tables and the hour windows, exactly once through kill -9 at random moments while windows
- * are open; and a sales topic created while the service runs is picked up.
+ * are open, which `sluice verify` then confirms (and fails once sales are left unconsumed); and a sales
+ * topic created while the service runs is picked up.
  */
 import { Effect } from "effect"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import { lateness } from "../../src/domain/SalesAggregates.ts"
 import { withDuckDb } from "../../src/ops/DuckDb.ts"
+import { ensureTopic } from "../../src/ops/KafkaAdmin.ts"
 import { liveRelation } from "../support/Lake.ts"
 import { killAtRandomMoments, runSluice, sandbox, spawnSluice } from "../support/Sluice.ts"
 
@@ -77,6 +79,17 @@ describe("the sales pipeline", () => {
     const report = await runSluice(["report", "ventes"], env)
     expect(report.code, report.output).toBe(0)
     expect(report.output).toContain("Top 10 Clients by Revenue")
+
+    // verify checks the sales topic beside the (here empty) transaction topic; sales it has not consumed fail it.
+    await Effect.runPromise(ensureTopic([brokers], env.SLUICE_TOPIC!, 1))
+    const verified = await runSluice(["verify"], env)
+    expect(verified.code, verified.output).toBe(0)
+    for (const p of [0, 1, 2]) expect(verified.output).toMatch(new RegExp(`^${topic}/${p} .*ventes_stream=\\d+ .*OK$`, "m"))
+    const more = await runSluice(["produce", "--kind", "ventes", "--topic", topic, "--messages", "30", "--seed", "7"], env)
+    expect(more.code, more.output).toBe(0)
+    const behind = await runSluice(["verify"], env)
+    expect(behind.code).not.toBe(0)
+    expect(behind.output).toMatch(new RegExp(`^${topic}/\\d .*FAIL: ventes_stream: committed up to \\d+, Kafka ends at \\d+`, "m"))
   }, 300_000)
 
   it("picks up a sales topic created after the service started, said once, without restarting", async () => {
