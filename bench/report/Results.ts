@@ -160,6 +160,8 @@ export interface LowWindowLatencyResult {
   readonly rate: number
   readonly seconds: number
   readonly produced: number
+  /** The event times span this many days (`sluice produce --event-days`): live transactions fall in today's partition. */
+  readonly eventDays: number
   readonly windowMaxAgeMs: number
   readonly sinks: string
   readonly targetP99Ms: number

@@ -105,7 +105,14 @@ export interface OfferedLoad {
 }
 
 /** `sluice produce --rate` of `rate × seconds` messages to `topic`, the lag sampled as it goes. */
-export const offerLoad = async (ctx: BenchContext, topic: string, rate: number, seconds: number, lag: () => Promise<number>): Promise<OfferedLoad> => {
+export const offerLoad = async (
+  ctx: BenchContext,
+  topic: string,
+  rate: number,
+  seconds: number,
+  lag: () => Promise<number>,
+  produceArgs: ReadonlyArray<string> = []
+): Promise<OfferedLoad> => {
   const producer = spawnMeasured(
     nodeBinary(ctx.root),
     [
@@ -115,7 +122,8 @@ export const offerLoad = async (ctx: BenchContext, topic: string, rate: number, 
       "--rate", String(rate),
       "--partitions", String(ctx.topic.partitions),
       "--bad-ratio", String(ctx.topic.badRatio),
-      "--seed", String(ctx.topic.seed + rate)
+      "--seed", String(ctx.topic.seed + rate),
+      ...produceArgs
     ],
     { cwd: ctx.root, env: { KAFKA_BROKERS: ctx.brokers.join(",") }, timeoutMs: (seconds + 120) * 1000 }
   )

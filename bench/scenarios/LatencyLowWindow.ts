@@ -30,6 +30,8 @@ export interface LowWindowOptions {
   /** `sluice schedule --compact-every` (minutes, fractions allowed). */
   readonly compactEveryMinutes: number
   readonly targetFileMb: number
+  /** `sluice produce --event-days`: how many days the event times (and so the day partitions) span. */
+  readonly eventDays: number
 }
 
 const HISTOGRAM = "sluice_end_to_end_latency_seconds"
@@ -94,10 +96,23 @@ export const runLowWindowLatency = async (ctx: BenchContext, options: LowWindowO
     SLUICE_WINDOW_MAX_AGE_MS: String(windowMaxAgeMs),
     SLUICE_HTTP_PORT: String(port)
   }
+  const exited = { service: false, schedule: false }
+  // On a loaded machine the service may answer late: a few attempts, then the reason and its output.
   const metrics = async (): Promise<string> => {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`)
-    if (!response.ok) throw new Error(`GET /metrics of sluice run answered ${response.status}`)
-    return response.text()
+    let failure: unknown
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (exited.service) break
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) })
+        if (response.ok) return await response.text()
+        failure = new Error(`answered ${response.status}`)
+      } catch (e) {
+        failure = e
+      }
+      await sleep(1_000)
+    }
+    const reason = (failure as Error | undefined)?.message ?? "the service exited"
+    throw new Error(`GET http://127.0.0.1:${port}/metrics of sluice run: ${reason}\n${service.output()}`)
   }
   const offsets = new Consumer({ clientId: "sluice-bench-lag", groupId: `bench_lag_low_${ctx.runId}`, bootstrapBrokers: [...ctx.brokers] })
   const service = spawnMeasured(nodeBinary(ctx.root), [sluiceBin(ctx.root), "run"], { cwd: ctx.root, env, timeoutMs: (seconds + 240) * 1000 })
@@ -109,7 +124,6 @@ export const runLowWindowLatency = async (ctx: BenchContext, options: LowWindowO
     "--vacuum-every", "0"
   ]
   let schedule: ReturnType<typeof spawnMeasured> | undefined
-  const exited = { service: false, schedule: false }
   void service.done.then(() => (exited.service = true), () => (exited.service = true))
   try {
     await service.waitFor(/assigned, resuming at offset/, { times: partitions, timeoutMs: 60_000 })
@@ -125,7 +139,7 @@ export const runLowWindowLatency = async (ctx: BenchContext, options: LowWindowO
       // The warehouse is behind when the service says so (it knows both sinks' commits).
       return Math.max(total, serviceLag(await metrics()) ?? 0)
     }
-    const load = await offerLoad(ctx, topic, rate, seconds, lag)
+    const load = await offerLoad(ctx, topic, rate, seconds, lag, ["--event-days", String(options.eventDays)])
     const { lagSlope, lagGrew, lagMax } = lagTrend(load, rate, windowMaxAgeMs)
     // Everything is committed by both sinks: the histograms hold every record.
     const text = await metrics()
@@ -151,6 +165,7 @@ export const runLowWindowLatency = async (ctx: BenchContext, options: LowWindowO
       rate,
       seconds,
       produced: rate * seconds,
+      eventDays: options.eventDays,
       windowMaxAgeMs,
       sinks: "lake,warehouse",
       targetP99Ms,
