@@ -90,7 +90,8 @@ const lowWindowLines = (r: BenchResult): Array<string> => {
       `- \`${e.compaction.command}\` (${n(e.compaction.cpuSeconds, 1)} CPU s): ${e.compaction.runs.length} runs; the last: ${e.compaction.runs.at(-1) ?? "none"}.`,
       `- Most live files in one day partition after the run, per table: ${files}.`,
       "- Service histogram: `sluice_end_to_end_latency_seconds{sink}` from `/metrics`, the end of the sink's commit of a window − each record's Kafka timestamp, " +
-        "percentiles interpolated in its 25 ms buckets; the share within the target is exact (a bucket ends at 250 ms).",
+        "percentiles interpolated in its 25 ms buckets up to 0.5 s (past it the buckets end at 0.75, 1, 2.5, 5, 10, 30, 60, 300 s: a percentile there is coarse); " +
+        "the share within the target is exact (a bucket ends at 250 ms).",
       ""
     ]
   })
