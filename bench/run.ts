@@ -17,6 +17,7 @@ import { warehouseSupport } from "./harness/Warehouse.ts"
 import { BASELINE_INSERT_CAP, BASELINE_RATE_MEASURES, runBaseline } from "./scenarios/Baseline.ts"
 import { CEILING_RATE_MEASURES, runCeiling } from "./scenarios/Ceiling.ts"
 import { runLatency } from "./scenarios/Latency.ts"
+import { runLowWindowLatency } from "./scenarios/LatencyLowWindow.ts"
 import { runSluice, SLUICE_RATE_MEASURES, UNTIL_IDLE_MS } from "./scenarios/Sluice.ts"
 import { buildSparkPeer, runSpark, SPARK_DESCRIPTION, SPARK_DRIVER_MEMORY, SPARK_RATE_MEASURES } from "./scenarios/Spark.ts"
 import { writeResults } from "./report/Files.ts"
@@ -26,6 +27,7 @@ import {
   type BenchResult,
   isPeerMeasured,
   type LatencyEntry,
+  type LowWindowLatencyEntry,
   type PeerEntry,
   type ScenarioResult,
   summarize,
@@ -39,7 +41,7 @@ const WIDE_PARTITIONS = 64
 /** Other programs doing the lake's job on the same topic, run in the same rounds. */
 const PEERS = ["spark"] as const
 const ROUNDS = [...THROUGHPUT, ...PEERS] as const
-const ALL = [...ROUNDS, "latency"] as const
+const ALL = [...ROUNDS, "latency", "latency-low"] as const
 type ScenarioName = (typeof ALL)[number]
 
 const USAGE = `usage: npm run bench -- [options]
@@ -49,6 +51,7 @@ const USAGE = `usage: npm run bench -- [options]
   --only a,b             only these scenarios: ${ALL.join(", ")} (results go to *-partial.*)
   --latency-seconds S    seconds per offered load (default 60; --quick 15)
   --latency-rates a,b    offered loads, msg/s (default 1000,5000)
+                         (latency-low: 5,000 msg/s, 100 ms windows, lake + warehouse, compaction beside)
   --partitions P         partitions of the bench topic (default 4)
   --seed S               generator seed (default 42)
   --bad-ratio F          share of malformed messages (default 0.01)
@@ -124,6 +127,11 @@ for (const name of only ?? []) {
 }
 const selected = (name: ScenarioName) => only === undefined || only.includes(name)
 const LATENCY_MAX_AGE_MS = 1_000
+/**
+ * `latency-low`: windows of 100 ms, lake and warehouse, p99 target 250 ms, compaction every 15 s beside;
+ * event times within six hours, so that every window writes one day partition, as a live stream does.
+ */
+const LOW_WINDOW = { rate: 5_000, windowMaxAgeMs: 100, targetP99Ms: 250, compactEveryMinutes: 0.25, targetFileMb: 128, eventDays: 0.25 } as const
 
 const startedAt = Date.now()
 const log = (line: string) => process.stderr.write(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s] ${line}\n`)
@@ -297,10 +305,33 @@ if (selected("latency")) {
   }
 }
 
+const latencyLowWindow: Record<string, LowWindowLatencyEntry> = {}
+if (selected("latency-low")) {
+  const { rate } = LOW_WINDOW
+  if (!warehouse.available) latencyLowWindow[String(rate)] = { skipped: warehouse.reason }
+  else {
+    log(`latency-low: ${fmt(rate)} msg/s for ${latencySeconds} s (SLUICE_WINDOW_MAX_AGE_MS=${LOW_WINDOW.windowMaxAgeMs}, lake + warehouse, compaction every ${LOW_WINDOW.compactEveryMinutes * 60} s) …`)
+    try {
+      const r = await runLowWindowLatency(ctx, { ...LOW_WINDOW, seconds: latencySeconds })
+      latencyLowWindow[String(rate)] = r
+      const files = Object.entries(r.files).map(([feed, f]) => `${feed} ${f.maxPerPartition}`).join(", ")
+      log(
+        `latency-low ${fmt(rate)} msg/s: lake p50/p95/p99 ${r.lake.p50Ms}/${r.lake.p95Ms}/${r.lake.p99Ms} ms, ` +
+          `warehouse ${r.warehouse.p50Ms}/${r.warehouse.p95Ms}/${r.warehouse.p99Ms} ms (target ${r.targetP99Ms}), ` +
+          `lag ${r.lagGrew ? "GREW" : "flat"} (max ${fmt(r.lagMax)}), load ${r.loadAverage.join(" → ")}; most files per day partition: ${files}`
+      )
+    } catch (e) {
+      latencyLowWindow[String(rate)] = { failed: (e as Error).message }
+      log(`latency-low ${fmt(rate)} msg/s: FAILED: ${(e as Error).message}`)
+    }
+  }
+}
+
 // --- results ----------------------------------------------------------------------------------------
 const sluiceRss = [
   ...(["lake", "lake-p64", "warehouse", "both"] as const).flatMap((name) => (samples.get(name) ?? []).map((r) => r.peakRssMB)),
-  ...Object.values(latency).flatMap((e) => ("peakRssMB" in e ? [e.peakRssMB] : []))
+  ...Object.values(latency).flatMap((e) => ("peakRssMB" in e ? [e.peakRssMB] : [])),
+  ...Object.values(latencyLowWindow).flatMap((e) => ("peakRssMB" in e ? [e.peakRssMB] : []))
 ]
 /** What the spark peer runs, how it is checked, and what from_json made of the malformed messages. */
 function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
@@ -345,6 +376,7 @@ const result: BenchResult = {
   scenarios,
   peers,
   latency,
+  ...(selected("latency-low") ? { latencyLowWindow } : {}),
   rssMaxMB: sluiceRss.length === 0 ? 0 : round(Math.max(...sluiceRss)),
   elapsedSeconds: round((Date.now() - startedAt) / 1000),
   notes
@@ -354,7 +386,11 @@ const written = writeResults(path.join(projectRoot, "bench", "results"), result,
 await cleanup(flags["drop-topic"] ? topic : undefined)
 log(`wrote ${written.files.map((f) => path.relative(projectRoot, f)).join(", ")}`)
 process.stdout.write(written.markdown)
-const broken = [...failures.keys(), ...Object.entries(latency).filter(([, e]) => "failed" in e).map(([r]) => `latency ${r}`)]
+const broken = [
+  ...failures.keys(),
+  ...Object.entries(latency).filter(([, e]) => "failed" in e).map(([r]) => `latency ${r}`),
+  ...Object.entries(latencyLowWindow).filter(([, e]) => "failed" in e).map(([r]) => `latency-low ${r}`)
+]
 if (broken.length > 0) {
   log(`failed: ${broken.join(", ")}`)
   process.exitCode = 1

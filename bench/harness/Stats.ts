@@ -35,3 +35,31 @@ export const round = (n: number, digits = 0): number => {
   const f = 10 ** digits
   return Math.round(n * f) / f
 }
+
+/** One bucket of a Prometheus histogram: observations at or below `le`, cumulative (`+Inf` last). */
+export interface Bucket {
+  readonly le: number
+  readonly count: number
+}
+
+/**
+ * The `p`-th percentile of a Prometheus histogram, as `histogram_quantile` computes it: linear
+ * inside the bucket that holds the rank (from 0 for the first), the highest finite bound past it.
+ */
+export const bucketPercentile = (buckets: ReadonlyArray<Bucket>, p: number): number => {
+  const sorted = [...buckets].sort((a, b) => a.le - b.le)
+  const total = sorted.at(-1)?.count ?? 0
+  if (total === 0) return Number.NaN
+  const rank = (p / 100) * total
+  let below = 0
+  let lower = 0
+  for (const b of sorted) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return lower
+      return b.count === below ? b.le : lower + ((b.le - lower) * (rank - below)) / (b.count - below)
+    }
+    below = b.count
+    lower = b.le
+  }
+  return lower
+}

@@ -2,7 +2,7 @@
  * The Markdown form of a bench result: the machine, one row per throughput scenario and peer, one
  * row per offered load of the latency scenario, and what each figure measures.
  */
-import { type BenchResult, isMeasured, isPeerMeasured, type LatencyEntry, type PeerEntry, type ScenarioResult } from "./Results.ts"
+import { type BenchResult, isMeasured, isPeerMeasured, type LatencyEntry, type PeerEntry, type ScenarioResult, type SinkLatency } from "./Results.ts"
 
 /** Display names and what each scenario runs, in report order. */
 export const scenarioLabels: ReadonlyArray<readonly [key: string, label: string]> = [
@@ -66,6 +66,37 @@ const latencyRow = (rate: string, entry: LatencyEntry | undefined): string => {
   return `| ${n(entry.rate)} msg/s × ${entry.seconds} s | ${n(entry.rows)} | ${n(entry.p50Ms)} | ${n(entry.p95Ms)} | **${n(entry.p99Ms)}** | ${n(entry.maxMs)} | ${entry.metTarget ? "yes" : "**no**"} | ${entry.lagGrew ? "**yes**" : "no"} | ${n(entry.lagMax)} | ${entry.caughtUpAfterMs === null ? "not within 30 s" : `${n(entry.caughtUpAfterMs)} ms`} | ${n(entry.peakRssMB)} |`
 }
 
+const sinkCells = (l: SinkLatency) => `${n(l.p50Ms)} / ${n(l.p95Ms)} / **${n(l.p99Ms)}** | ${l.withinTargetPct ?? "–"}%`
+
+/** The small-window run: one row per sink and measure, then the files each day partition was left with. */
+const lowWindowLines = (r: BenchResult): Array<string> => {
+  const entries = Object.entries(r.latencyLowWindow ?? {})
+  if (entries.length === 0) return []
+  return entries.flatMap(([rate, e]) => {
+    if (!("lake" in e)) return [`### Latency with 100 ms windows, ${n(Number(rate))} msg/s: ${"skipped" in e ? `skipped: ${e.skipped}` : `FAILED: ${e.failed.split("\n")[0]}`}`, ""]
+    const files = Object.entries(e.files).map(([feed, f]) => `${feed} ${f.maxPerPartition} (${Object.keys(f.partitions).length} day partitions)`).join(", ")
+    return [
+      `### Latency — \`sluice run\` (${e.sinks}), \`SLUICE_WINDOW_MAX_AGE_MS=${e.windowMaxAgeMs}\`, ${n(e.rate)} msg/s × ${e.seconds} s, compaction beside, target p99 ≤ ${e.targetP99Ms} ms`,
+      "",
+      "| sink | measured by | records | p50 / p95 / p99 ms | within target |",
+      "| --- | --- | --: | --: | --: |",
+      `| lake | Delta log (transaction_stream) | ${n(e.lake.samples)} | ${sinkCells(e.lake)} |`,
+      `| lake | service histogram | ${n(e.lakeService.samples)} | ${sinkCells(e.lakeService)} |`,
+      `| warehouse | service histogram | ${n(e.warehouse.samples)} | ${sinkCells(e.warehouse)} |`,
+      "",
+      `- Target ${e.metTarget ? "met" : "**not met**"}; lag ${e.lagGrew ? "**grew**" : "flat"} (max ${n(e.lagMax)}); ` +
+        `${e.caughtUpAfterMs === null ? "not caught up within 30 s of the load's end" : `caught up ${n(e.caughtUpAfterMs)} ms after the load`}; ` +
+        `load average ${e.loadAverage[0]} → ${e.loadAverage[1]}; sluice run ${n(e.cpuSeconds, 1)} CPU s, ${n(e.peakRssMB)} MB peak RSS.`,
+      `- \`${e.compaction.command}\` (${n(e.compaction.cpuSeconds, 1)} CPU s): ${e.compaction.runs.length} runs; the last: ${e.compaction.runs.at(-1) ?? "none"}.`,
+      `- Most live files in one day partition after the run, per table: ${files}.`,
+      "- Service histogram: `sluice_end_to_end_latency_seconds{sink}` from `/metrics`, the end of the sink's commit of a window − each record's Kafka timestamp, " +
+        "percentiles interpolated in its 25 ms buckets up to 0.5 s (past it the buckets end at 0.75, 1, 2.5, 5, 10, 30, 60, 300 s: a percentile there is coarse); " +
+        "the share within the target is exact (a bucket ends at 250 ms).",
+      ""
+    ]
+  })
+}
+
 /** The whole report as Markdown. */
 export const toMarkdown = (r: BenchResult): string => {
   const avg = Math.round(r.topic.avgValueBytes)
@@ -107,6 +138,7 @@ export const toMarkdown = (r: BenchResult): string => {
       "`_kafka_timestamp` (set by the producer). Lag: Kafka end offsets − the lake's committed `txn` offsets, sampled every second; " +
       "it *grew* when its least-squares trend over the load added more than one window's worth of messages.",
     "",
+    ...lowWindowLines(r),
     `Peak RSS of any \`sluice run\`: ${r.rssMaxMB > 0 ? `${n(r.rssMaxMB)} MB` : "–"}. The bench took ${n(r.elapsedSeconds / 60, 1)} min.`,
     ...(r.notes.length === 0 ? [] : ["", ...r.notes.map((note) => `- ${note}`)]),
     ""

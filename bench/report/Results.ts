@@ -134,6 +134,61 @@ export interface LatencyResult {
 
 export type LatencyEntry = LatencyResult | { readonly skipped: string } | { readonly failed: string }
 
+/** Produce → commit percentiles of one sink, in ms. */
+export interface SinkLatency {
+  readonly p50Ms: number
+  readonly p95Ms: number
+  readonly p99Ms: number
+  /** Records the percentiles are computed over. */
+  readonly samples: number
+  /** The largest latency (the Delta log measure), or the upper bound of the highest non-empty bucket (the service's histogram). */
+  readonly maxMs: number
+  /** Share of the records committed within the target, in percent (exact: a bucket bound sits at the target). */
+  readonly withinTargetPct?: number
+  /** How it is measured. */
+  readonly measuredBy: string
+}
+
+/** Live files of one stream table after the run, per day partition (from its Delta log). */
+export interface FeedFiles {
+  readonly maxPerPartition: number
+  readonly partitions: Readonly<Record<string, number>>
+}
+
+/** The latency run with small windows, both sinks and compaction in the background. */
+export interface LowWindowLatencyResult {
+  readonly rate: number
+  readonly seconds: number
+  readonly produced: number
+  /** The event times span this many days (`sluice produce --event-days`): live transactions fall in today's partition. */
+  readonly eventDays: number
+  readonly windowMaxAgeMs: number
+  readonly sinks: string
+  readonly targetP99Ms: number
+  /** Every row of transaction_stream: its commit's `commitInfo.timestamp` − its `_kafka_timestamp`. */
+  readonly lake: SinkLatency
+  /** The service's `sluice_end_to_end_latency_seconds{sink="lake"}`: the whole lake sink's commit (every feed) − Kafka timestamp. */
+  readonly lakeService: SinkLatency
+  /** The service's `sluice_end_to_end_latency_seconds{sink="warehouse"}`: the MySQL COMMIT's return − Kafka timestamp. */
+  readonly warehouse: SinkLatency
+  readonly metTarget: boolean
+  readonly lagGrew: boolean
+  readonly lagMax: number
+  readonly lagSlopePerSecond: number
+  readonly caughtUpAfterMs: number | null
+  readonly cpuSeconds: number
+  readonly peakRssMB: number
+  /** `sluice schedule` beside the service: its command, compaction runs and its own CPU. */
+  readonly compaction: { readonly command: string; readonly runs: ReadonlyArray<string>; readonly cpuSeconds: number; readonly peakRssMB: number }
+  /** Per stream table (and dead letters), after the run. */
+  readonly files: Readonly<Record<string, FeedFiles>>
+  /** Load average (1 min) when the run started and ended. */
+  readonly loadAverage: readonly [number, number]
+  readonly lagSamples: ReadonlyArray<readonly [number, number]>
+}
+
+export type LowWindowLatencyEntry = LowWindowLatencyResult | { readonly skipped: string } | { readonly failed: string }
+
 export interface BenchResult {
   readonly date: string
   readonly commit: string
@@ -146,6 +201,8 @@ export interface BenchResult {
   /** Programs other than Sluice on the same topic (absent from results written before peers existed). */
   readonly peers?: Readonly<Record<string, PeerEntry>>
   readonly latency: Readonly<Record<string, LatencyEntry>>
+  /** Latency with `SLUICE_WINDOW_MAX_AGE_MS=100`, lake and warehouse, compaction beside (absent from results written before it existed). */
+  readonly latencyLowWindow?: Readonly<Record<string, LowWindowLatencyEntry>>
   /** Largest peak RSS of any `sluice run` of this bench (throughput and latency). */
   readonly rssMaxMB: number
   readonly elapsedSeconds: number

@@ -53,7 +53,11 @@ export const lakeCommitted = async (lakeDir: string, topic: string, partitions: 
   return committed
 }
 
-/** Each data file a commit added → that commit's `commitInfo.timestamp`, from the JSON commits. */
+/**
+ * Each data file a commit added → that commit's `commitInfo.timestamp`, from the JSON commits.
+ * Files a compaction added (`dataChange: false`) hold rows committed earlier: they are left out
+ * (the files they replaced stay on disk until a vacuum, and still name each row's own commit).
+ */
 export const commitTimesByFile = (tableRoot: string): Map<string, number> => {
   const logDir = path.join(tableRoot, "_delta_log")
   const times = new Map<string, number>()
@@ -62,9 +66,9 @@ export const commitTimesByFile = (tableRoot: string): Map<string, number> => {
     const added: Array<string> = []
     for (const line of readFileSync(path.join(logDir, name), "utf8").split("\n")) {
       if (line.trim() === "") continue
-      const action = JSON.parse(line) as { commitInfo?: { timestamp: number }; add?: { path: string } }
+      const action = JSON.parse(line) as { commitInfo?: { timestamp: number }; add?: { path: string; dataChange?: boolean } }
       if (action.commitInfo) timestamp = action.commitInfo.timestamp
-      if (action.add) added.push(decodeURIComponent(action.add.path))
+      if (action.add && action.add.dataChange !== false) added.push(decodeURIComponent(action.add.path))
     }
     if (timestamp === undefined) throw new Error(`${path.join(logDir, name)} has no commitInfo`)
     for (const file of added) times.set(path.join(tableRoot, file), timestamp)
@@ -73,7 +77,7 @@ export const commitTimesByFile = (tableRoot: string): Map<string, number> => {
 }
 
 /** commit timestamp − `_kafka_timestamp` of every row of a feed's table, sorted ascending. */
-const rowLatencies = async (tableRoot: string): Promise<Float64Array> => {
+export const rowLatencies = async (tableRoot: string): Promise<Float64Array> => {
   const commits = commitTimesByFile(tableRoot)
   if (commits.size === 0) return new Float64Array()
   const files = [...commits.keys()].map(sqlString).join(", ")
@@ -89,7 +93,74 @@ const rowLatencies = async (tableRoot: string): Promise<Float64Array> => {
   return latencies.sort()
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** The lag over a load: sampled every second while producing, then every 100 ms until it is 0 (30 s at most). */
+export interface OfferedLoad {
+  /** [seconds since the producer started, lag]. */
+  readonly samples: Array<readonly [number, number]>
+  readonly producingSeconds: number
+  /** From the producer's last message to a lag of 0, or null when it did not get there. */
+  readonly caughtUpAfterMs: number | null
+}
+
+/** `sluice produce --rate` of `rate × seconds` messages to `topic`, the lag sampled as it goes. */
+export const offerLoad = async (
+  ctx: BenchContext,
+  topic: string,
+  rate: number,
+  seconds: number,
+  lag: () => Promise<number>,
+  produceArgs: ReadonlyArray<string> = []
+): Promise<OfferedLoad> => {
+  const producer = spawnMeasured(
+    nodeBinary(ctx.root),
+    [
+      sluiceBin(ctx.root), "produce",
+      "--topic", topic,
+      "--messages", String(rate * seconds),
+      "--rate", String(rate),
+      "--partitions", String(ctx.topic.partitions),
+      "--bad-ratio", String(ctx.topic.badRatio),
+      "--seed", String(ctx.topic.seed + rate),
+      ...produceArgs
+    ],
+    { cwd: ctx.root, env: { KAFKA_BROKERS: ctx.brokers.join(",") }, timeoutMs: (seconds + 120) * 1000 }
+  )
+  const producedAt = Date.now()
+  let producing = true
+  void producer.done.finally(() => (producing = false)).catch(() => undefined)
+  const samples: Array<readonly [number, number]> = []
+  while (producing) {
+    const next = Date.now() + 1_000
+    samples.push([round((Date.now() - producedAt) / 1000, 1), await lag()])
+    await sleep(Math.max(0, next - Date.now()))
+  }
+  const produced = await producer.done
+  if (produced.exitCode !== 0) throw new Error(`sluice produce exited ${produced.exitCode ?? produced.signal}:\n${produced.output}`)
+  const producerDoneAt = Date.now()
+
+  // Let the last windows age out and commit.
+  let caughtUpAfterMs: number | null = null
+  while (Date.now() - producerDoneAt < 30_000) {
+    const current = await lag()
+    samples.push([round((Date.now() - producedAt) / 1000, 1), current])
+    if (current === 0) {
+      caughtUpAfterMs = Date.now() - producerDoneAt
+      break
+    }
+    await sleep(100)
+  }
+  return { samples, producingSeconds: (producerDoneAt - producedAt) / 1000, caughtUpAfterMs }
+}
+
+/** Whether the lag trended up while the load was on (after a few seconds of warm-up), and its slope. */
+export const lagTrend = (load: OfferedLoad, rate: number, windowMaxAgeMs: number) => {
+  const steady = load.samples.filter(([t]) => t >= Math.min(5, load.producingSeconds / 4) && t <= load.producingSeconds)
+  const lagSlope = slope(steady.map(([x, y]) => ({ x, y })))
+  // Growth over the run of more than one window's worth of messages is a trend, not the sawtooth.
+  return { lagSlope, lagGrew: lagSlope * load.producingSeconds > rate * (windowMaxAgeMs / 1000), lagMax: Math.max(...load.samples.map(([, l]) => l)) }
+}
 
 /** Runs the service on a fresh topic, offers `rate` msg/s for `seconds`, and measures. */
 export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Promise<LatencyResult> => {
@@ -97,7 +168,6 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
   const partitions = ctx.topic.partitions
   const topic = `bench_latency_r${rate}_${ctx.runId}`
   const lakeDir = path.join(ctx.tmpRoot, `latency-${rate}`)
-  const messages = rate * seconds
   await Effect.runPromise(ensureTopic(ctx.brokers, topic, partitions))
   const offsets = new Consumer({ clientId: "sluice-bench-lag", groupId: `bench_lag_${ctx.runId}`, bootstrapBrokers: [...ctx.brokers] })
   const service = spawnMeasured(nodeBinary(ctx.root), [sluiceBin(ctx.root), "run"], {
@@ -122,53 +192,12 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
       return total
     }
 
-    const producer = spawnMeasured(
-      nodeBinary(ctx.root),
-      [
-        sluiceBin(ctx.root), "produce",
-        "--topic", topic,
-        "--messages", String(messages),
-        "--rate", String(rate),
-        "--partitions", String(partitions),
-        "--bad-ratio", String(ctx.topic.badRatio),
-        "--seed", String(ctx.topic.seed + rate)
-      ],
-      { cwd: ctx.root, env: { KAFKA_BROKERS: ctx.brokers.join(",") }, timeoutMs: (seconds + 120) * 1000 }
-    )
-    const producedAt = Date.now()
-    let producing = true
-    void producer.done.finally(() => (producing = false)).catch(() => undefined)
-    const samples: Array<readonly [number, number]> = []
-    while (producing) {
-      const next = Date.now() + 1_000
-      samples.push([round((Date.now() - producedAt) / 1000, 1), await lag()])
-      await sleep(Math.max(0, next - Date.now()))
-    }
-    const produced = await producer.done
-    if (produced.exitCode !== 0) throw new Error(`sluice produce exited ${produced.exitCode ?? produced.signal}:\n${produced.output}`)
-    const producerDoneAt = Date.now()
-
-    // Let the last windows age out and commit, then ask for a drain.
-    let caughtUpAfterMs: number | null = null
-    while (Date.now() - producerDoneAt < 30_000) {
-      const current = await lag()
-      samples.push([round((Date.now() - producedAt) / 1000, 1), current])
-      if (current === 0) {
-        caughtUpAfterMs = Date.now() - producerDoneAt
-        break
-      }
-      await sleep(100)
-    }
+    const load = await offerLoad(ctx, topic, rate, seconds, lag)
     await service.signal("SIGTERM")
     const stopped = await service.done
     if (stopped.exitCode !== 0) throw new Error(`sluice run exited ${stopped.exitCode ?? stopped.signal} after SIGTERM:\n${stopped.output}`)
 
-    // The lag trend while the load was on, after a few seconds of warm-up.
-    const producingSeconds = (producerDoneAt - producedAt) / 1000
-    const steady = samples.filter(([t]) => t >= Math.min(5, producingSeconds / 4) && t <= producingSeconds)
-    const lagSlope = slope(steady.map(([x, y]) => ({ x, y })))
-    // Growth over the run of more than one window's worth of messages is a trend, not the sawtooth.
-    const lagGrew = lagSlope * producingSeconds > rate * (windowMaxAgeMs / 1000)
+    const { lagSlope, lagGrew, lagMax } = lagTrend(load, rate, windowMaxAgeMs)
 
     const stream = await rowLatencies(path.join(lakeDir, "streams", "transaction_stream"))
     const flattened = await rowLatencies(path.join(lakeDir, "streams", "transaction_flattened"))
@@ -177,7 +206,7 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
     return {
       rate,
       seconds,
-      produced: messages,
+      produced: rate * seconds,
       rows: stream.length,
       windowMaxAgeMs,
       targetP99Ms,
@@ -187,9 +216,9 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
       maxMs: round(stream[stream.length - 1] ?? Number.NaN),
       metTarget: p99Ms <= targetP99Ms,
       lagGrew,
-      lagMax: Math.max(...samples.map(([, l]) => l)),
+      lagMax,
       lagSlopePerSecond: round(lagSlope, 1),
-      caughtUpAfterMs,
+      caughtUpAfterMs: load.caughtUpAfterMs,
       lastFeed: {
         feed: "transaction_flattened",
         p50Ms: round(percentile(flattened, 50)),
@@ -199,7 +228,7 @@ export const runLatency = async (ctx: BenchContext, options: LatencyOptions): Pr
       drainExitCode: stopped.exitCode,
       cpuSeconds: round(stopped.cpuSeconds, 2),
       peakRssMB: round(stopped.peakRssMB),
-      lagSamples: samples
+      lagSamples: load.samples
     }
   } finally {
     if (!serviceExited) await service.signal("SIGKILL").catch(() => undefined)

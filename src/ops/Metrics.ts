@@ -43,8 +43,14 @@ export interface MetricsOptions {
   readonly processMetrics?: boolean | undefined
 }
 
-/** End-to-end latency buckets, in seconds: from sub-second (live) to an hour (a backlog read late). */
-export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]
+/**
+ * End-to-end latency buckets, in seconds: every 25 ms up to half a second (small windows are read
+ * there, their p99 interpolated within 25 ms), then up to an hour (a backlog read late).
+ */
+export const LATENCY_BUCKETS = [
+  ...Array.from({ length: 20 }, (_, i) => (i + 1) * 25 / 1000),
+  0.75, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600
+]
 export const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 export const WINDOW_RECORD_BUCKETS = [1, 10, 100, 1_000, 10_000, 50_000, 100_000, 500_000]
 export const WINDOW_BYTE_BUCKETS = [1024, 16_384, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864, 268_435_456]

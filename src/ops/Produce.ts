@@ -30,6 +30,8 @@ export interface ProduceOptions {
   /** Sales only: the share whose event time lies 15 to 90 minutes behind the stream (default 0). */
   readonly lateRatio?: number | undefined
   readonly seed: number
+  /** Transactions only: their event times are spread over this many days before noon UTC, 22 Nov 2026 (default 5). */
+  readonly eventDays?: number | undefined
   /** Show a progress bar (on a terminal, see Progress.ts). */
   readonly progress: boolean
   /** Messages per Kafka transaction; 0 (the default) sends without transactions. */
@@ -63,7 +65,7 @@ const messageGenerator = (options: ProduceOptions): (() => Message) => {
   if (options.kind === "ventes") {
     return makeVenteMessageGenerator({ seed: options.seed, badRatio: options.badRatio, lateRatio: options.lateRatio ?? 0 })
   }
-  const next = makeMessageGenerator({ seed: options.seed, badRatio: options.badRatio })
+  const next = makeMessageGenerator({ seed: options.seed, badRatio: options.badRatio, ...(options.eventDays === undefined ? {} : { days: options.eventDays }) })
   return () => ({ ...next(), late: false })
 }
 

@@ -17,8 +17,8 @@ import type { Store } from "../sinks/lake/store/Store.ts"
 const MINUTE = 60_000
 
 const minutes = (name: string, task: string, every: number) =>
-  Flag.Int(name).pipe(
-    Flag.withDescription(`Minutes between two runs of ${task} (0: never)`),
+  Flag.Finite(name).pipe(
+    Flag.withDescription(`Minutes between two runs of ${task}, fractions allowed (0.25: 15 s; 0: never)`),
     Flag.filter((n: number) => n >= 0, (n) => `must be >= 0 minutes, got ${n}`),
     Flag.withDefault(every)
   )
@@ -123,13 +123,13 @@ export const scheduleCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, 
       const retentionDays = Option.getOrUndefined(f.retentionDays)
       const keepVersions = Option.getOrUndefined(f.keepVersions)
       const plan: SchedulePlan = {
-        snapshotEveryMs: f.snapshotEvery * MINUTE,
-        compactEveryMs: f.compactEvery * MINUTE,
+        snapshotEveryMs: Math.round(f.snapshotEvery * MINUTE),
+        compactEveryMs: Math.round(f.compactEvery * MINUTE),
         targetFileBytes: Math.round(f.targetFileMb * 1024 * 1024),
-        retentionEveryMs: retentionDays === undefined && keepVersions === undefined ? 0 : f.retentionEvery * MINUTE,
+        retentionEveryMs: retentionDays === undefined && keepVersions === undefined ? 0 : Math.round(f.retentionEvery * MINUTE),
         retentionDays,
         keepVersions,
-        vacuumEveryMs: f.vacuumEvery * MINUTE,
+        vacuumEveryMs: Math.round(f.vacuumEvery * MINUTE),
         retainHours: f.retainHours
       }
       yield* Effect.scoped(Effect.gen(function*() {

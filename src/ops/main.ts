@@ -144,6 +144,11 @@ const produceCommand = Command.make(
       Flag.optional
     ),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed of the generator (same seed, same messages)"), Flag.withDefault(42)),
+    eventDays: Flag.Finite("event-days").pipe(
+      Flag.withDescription("Transactions: spread their event times over this many days before noon UTC, 22 Nov 2026 (0.25: one day partition; default 5)"),
+      Flag.filter((d: number) => d > 0, (d) => `must be > 0 days, got ${d}`),
+      Flag.optional
+    ),
     transactionSize: Flag.Int("transaction-size").pipe(
       Flag.withDescription("Send in Kafka transactions of this many messages, as an exactly-once producer does (0: no transactions)"),
       atLeast(0),
@@ -159,6 +164,9 @@ const produceCommand = Command.make(
     if (f.kind !== "ventes" && Option.isSome(f.lateRatio)) {
       return yield* Effect.fail(new Error("--late-ratio applies to --kind ventes only (transactions spread their event times over five days)"))
     }
+    if (f.kind === "ventes" && Option.isSome(f.eventDays)) {
+      return yield* Effect.fail(new Error("--event-days applies to transactions only (sales follow the clock, with --late-ratio behind it)"))
+    }
     const s = yield* settings
     const topic = Option.getOrElse(f.topic, () => produceDefaults[f.kind].topic)
     const report = yield* produce({
@@ -166,6 +174,7 @@ const produceCommand = Command.make(
       topic,
       partitions: Option.getOrElse(f.partitions, () => produceDefaults[f.kind].partitions),
       lateRatio: Option.getOrUndefined(f.lateRatio),
+      eventDays: Option.getOrUndefined(f.eventDays),
       brokers: s.brokers,
       progress: progressWanted()
     })

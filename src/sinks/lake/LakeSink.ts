@@ -269,7 +269,9 @@ export const makeLakeSink = <T>(
           addDeadLetter: (letter) => {
             if (letter.offset >= floor) letterRows?.add(letter)
           },
-          commit: (to, state) => Effect.forEach(tables, (_, i) => commitTable(i, to, state), { discard: true })
+          // Each table has its own log and txn, and recovery replays any subset of them that
+          // committed: their commits run side by side, the window's latency that of the slowest.
+          commit: (to, state) => Effect.forEach(tables, (_, i) => commitTable(i, to, state), { discard: true, concurrency: "unbounded" })
         }
         return window
       })
