@@ -62,4 +62,29 @@ describe("vacuum", () => {
     const left = readdirSync(path.join(root, "t"), { recursive: true }).map(String).filter((f) => !f.startsWith("_delta_log/0")).sort()
     expect(left).toEqual(["_delta_log", "_metadata.json", "year=2026", files.live, files.inFlight].sort())
   })
+  it("cleans the log too: with a log retention given, expired commits before the latest checkpoint go (a dry run lists them)", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "sluice-vacuum-"))
+    dirs.push(root)
+    const store = makeLocalStore(root)
+    const table = await Effect.runPromise(openDeltaTable({
+      store,
+      root: "t",
+      checkpointInterval: 3,
+      protocol: { minReaderVersion: 1, minWriterVersion: 2 },
+      // The writer leaves its log alone: vacuum is the one cleaning it here.
+      metaData: { id: "m", format: { provider: "parquet", options: {} }, schemaString: "{}", partitionColumns: [], configuration: { "delta.enableExpiredLogCleanup": "false" }, createdTime: 0 }
+    }))
+    for (let i = 0; i < 5; i++) await Effect.runPromise(table.commit({ txns: [], adds: [add(`f${i}.parquet`)], operation: "WRITE" }))
+    const log = () => readdirSync(path.join(root, "t", "_delta_log")).sort()
+    const before = log()
+    // Within the table's 30 days nothing of the log goes.
+    const kept = await Effect.runPromise(vacuumTable(store, "t", { retainMs: 3_600_000, now: Date.now(), dryRun: false }))
+    expect(kept.deleted).toEqual([])
+    const dry = await Effect.runPromise(vacuumTable(store, "t", { retainMs: 3_600_000, now: Date.now(), dryRun: true, logRetentionMs: 0 }))
+    expect(dry.deleted.map((f) => [f.path, f.reason])).toEqual([0, 1, 2].map((v) => [`_delta_log/${String(v).padStart(20, "0")}.json`, "log"]))
+    expect(log()).toEqual(before)
+    const real = await Effect.runPromise(vacuumTable(store, "t", { retainMs: 3_600_000, now: Date.now(), dryRun: false, logRetentionMs: 0 }))
+    expect(real.deleted).toEqual(dry.deleted)
+    expect(log()).toEqual(["00000000000000000003.checkpoint.parquet", "00000000000000000003.json", "00000000000000000004.json", "_last_checkpoint"])
+  })
 })
