@@ -8,13 +8,13 @@ import {
   checkpointFileName,
   decodeCheckpoint,
   decodeLastCheckpoint,
-  encodeCheckpoint,
   encodeLastCheckpoint,
   LAST_CHECKPOINT_FILE,
   type LastCheckpoint,
   lastCheckpointOf
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
+import { inlineEncoder, type ParquetEncoder } from "./ParquetEncoder.ts"
 import { cleansAfterCheckpoint, expiredLogFiles, type LogFile, logRetentionOf } from "./LogCleanup.ts"
 import { baseName, folderPrefix, joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
@@ -180,6 +180,8 @@ export interface DeltaTableOptions {
   readonly protocol: Protocol
   /** A checkpoint every N versions keeps recovery reading a bounded number of files. */
   readonly checkpointInterval: number
+  /** Where checkpoints are encoded to Parquet: the lake's worker pool keeps the writer's thread free; inline without it. */
+  readonly encoder?: ParquetEncoder
 }
 
 export interface DeltaTable {
@@ -212,7 +214,9 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         for (const [appId, v] of state.txns) actions.push({ txn: { appId, version: v } })
         for (const add of state.files.values()) actions.push({ add: { ...add, dataChange: false } })
         for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
-        const bytes = encodeCheckpoint(actions)
+        const bytes = yield* (options.encoder ?? inlineEncoder).encodeCheckpoint(actions).pipe(
+          Effect.mapError((e) => new DeltaLogError({ table: tableName, reason: `checkpoint ${version}: ${e.reason}` }))
+        )
         yield* store.put(joinKey(logDir, checkpointFileName(version)), bytes)
         // The pointer only moves forward: a writer whose checkpoint of an older version lands late
         // leaves the newer pointer (log cleanup counts on the version it names).
