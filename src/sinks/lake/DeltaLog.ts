@@ -15,7 +15,7 @@ import {
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
 import { inlineEncoder, type ParquetEncoder } from "./ParquetEncoder.ts"
-import { cleansAfterCheckpoint, expiredLogFiles, type LogFile, logRetentionOf } from "./LogCleanup.ts"
+import { cleansAfterCheckpoint, expiredLogFiles, type LogFile, logRetentionOf, tombstoneRetentionOf } from "./LogCleanup.ts"
 import { baseName, folderPrefix, joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
 /** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
@@ -213,7 +213,14 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         if (state.metaData) actions.push({ metaData: state.metaData })
         for (const [appId, v] of state.txns) actions.push({ txn: { appId, version: v } })
         for (const add of state.files.values()) actions.push({ add: { ...add, dataChange: false } })
-        for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
+        // Tombstones older than the table's deleted-file retention leave the state, as in Delta: a
+        // long run's compactions would otherwise make every checkpoint (and the writer's memory)
+        // carry every file ever removed. Vacuum then judges such a file by its own age.
+        const horizon = (yield* Clock.currentTimeMillis) - tombstoneRetentionOf(state.metaData)
+        for (const [path, remove] of state.tombstones) {
+          if ((remove.deletionTimestamp ?? 0) < horizon) state.tombstones.delete(path)
+          else actions.push({ remove: { ...remove, dataChange: false } })
+        }
         const bytes = yield* (options.encoder ?? inlineEncoder).encodeCheckpoint(actions).pipe(
           Effect.mapError((e) => new DeltaLogError({ table: tableName, reason: `checkpoint ${version}: ${e.reason}` }))
         )

@@ -1,6 +1,7 @@
 /**
  * Delta log cleanup, as Delta's `delta.logRetentionDuration` does it: which commit and checkpoint
- * files of `_delta_log/` may go once a later checkpoint lets every reader start after them.
+ * files of `_delta_log/` may go once a later checkpoint lets every reader start after them; and how
+ * long a checkpoint carries the tombstones of removed files (`delta.deletedFileRetentionDuration`).
  */
 import type { MetaData } from "./DeltaAction.ts"
 
@@ -52,6 +53,21 @@ export const logRetentionOf = (metaData: MetaData | undefined): number | Error =
   const value = metaData?.configuration[LOG_RETENTION_PROPERTY]
   if (value === undefined) return DEFAULT_LOG_RETENTION_MS
   return parseInterval(value) ?? new Error(`${LOG_RETENTION_PROPERTY} = ${JSON.stringify(value)} is not an interval such as "interval 30 days"`)
+}
+
+/** The table property naming how long checkpoints keep a removed file's tombstone; Delta's default is one week. */
+export const TOMBSTONE_RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
+export const DEFAULT_TOMBSTONE_RETENTION_MS = 7 * 24 * 3_600_000
+
+/**
+ * How long a checkpoint keeps tombstones: the table's `delta.deletedFileRetentionDuration`, else a
+ * week (vacuum's default retention too). A value that is not an interval keeps them all: dropping
+ * tombstones early is the unsafe direction.
+ */
+export const tombstoneRetentionOf = (metaData: MetaData | undefined): number => {
+  const value = metaData?.configuration[TOMBSTONE_RETENTION_PROPERTY]
+  if (value === undefined) return DEFAULT_TOMBSTONE_RETENTION_MS
+  return parseInterval(value) ?? Number.POSITIVE_INFINITY
 }
 
 /** Whether the writer cleans the log after each checkpoint (Delta's `delta.enableExpiredLogCleanup`, default true). */

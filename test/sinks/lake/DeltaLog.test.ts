@@ -134,7 +134,7 @@ describe("DeltaLog", () => {
       await run(table.commit({
         txns: [{ appId: "f@t/0", expected, version: i * 10 + 9 }],
         adds: [add(`f${i}.parquet`, i + 1)],
-        removes: i === 5 ? [{ path: "f0.parquet", deletionTimestamp: 1, dataChange: true }] : [],
+        removes: i === 5 ? [{ path: "f0.parquet", deletionTimestamp: Date.now(), dataChange: true }] : [],
         operation: "WRITE"
       }))
       expected = i * 10 + 9

@@ -110,6 +110,32 @@ describe("expiredLogFiles", () => {
   })
 })
 
+describe("tombstones in checkpoints", () => {
+  it("drop those older than delta.deletedFileRetentionDuration (a week by default), in the checkpoint and the writer's state", async () => {
+    for (const [configuration, kept] of [
+      [{}, ["recent.parquet"]],
+      [{ "delta.deletedFileRetentionDuration": "interval 30 days" }, ["old.parquet", "recent.parquet"]],
+      [{ "delta.deletedFileRetentionDuration": "soon" }, ["ancient.parquet", "old.parquet", "recent.parquet"]]
+    ] as const) {
+      const root = tempDir()
+      const table = await run(open(root, 2, configuration))
+      const removed = { ancient: Date.now() - 400 * DAY, old: Date.now() - 8 * DAY, recent: Date.now() - DAY }
+      await run(table.commit({ txns: [], adds: Object.keys(removed).map((f) => add(`${f}.parquet`)).concat(add("live.parquet")), operation: "WRITE" }))
+      await run(table.commit({
+        txns: [],
+        adds: [],
+        removes: Object.entries(removed).map(([f, at]) => ({ path: `${f}.parquet`, deletionTimestamp: at, dataChange: true })),
+        operation: "DELETE"
+      }))
+      await run(table.commit({ txns: [], adds: [add("more.parquet")], operation: "WRITE" })) // version 2: a checkpoint
+      const fromCheckpoint = await run(readSnapshot(makeLocalStore(root), ""))
+      expect([...fromCheckpoint.tombstones.keys()].sort()).toEqual(kept)
+      expect([...(await run(table.snapshot)).tombstones.keys()].sort()).toEqual(kept)
+      expect([...fromCheckpoint.files.keys()].sort()).toEqual(["live.parquet", "more.parquet"])
+    }
+  })
+})
+
 describe("log cleanup on a local table", () => {
   it("deletes only expired files that a later checkpoint makes unneeded, and the table reads the same after", async () => {
     const root = tempDir()
