@@ -3,6 +3,7 @@
  * run while the service writes: `sluice vacuum`, `sluice compact` and `sluice retention`.
  */
 import { Clock, Effect } from "effect"
+import { Flag } from "effect/cli"
 import { compactTable, type CompactionOptions, type CompactionReport } from "../sinks/lake/Compaction.ts"
 import type { StreamRetentionReport, TableRetentionReport } from "../sinks/lake/Retention.ts"
 import { baseName, type LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
@@ -24,20 +25,31 @@ export const lakeTables = (store: Store): Effect.Effect<Array<string>, LakeIOErr
     return roots.sort()
   })
 
+/** `--log-retention-hours H`, of `sluice vacuum` and `sluice schedule`: the log retention of every table, instead of each one's `delta.logRetentionDuration`. */
+export const logRetentionHoursFlag = Flag.Finite("log-retention-hours").pipe(
+  Flag.withDescription("Log commits and checkpoints older than this go once a later checkpoint makes them unneeded (default: each table's delta.logRetentionDuration, 30 days without it)"),
+  Flag.filter((h: number) => h >= 0, (h) => `must be >= 0, got ${h}`),
+  Flag.optional
+)
+
 /** Vacuums every table of the lake. */
-export const vacuumLake = (store: Store, options: { readonly retainHours: number; readonly dryRun: boolean }) =>
+export const vacuumLake = (
+  store: Store,
+  options: { readonly retainHours: number; readonly dryRun: boolean; readonly logRetentionHours?: number | undefined }
+) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const retainMs = options.retainHours * 3_600_000
-    return yield* Effect.forEach(yield* lakeTables(store), (root) => vacuumTable(store, root, { retainMs, now, dryRun: options.dryRun }))
+    const logRetentionMs = options.logRetentionHours === undefined ? undefined : options.logRetentionHours * 3_600_000
+    return yield* Effect.forEach(yield* lakeTables(store), (root) => vacuumTable(store, root, { retainMs, now, dryRun: options.dryRun, logRetentionMs }))
   })
 
 /** One line per table, and a total. */
 export const formatVacuum = (reports: ReadonlyArray<VacuumReport>, dryRun: boolean): string => {
   const verb = dryRun ? "would delete" : "deleted"
   const lines = reports.map((r) => {
-    const byReason = ["removed", "uncommitted", "temporary"].map((reason) => [reason, r.deleted.filter((f) => f.reason === reason).length] as const)
-      .filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(", ")
+    const byReason = ["removed", "uncommitted", "temporary", "log"].map((reason) => [reason, r.deleted.filter((f) => f.reason === reason).length] as const)
+      .filter(([, n]) => n > 0).map(([reason, n]) => (reason === "log" ? `${n} expired log files` : `${n} ${reason}`)).join(", ")
     return `${r.table}: ${verb} ${r.deleted.length} files (${(r.bytes / 1024 / 1024).toFixed(1)} MiB)${byReason ? `: ${byReason}` : ""}`
   })
   const files = reports.reduce((n, r) => n + r.deleted.length, 0)

@@ -6,7 +6,7 @@
 import { Console, Deferred, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { describeLake, openLake } from "./LakeChoice.ts"
-import { compactLake, formatVacuum, lakeTables, vacuumLake } from "./Maintenance.ts"
+import { compactLake, formatVacuum, lakeTables, logRetentionHoursFlag, vacuumLake } from "./Maintenance.ts"
 import { runOnce, runSchedule, type ScheduledTask } from "./Scheduler.ts"
 import { snapshotLake } from "./Service.ts"
 import type { SettingsShape } from "./Settings.ts"
@@ -36,6 +36,8 @@ export interface SchedulePlan {
   readonly keepVersions: number | undefined
   readonly vacuumEveryMs: number
   readonly retainHours: number
+  /** Overrides each table's `delta.logRetentionDuration` in vacuum's log cleanup. */
+  readonly logRetentionHours?: number | undefined
 }
 
 const sum = <A>(items: ReadonlyArray<A>, f: (a: A) => number) => items.reduce((n, a) => n + f(a), 0)
@@ -82,7 +84,7 @@ export const scheduledTasks = (settings: SettingsShape, store: Store, plan: Sche
     {
       name: "vacuum",
       everyMs: plan.vacuumEveryMs,
-      run: vacuumLake(store, { retainHours: plan.retainHours, dryRun: false }).pipe(Effect.map((reports) => formatVacuum(reports, false).split("\n").at(-1)!.replace(/^vacuum: /, "")))
+      run: vacuumLake(store, { retainHours: plan.retainHours, dryRun: false, logRetentionHours: plan.logRetentionHours }).pipe(Effect.map((reports) => formatVacuum(reports, false).split("\n").at(-1)!.replace(/^vacuum: /, "")))
     }
   ]
   return tasks.filter((t) => t.everyMs > 0)
@@ -116,6 +118,7 @@ export const scheduleCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, 
         Flag.filter((h: number) => h >= 1, (h) => `must be >= 1 hour (a writer still committing could lose its files), got ${h}`),
         Flag.withDefault(168)
       ),
+      logRetentionHours: logRetentionHoursFlag,
       once: Flag.Boolean("once").pipe(Flag.withDescription("Run each enabled task once, then exit (non-zero if one failed)"), Flag.withDefault(false))
     },
     Effect.fn(function*(f) {
@@ -130,7 +133,8 @@ export const scheduleCommand = <E, R>(settings: Effect.Effect<SettingsShape, E, 
         retentionDays,
         keepVersions,
         vacuumEveryMs: Math.round(f.vacuumEvery * MINUTE),
-        retainHours: f.retainHours
+        retainHours: f.retainHours,
+        logRetentionHours: Option.getOrUndefined(f.logRetentionHours)
       }
       yield* Effect.scoped(Effect.gen(function*() {
         const store = yield* openLake(s, { writes: true })

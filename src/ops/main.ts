@@ -18,7 +18,7 @@ import { formatFeeds, formatRun, summarizeFeeds } from "./LakeReport.ts"
 import { topicId } from "./KafkaAdmin.ts"
 import { describeLake, lakeFolder, openLake, parseLakeUrl } from "./LakeChoice.ts"
 import { lakeFiles } from "./LakeFiles.ts"
-import { formatVacuum, vacuumLake } from "./Maintenance.ts"
+import { formatVacuum, logRetentionHoursFlag, vacuumLake } from "./Maintenance.ts"
 import { compactCommand, retentionCommand } from "./MaintenanceCommand.ts"
 import { metadataCommand } from "./MetadataCommand.ts"
 import { permissionsCommand } from "./PermissionsCommand.ts"
@@ -310,16 +310,20 @@ const vacuum = Command.make(
       Flag.filter((h: number) => h >= 0, (h) => `must be >= 0, got ${h}`),
       Flag.withDefault(168)
     ),
+    logRetentionHours: logRetentionHoursFlag,
     dryRun: Flag.Boolean("dry-run").pipe(Flag.withDescription("List what would be deleted, delete nothing"), Flag.withDefault(false)),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
   },
-  Effect.fn(function*({ retainHours, dryRun, json }) {
+  Effect.fn(function*({ retainHours, logRetentionHours, dryRun, json }) {
     const s = yield* settings
     if (retainHours < 1) yield* Effect.logWarning(`--retain-hours ${retainHours}: files of a writer that is still committing could be deleted`)
-    const reports = yield* Effect.scoped(Effect.flatMap(openLake(s, { writes: false }), (store) => vacuumLake(store, { retainHours, dryRun })))
+    const reports = yield* Effect.scoped(Effect.flatMap(
+      openLake(s, { writes: false }),
+      (store) => vacuumLake(store, { retainHours, dryRun, logRetentionHours: Option.getOrUndefined(logRetentionHours) })
+    ))
     yield* Console.log(json ? JSON.stringify(reports, null, 2) : formatVacuum(reports, dryRun))
   })
-).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM)"))
+).pipe(Command.withDescription("Delete the lake's files that no table version names, older than the retention (Delta's VACUUM), and log commits and checkpoints past the log retention that a later checkpoint makes unneeded"))
 
 const snapshot = Command.make(
   "snapshot",

@@ -162,8 +162,6 @@ const arrowType = (spec: ColumnSpec): DataType => {
 // ---------------------------------------------------------------------------------------------------
 // Encoding: JS values → Arrow Data, column by column.
 
-const utf8 = new TextEncoder()
-
 /** A validity bitmap and its null count; an empty bitmap when nothing is null (Arrow allows it). */
 const validity = (values: ReadonlyArray<unknown>): { nullBitmap: Uint8Array; nullCount: number } => {
   let nullCount = 0
@@ -175,21 +173,23 @@ const validity = (values: ReadonlyArray<unknown>): { nullBitmap: Uint8Array; nul
   return { nullBitmap: nullCount === 0 ? new Uint8Array(0) : bitmap, nullCount }
 }
 
+// One buffer written in place: a TextEncoder array per value made most of a large checkpoint's cost.
 const encodeStrings = (type: Utf8, values: ReadonlyArray<unknown>): Data<Utf8> => {
-  const encoded = values.map((value) => (value == null ? null : utf8.encode(String(value))))
+  const strings = values.map((value) => (value == null ? null : String(value)))
   const valueOffsets = new Int32Array(values.length + 1)
   let total = 0
-  for (let i = 0; i < encoded.length; i++) {
-    total += encoded[i]?.length ?? 0
+  for (let i = 0; i < strings.length; i++) {
+    const value = strings[i]
+    if (value != null) total += Buffer.byteLength(value, "utf8")
     if (total > 0x7fffffff) throw new Error("checkpoint column exceeds 2 GiB of UTF-8; split the state")
     valueOffsets[i + 1] = total
   }
-  const data = new Uint8Array(total)
-  for (let i = 0; i < encoded.length; i++) {
-    const bytes = encoded[i]
-    if (bytes) data.set(bytes, valueOffsets[i]!)
+  const data = Buffer.allocUnsafe(total)
+  for (let i = 0; i < strings.length; i++) {
+    const value = strings[i]
+    if (value != null) data.write(value, valueOffsets[i]!, "utf8")
   }
-  return makeData({ type, length: values.length, ...validity(values), valueOffsets, data })
+  return makeData({ type, length: values.length, ...validity(values), valueOffsets, data: new Uint8Array(data.buffer, data.byteOffset, total) })
 }
 
 const toLong = (value: unknown, path: string): bigint => {

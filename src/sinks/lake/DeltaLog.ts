@@ -8,13 +8,15 @@ import {
   checkpointFileName,
   decodeCheckpoint,
   decodeLastCheckpoint,
-  encodeCheckpoint,
   encodeLastCheckpoint,
   LAST_CHECKPOINT_FILE,
+  type LastCheckpoint,
   lastCheckpointOf
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
-import { joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
+import { inlineEncoder, type ParquetEncoder } from "./ParquetEncoder.ts"
+import { cleansAfterCheckpoint, expiredLogFiles, type LogFile, logRetentionOf, tombstoneRetentionOf } from "./LogCleanup.ts"
+import { baseName, folderPrefix, joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
 /** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
 export class DeltaLogError extends Data.TaggedError("DeltaLogError")<{
@@ -178,6 +180,8 @@ export interface DeltaTableOptions {
   readonly protocol: Protocol
   /** A checkpoint every N versions keeps recovery reading a bounded number of files. */
   readonly checkpointInterval: number
+  /** Where checkpoints are encoded to Parquet: the lake's worker pool keeps the writer's thread free; inline without it. */
+  readonly encoder?: ParquetEncoder
 }
 
 export interface DeltaTable {
@@ -209,10 +213,33 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         if (state.metaData) actions.push({ metaData: state.metaData })
         for (const [appId, v] of state.txns) actions.push({ txn: { appId, version: v } })
         for (const add of state.files.values()) actions.push({ add: { ...add, dataChange: false } })
-        for (const remove of state.tombstones.values()) actions.push({ remove: { ...remove, dataChange: false } })
-        const bytes = encodeCheckpoint(actions)
+        // Tombstones older than the table's deleted-file retention leave the state, as in Delta: a
+        // long run's compactions would otherwise make every checkpoint (and the writer's memory)
+        // carry every file ever removed. Vacuum then judges such a file by its own age.
+        const horizon = (yield* Clock.currentTimeMillis) - tombstoneRetentionOf(state.metaData)
+        for (const [path, remove] of state.tombstones) {
+          if ((remove.deletionTimestamp ?? 0) < horizon) state.tombstones.delete(path)
+          else actions.push({ remove: { ...remove, dataChange: false } })
+        }
+        const bytes = yield* (options.encoder ?? inlineEncoder).encodeCheckpoint(actions).pipe(
+          Effect.mapError((e) => new DeltaLogError({ table: tableName, reason: `checkpoint ${version}: ${e.reason}` }))
+        )
         yield* store.put(joinKey(logDir, checkpointFileName(version)), bytes)
-        yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
+        // The pointer only moves forward: a writer whose checkpoint of an older version lands late
+        // leaves the newer pointer (log cleanup counts on the version it names).
+        const pointer = yield* readLastCheckpoint(store, root)
+        if (pointer === undefined || pointer.version < version) {
+          yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
+        }
+        if (cleansAfterCheckpoint(state.metaData)) {
+          // The commit is written: a cleanup that fails is reported and tried again after the next checkpoint.
+          const retentionMs = logRetentionOf(state.metaData)
+          yield* (retentionMs instanceof Error
+            ? Effect.fail(new DeltaLogError({ table: tableName, reason: retentionMs.message }))
+            : cleanupLog(store, root, { retentionMs, dryRun: false })).pipe(
+            Effect.catch((e) => Effect.logWarning(`${tableName}: log cleanup after checkpoint ${version} skipped: ${e.message}`))
+          )
+        }
       })
 
     const commit = <E = never>(request: CommitRequest<E>) =>
@@ -286,38 +313,99 @@ const holdsCommit = (store: Store, file: string, txnId: string): Effect.Effect<b
   })
 
 
+/** The `_last_checkpoint` pointer of the table at `root`, or undefined when there is none. */
+export const readLastCheckpoint = (store: Store, root: string): Effect.Effect<LastCheckpoint | undefined, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const pointerFile = joinKey(root, "_delta_log", LAST_CHECKPOINT_FILE)
+    const pointer = yield* store.get(pointerFile)
+    if (Option.isNone(pointer)) return undefined
+    return yield* Effect.try({
+      try: () => decodeLastCheckpoint(textOf(pointer.value), store.locate(pointerFile)),
+      catch: (e) => new DeltaLogError({ table: store.locate(root), reason: (e as Error).message })
+    })
+  })
+
+const LOG_FILE = /^(\d{20})\.(json|checkpoint\.parquet|checkpoint\.\d+\.\d+\.parquet|crc)$/
+
+/** The versioned files of a table's `_delta_log/`, by version (a checkpoint after the commit of its version). */
+export const listLogFiles = (store: Store, root: string): Effect.Effect<Array<LogFile>, LakeIOError> =>
+  Effect.map(store.list(folderPrefix(joinKey(root, "_delta_log"))), (objects) =>
+    objects.flatMap((object) => {
+      const match = LOG_FILE.exec(baseName(object.key))
+      if (match === null) return []
+      const kind = match[2] === "json" ? "commit" : match[2] === "checkpoint.parquet" ? "checkpoint" : "other"
+      return [{ key: object.key, version: Number(match[1]), kind, lastModified: object.lastModified, size: object.size } as const]
+    }).sort((a, b) => a.version - b.version || (a.kind === "commit" ? -1 : b.kind === "commit" ? 1 : 0))
+  )
+
+const loadCheckpoint = (store: Store, root: string, version: number, state: MutableSnapshot): Effect.Effect<boolean, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const checkpointFile = joinKey(root, "_delta_log", checkpointFileName(version))
+    const bytes = yield* store.get(checkpointFile)
+    if (Option.isNone(bytes)) return false
+    const actions = yield* Effect.try({
+      try: () => decodeCheckpoint(bytes.value),
+      catch: (e) => new DeltaLogError({ table: store.locate(root), reason: `${store.locate(checkpointFile)}: ${(e as Error).message}` })
+    })
+    apply(state, actions)
+    state.version = version
+    return true
+  })
+
 /**
- * Replays a table's log: the checkpoint named by `_last_checkpoint` (when there is one), then
- * every JSON commit after it.
+ * One replay: the checkpoint `_last_checkpoint` names or, when there is no pointer or its file is
+ * gone, the newest checkpoint a listing of `_delta_log/` finds; then the commits after it by name.
+ * Without any checkpoint the log must start at version 0: a log whose first commits were deleted
+ * is refused rather than read as a smaller (or new) table.
+ */
+const replay = (store: Store, root: string, pointer: LastCheckpoint | undefined): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const state = emptySnapshot()
+    if (pointer === undefined || !(yield* loadCheckpoint(store, root, pointer.version, state))) {
+      const files = yield* listLogFiles(store, root)
+      const checkpoints = files.filter((f) => f.kind === "checkpoint").map((f) => f.version)
+      let loaded = false
+      for (const version of checkpoints.reverse()) {
+        if (yield* loadCheckpoint(store, root, version, state)) {
+          loaded = true
+          break
+        }
+      }
+      const first = files.find((f) => f.kind === "commit")
+      if (!loaded && first !== undefined && first.version > 0) {
+        return yield* new DeltaLogError({
+          table: store.locate(root),
+          reason: `the log starts at version ${first.version} and holds no checkpoint to start from (commits before it were deleted)`
+        })
+      }
+    }
+    return yield* applyCommits(store, root, state)
+  })
+
+/**
+ * Replays a table's log from its newest checkpoint (see `replay`). Log cleanup may delete commits
+ * while they are read; the pointer then names a checkpoint past where the commits stopped, and the
+ * replay starts again from it.
  */
 export const readSnapshot = (store: Store, root: string): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
-    const logDir = joinKey(root, "_delta_log")
-    const table = store.locate(root)
-    const state = emptySnapshot()
-    const pointerFile = joinKey(logDir, LAST_CHECKPOINT_FILE)
-    const pointer = yield* store.get(pointerFile)
-    if (Option.isSome(pointer)) {
-      const last = yield* Effect.try({
-        try: () => decodeLastCheckpoint(textOf(pointer.value), store.locate(pointerFile)),
-        catch: (e) => new DeltaLogError({ table, reason: (e as Error).message })
-      })
-      const checkpointFile = joinKey(logDir, checkpointFileName(last.version))
-      const bytes = yield* store.get(checkpointFile)
-      if (Option.isSome(bytes)) {
-        const actions = yield* Effect.try({
-          try: () => decodeCheckpoint(bytes.value),
-          catch: (e) => new DeltaLogError({ table, reason: `${store.locate(checkpointFile)}: ${(e as Error).message}` })
+    let pointer = yield* readLastCheckpoint(store, root)
+    for (let attempt = 0;; attempt++) {
+      const state = yield* replay(store, root, pointer)
+      const now = yield* readLastCheckpoint(store, root)
+      if (now === undefined || now.version <= state.version) return state
+      if (attempt === 2) {
+        return yield* new DeltaLogError({
+          table: store.locate(root),
+          reason: `_last_checkpoint names version ${now.version} but the log read stops at version ${state.version}`
         })
-        apply(state, actions)
-        state.version = last.version
       }
+      pointer = now
     }
-    return yield* catchUp(store, root, state)
   })
 
 /** Applies the commits written after `state.version`, in order, until the next one is absent. */
-const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+const applyCommits = (store: Store, root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     for (;;) {
       const file = joinKey(root, "_delta_log", commitFileName(state.version + 1))
@@ -326,6 +414,60 @@ const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Eff
       apply(state, yield* parseCommit(store.locate(root), store.locate(file), textOf(text.value)))
       state.version += 1
     }
+  })
+
+/**
+ * A writer's catch-up: the commits after its state, by name. An absent next commit is the end of
+ * the log, unless log cleanup deleted it because the writer lagged behind a later checkpoint: then
+ * `_last_checkpoint` names a version past the state, and the writer reloads from the newest
+ * checkpoint rather than write a version the table already has.
+ */
+const catchUp = (store: Store, root: string, state: MutableSnapshot): Effect.Effect<MutableSnapshot, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    yield* applyCommits(store, root, state)
+    const pointer = yield* readLastCheckpoint(store, root)
+    if (pointer !== undefined && pointer.version > state.version) Object.assign(state, yield* readSnapshot(store, root))
+    return state
+  })
+
+/** What a log cleanup deleted (or, dry, would delete) from one table's `_delta_log/`. */
+export interface LogCleanupReport {
+  /** Where the table lives. */
+  readonly table: string
+  /** The retention applied, in millis. */
+  readonly retentionMs: number
+  /** The latest checkpoint (which always stays); undefined when the table has none, and nothing went. */
+  readonly checkpoint: number | undefined
+  readonly deleted: ReadonlyArray<LogFile>
+  readonly bytes: number
+}
+
+/**
+ * Deletes the commits and checkpoints of the table at `root` that its log retention (the table's
+ * `delta.logRetentionDuration`, or `retentionMs`) has expired and that a later checkpoint makes
+ * unneeded (see `expiredLogFiles`). Without a `_last_checkpoint` nothing goes.
+ */
+export const cleanupLog = (
+  store: Store,
+  root: string,
+  options: { readonly retentionMs?: number; readonly dryRun: boolean }
+): Effect.Effect<LogCleanupReport, LakeIOError | DeltaLogError> =>
+  Effect.gen(function*() {
+    const table = store.locate(root)
+    const pointer = yield* readLastCheckpoint(store, root)
+    let retentionMs = options.retentionMs
+    if (retentionMs === undefined) {
+      const metaData = pointer === undefined ? undefined : (yield* readSnapshot(store, root)).metaData
+      const retention = logRetentionOf(metaData)
+      if (retention instanceof Error) return yield* new DeltaLogError({ table, reason: retention.message })
+      retentionMs = retention
+    }
+    if (pointer === undefined) return { table, retentionMs, checkpoint: undefined, deleted: [], bytes: 0 }
+    const cutoff = (yield* Clock.currentTimeMillis) - retentionMs
+    const files = yield* listLogFiles(store, root)
+    const deleted = expiredLogFiles(files, pointer.version, cutoff)
+    if (!options.dryRun) for (const f of deleted) yield* store.delete(f.key)
+    return { table, retentionMs, checkpoint: pointer.version, deleted, bytes: deleted.reduce((n, f) => n + f.size, 0) }
   })
 
 /**

@@ -130,6 +130,7 @@ export const openLakeTable = <R>(
       store,
       root,
       checkpointInterval: options.checkpointInterval,
+      encoder: options.encoder,
       protocol: { minReaderVersion: 1, minWriterVersion: 2 },
       metaData: {
         id: randomUUID(),

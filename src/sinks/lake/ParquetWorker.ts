@@ -1,15 +1,15 @@
 /**
- * A worker thread that encodes Parquet: it receives Arrow IPC streams and answers with Parquet
- * bytes, both transferred without copying, so encoding runs on another core.
+ * A worker thread that encodes Parquet: it receives Arrow IPC streams (or a Delta checkpoint's
+ * actions) and answers with Parquet bytes, transferred without copying, so encoding runs on another core.
  */
 import { parentPort } from "node:worker_threads"
+import { encodeCheckpoint } from "./Checkpoint.ts"
+import type { Action } from "./DeltaAction.ts"
 import { type Compression, encodeParquetIpc } from "./ParquetFile.ts"
 
-export interface EncodeRequest {
-  readonly id: number
-  readonly ipc: Uint8Array
-  readonly compression: Compression
-}
+export type EncodeRequest =
+  | { readonly id: number; readonly ipc: Uint8Array; readonly compression: Compression }
+  | { readonly id: number; readonly checkpoint: ReadonlyArray<Action> }
 
 export type EncodeResponse =
   | { readonly id: number; readonly bytes: Uint8Array }
@@ -18,7 +18,7 @@ export type EncodeResponse =
 parentPort?.on("message", (request: EncodeRequest) => {
   let response: EncodeResponse
   try {
-    const bytes = encodeParquetIpc(request.ipc, request.compression)
+    const bytes = "checkpoint" in request ? encodeCheckpoint(request.checkpoint) : encodeParquetIpc(request.ipc, request.compression)
     response = { id: request.id, bytes }
     parentPort!.postMessage(response, [bytes.buffer as ArrayBuffer])
   } catch (e) {

@@ -2,16 +2,18 @@
  * Vacuum, as Delta's VACUUM does it: deletes the files of a table that no live version names and
  * that are older than the retention (removed by a commit, or written by a writer that never
  * committed them). The retention is what keeps a paused writer's files safe until it is fenced.
+ * It also cleans the table's log (`cleanupLog`), as a writer does after each checkpoint.
  */
 import { Effect } from "effect"
-import { type DeltaLogError, readSnapshot } from "./DeltaLog.ts"
+import { cleanupLog, type DeltaLogError, readSnapshot } from "./DeltaLog.ts"
 import { baseName, folderPrefix, isTemporaryName, type LakeIOError, type Store } from "./store/Store.ts"
 
 export interface VacuumedFile {
   /** Relative to the table root. */
   readonly path: string
   readonly bytes: number
-  readonly reason: "removed" | "uncommitted" | "temporary"
+  /** `log`: a commit or checkpoint past the log retention that a later checkpoint makes unneeded. */
+  readonly reason: "removed" | "uncommitted" | "temporary" | "log"
 }
 
 export interface VacuumReport {
@@ -27,7 +29,13 @@ export interface VacuumReport {
 export const vacuumTable = (
   store: Store,
   root: string,
-  options: { readonly retainMs: number; readonly now: number; readonly dryRun: boolean }
+  options: {
+    readonly retainMs: number
+    readonly now: number
+    readonly dryRun: boolean
+    /** The log retention; by default the table's `delta.logRetentionDuration` (30 days without it). */
+    readonly logRetentionMs?: number
+  }
 ): Effect.Effect<VacuumReport, LakeIOError | DeltaLogError> =>
   Effect.gen(function*() {
     const snapshot = yield* readSnapshot(store, root)
@@ -50,5 +58,7 @@ export const vacuumTable = (
       if (!options.dryRun) yield* store.delete(object.key)
       deleted.push({ path: file, bytes: object.size, reason })
     }
+    const log = yield* cleanupLog(store, root, { retentionMs: options.logRetentionMs, dryRun: options.dryRun })
+    for (const f of log.deleted) deleted.push({ path: f.key.slice(prefix.length), bytes: f.size, reason: "log" })
     return { table: root, location: store.locate(root), deleted, bytes: deleted.reduce((n, f) => n + f.bytes, 0) }
   })

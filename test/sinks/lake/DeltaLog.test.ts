@@ -5,6 +5,7 @@ import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Add } from "../../../src/sinks/lake/DeltaAction.ts"
 import { commitFileName, Conflict, type DeltaSnapshot, type DeltaTableOptions, Fenced, openDeltaTable, readSnapshot as readSnapshotIn } from "../../../src/sinks/lake/DeltaLog.ts"
+import { inlineEncoder, makeParquetEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
 import { failureOf } from "../../support/Failure.ts"
 
@@ -133,7 +134,7 @@ describe("DeltaLog", () => {
       await run(table.commit({
         txns: [{ appId: "f@t/0", expected, version: i * 10 + 9 }],
         adds: [add(`f${i}.parquet`, i + 1)],
-        removes: i === 5 ? [{ path: "f0.parquet", deletionTimestamp: 1, dataChange: true }] : [],
+        removes: i === 5 ? [{ path: "f0.parquet", deletionTimestamp: Date.now(), dataChange: true }] : [],
         operation: "WRITE"
       }))
       expected = i * 10 + 9
@@ -157,6 +158,32 @@ describe("DeltaLog", () => {
     expect(after.txns.get("f@t/0")).toBe(79)
     expect(after.metaData).toEqual(options(root).metaData)
     expect(after.protocol).toEqual({ minReaderVersion: 1, minWriterVersion: 2 })
+  })
+
+  it("encodes a checkpoint in the Parquet worker pool when given one, byte for byte as in this thread", async () => {
+    const checkpointOf = (encoder: "inline" | "worker") => {
+      const root = tempDir()
+      return Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const table = yield* openDeltaTable({ ...options(root, 3), encoder: encoder === "inline" ? inlineEncoder : yield* makeParquetEncoder(1) })
+        for (let i = 0; i < 4; i++) {
+          yield* table.commit({
+            txns: [{ appId: "f@t/0", expected: i === 0 ? undefined : i - 1, version: i }],
+            adds: [add(`f${i}.parquet`, i + 1)],
+            removes: i === 2 ? [{ path: "f0.parquet", deletionTimestamp: 1, dataChange: true }] : [],
+            operation: "WRITE"
+          })
+        }
+        const before = yield* readSnapshotIn(makeLocalStore(root), "")
+        for (let v = 0; v < 3; v++) unlinkSync(path.join(root, "_delta_log", commitFileName(v)))
+        const fromCheckpoint = yield* readSnapshotIn(makeLocalStore(root), "")
+        expect(fromCheckpoint.files).toEqual(new Map([...before.files].map(([p, a]) => [p, a.path === "f3.parquet" ? a : { ...a, dataChange: false }])))
+        expect(fromCheckpoint.txns).toEqual(before.txns)
+        return readFileSync(path.join(root, "_delta_log", "00000000000000000003.checkpoint.parquet"))
+      })))
+    }
+    const [inline, worker] = [await checkpointOf("inline"), await checkpointOf("worker")]
+    expect(worker.length).toBeGreaterThan(0)
+    expect(Buffer.compare(worker, inline)).toBe(0)
   })
 
   it("runs a commit's precondition on the log as it is when it writes, again after losing a version to another writer", async () => {
