@@ -15,7 +15,7 @@ import {
 } from "./Checkpoint.ts"
 import { type Action, type Add, type CommitInfo, decodeCommit, encodeCommit, type MetaData, type Protocol, type Remove } from "./DeltaAction.ts"
 import { inlineEncoder, type ParquetEncoder } from "./ParquetEncoder.ts"
-import { cleansAfterCheckpoint, expiredLogFiles, type LogFile, logRetentionOf, tombstoneRetentionOf } from "./LogCleanup.ts"
+import { cleansAfterCheckpoint, CLEANUP_EVERY_MS, expiredLogFiles, type LogFile, logRetentionOf, tombstoneRetentionOf } from "./LogCleanup.ts"
 import { baseName, folderPrefix, joinKey, type LakeIOError, type Store, textOf } from "./store/Store.ts"
 
 /** The log cannot be understood: a commit or checkpoint is malformed, or the table is not ours to read. */
@@ -205,6 +205,9 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
     const lock = yield* Semaphore.make(1)
 
     const refresh = catchUp(store, root, state)
+    // When this writer last cleaned the log: a cleanup lists all of `_delta_log/` (a month of
+    // commits by default), too much to pay at every checkpoint of a long run.
+    let cleanedAt = Number.NEGATIVE_INFINITY
 
     const writeCheckpoint = (version: number) =>
       Effect.gen(function*() {
@@ -231,9 +234,12 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         if (pointer === undefined || pointer.version < version) {
           yield* store.put(joinKey(logDir, LAST_CHECKPOINT_FILE), encodeLastCheckpoint(lastCheckpointOf(version, actions, bytes.length)))
         }
-        if (cleansAfterCheckpoint(state.metaData)) {
+        const retentionMs = logRetentionOf(state.metaData)
+        const now = yield* Clock.currentTimeMillis
+        const due = retentionMs instanceof Error || now - cleanedAt >= Math.min(retentionMs, CLEANUP_EVERY_MS)
+        if (cleansAfterCheckpoint(state.metaData) && due) {
+          cleanedAt = now
           // The commit is written: a cleanup that fails is reported and tried again after the next checkpoint.
-          const retentionMs = logRetentionOf(state.metaData)
           yield* (retentionMs instanceof Error
             ? Effect.fail(new DeltaLogError({ table: tableName, reason: retentionMs.message }))
             : cleanupLog(store, root, { retentionMs, dryRun: false })).pipe(

@@ -70,6 +70,13 @@ export const tombstoneRetentionOf = (metaData: MetaData | undefined): number => 
   return parseInterval(value) ?? Number.POSITIVE_INFINITY
 }
 
+/**
+ * How often at most a writer cleans the log after its checkpoints: hourly, or at each checkpoint
+ * when the retention is shorter. Files expire by the hour at the finest, and the cleanup lists the
+ * whole log.
+ */
+export const CLEANUP_EVERY_MS = 3_600_000
+
 /** Whether the writer cleans the log after each checkpoint (Delta's `delta.enableExpiredLogCleanup`, default true). */
 export const cleansAfterCheckpoint = (metaData: MetaData | undefined): boolean =>
   metaData?.configuration[LOG_CLEANUP_PROPERTY]?.trim().toLowerCase() !== "false"

@@ -209,6 +209,19 @@ describe("log cleanup on a local table", () => {
     expect((await run(readSnapshot(makeLocalStore(root), ""))).files.size).toBe(8)
   })
 
+  it("is done by a writer at most hourly when the retention is longer: a cleanup lists the whole log", async () => {
+    const root = tempDir()
+    const table = await run(open(root, 3, { "delta.logRetentionDuration": "interval 2 days" }))
+    for (let i = 0; i < 4; i++) await run(table.commit({ txns: [], adds: [add(`f${i}.parquet`)], operation: "WRITE" }))
+    // Checkpoint 3 cleaned (nothing had expired); the files then age past the retention.
+    age(root, 0, 3, 3)
+    for (let i = 4; i < 7; i++) await run(table.commit({ txns: [], adds: [add(`f${i}.parquet`)], operation: "WRITE" }))
+    // Checkpoint 6 came within the hour: the expired commits wait for a later one, or for vacuum.
+    expect(checkpointsIn(root)).toEqual([3, 6])
+    expect(commitsIn(root)).toEqual(range(0, 6))
+    expect((await run(cleanupLog(makeLocalStore(root), "", { dryRun: false }))).deleted.map((f) => f.version)).toEqual([0, 1, 2])
+  })
+
   it("lets a writer whose next commit was cleaned up reload from the newest checkpoint and commit the right next version", async () => {
     const root = tempDir()
     const store = makeLocalStore(root)
