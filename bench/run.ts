@@ -347,7 +347,7 @@ function sparkNote(runsOf: ReadonlyArray<ThroughputRun>): string {
 }
 const notes = [
   `The broker runs on the same ${describeMachine(stackOptions.cacheDir, brokers.join(",")).cores}-core machine and competes for its CPU; other work on the machine (tests on the same broker) is not excluded.`,
-  `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s) and memory budget (SLUICE_MEMORY_MB=256), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
+  `sluice runs: \`sluice run --until-idle ${UNTIL_IDLE_MS}\`, default windows (100,000 records / 64 MiB / 5 s) and memory budget (SLUICE_MEMORY_MB=64), ZSTD, a fresh lake folder and consumer group per run; each run is checked to have committed every message.`,
   ...(selected("lake-p64") ? [`lake-p64: the same run on a topic of ${WIDE_PARTITIONS} partitions holding the same messages (${wideCtx!.topic.name}).`] : []),
   ...(selected("lake-s3")
     ? ["lake-s3: the same run with SLUICE_LAKE_URL=s3://sluice/<fresh prefix>, on the stack's S3Proxy 4.1.0 (filesystem backend, on this machine and competing for its CPU and disk); every object goes through HTTP with AWS signatures, the log through conditional PUTs."]

@@ -8,4 +8,13 @@ if (major < 22 || (major === 22 && minor < 22)) {
   process.stderr.write(`sluice: Node ${process.versions.node} is too old (22.22 or later, 24 recommended); run it as \`npx sluice\` or through npm scripts, which use the project's Node 24\n`)
   process.exit(1)
 }
+// V8 lets the young generation grow to semi-spaces of 16 MB or more, and the heap it grew at start-up
+// (the whole TypeScript source compiled) is kept: capped at 4 MB, a loaded service idles at 181 MB of
+// RSS instead of 234. Node reads heap flags only when it starts, so the CLI starts itself again with
+// them, in the same process (process.execve: same pid, so signals and exit codes are untouched).
+const HEAP_FLAGS = ["--max-semi-space-size=4"]
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)]
+if (typeof process.execve === "function" && !given.some((a) => a.startsWith("--max-semi-space-size"))) {
+  process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)], process.env)
+}
 await import("../src/ops/main.ts")

@@ -96,7 +96,7 @@ export type SinkName = "lake" | "warehouse"
 export const TRANSACTION_TOPIC = "transaction_stream"
 
 /** `SLUICE_MEMORY_MB` when unset. */
-export const DEFAULT_MEMORY_MB = 256
+export const DEFAULT_MEMORY_MB = 64
 
 const PositiveInt = Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0, { expected: "an integer > 0" })))
 

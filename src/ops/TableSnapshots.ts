@@ -9,7 +9,7 @@ import { type DeltaLogError, type Fenced, readSnapshot } from "../sinks/lake/Del
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
 import { type SnapshotTable, type SnapshotWritten, writeSnapshot } from "../sinks/lake/Snapshot.ts"
 import { joinKey, LakeIOError, type Store } from "../sinks/lake/store/Store.ts"
-import { type DuckDb, type DuckDbError, parquetRelation, SERVICE_DUCKDB_MEMORY_MB, sqlString, withDuckDb } from "./DuckDb.ts"
+import { type DuckDb, type DuckDbError, parquetRelation, SERVICE_DUCKDB, sqlString, withDuckDb } from "./DuckDb.ts"
 import { lakeFiles } from "./LakeFiles.ts"
 import { type PublishTablesOptions, publishTables } from "./TablePublisher.ts"
 
@@ -138,7 +138,7 @@ export const snapshotTables = (options: SnapshotOptions): Effect.Effect<Array<Sn
         }))
     })),
     // Taken inside the running service: DuckDB spills rather than take memory beside the windows.
-    { memoryLimitMb: SERVICE_DUCKDB_MEMORY_MB }
+    SERVICE_DUCKDB
   )
 
 /** The columns `flat` reads, typed, for a lake that has no flattened rows yet. */
