@@ -9,21 +9,9 @@
  * Host ports are chosen here and pinned: a broker advertises the address clients dial, and a stopped
  * then started container must come back where the service under test left it.
  */
-import { createServer } from "node:net"
 import { MariaDbContainer, type StartedMariaDbContainer } from "@testcontainers/mariadb"
 import { GenericContainer, getContainerRuntimeClient, Network, type StartedNetwork, type StartedTestContainer, Wait } from "testcontainers"
-
-/** A port free on 127.0.0.1 now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))))
-    })
-  })
+import { freePort } from "../../bench/chaos/Ports.ts"
 
 /**
  * The host the engine publishes ports on, as an address: "localhost" could resolve to ::1 first,
@@ -100,7 +88,12 @@ const started = /Kafka Server started/
  */
 export const startKafka = async (image: string, size: 1 | 3): Promise<KafkaCluster> => {
   const network: StartedNetwork | undefined = size > 1 ? await new Network().start() : undefined
-  const ports = await Promise.all(Array.from({ length: size }, () => freePort()))
+  // One after the other and distinct: the system may hand a port just released out again.
+  const ports: Array<number> = []
+  while (ports.length < size) {
+    const port = await freePort()
+    if (!ports.includes(port)) ports.push(port)
+  }
   const host = await engineHost()
   const definitions = ports.map((port, index) => {
     const id = index + 1
