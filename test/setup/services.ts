@@ -108,7 +108,7 @@ const fromContainers = async (): Promise<Services> => {
   const Containers = await import("../support/Containers.ts")
   const images = { kafka: Images.choose("kafka"), mariadb: Images.choose("mariadb") }
   for (const [service, image] of Object.entries(images)) {
-    say(`${service} image: ${image.name} (${image.origin === "upstream" ? "upstream, pulled" : "local, built by `npm run test:images`: no registry answers"})`)
+    say(`${service} image: ${image.name} (${image.origin === "upstream" ? "upstream, from a registry" : "local, built by `npm run test:images`: no registry serves the upstream one"})`)
   }
   const started = Date.now()
   const [kafka, mariadb] = await Promise.all([Containers.startKafka(images.kafka.name, 1), Containers.startMariaDb(images.mariadb.name)])
