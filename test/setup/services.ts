@@ -111,7 +111,15 @@ const fromContainers = async (): Promise<Services> => {
     say(`${service} image: ${image.name} (${image.origin === "upstream" ? "upstream, from a registry" : "local, built by `npm run test:images`: no registry serves the upstream one"})`)
   }
   const started = Date.now()
-  const [kafka, mariadb] = await Promise.all([Containers.startKafka(images.kafka.name, 1), Containers.startMariaDb(images.mariadb.name)])
+  const [kafkaStart, mariadbStart] = await Promise.allSettled([Containers.startKafka(images.kafka.name, 1), Containers.startMariaDb(images.mariadb.name)])
+  if (kafkaStart.status === "rejected" || mariadbStart.status === "rejected") {
+    // One may have started: it is removed before the failure is told.
+    if (kafkaStart.status === "fulfilled") await kafkaStart.value.remove()
+    if (mariadbStart.status === "fulfilled") await mariadbStart.value.remove()
+    throw kafkaStart.status === "rejected" ? kafkaStart.reason : (mariadbStart as PromiseRejectedResult).reason
+  }
+  const kafka = kafkaStart.value
+  const mariadb = mariadbStart.value
   const cluster = await Effect.runPromise(Stack.waitForKafka(kafka.brokers, "60 seconds"))
   if (Option.isNone(cluster)) {
     await Promise.all([kafka.remove(), mariadb.remove()])
@@ -124,7 +132,7 @@ const fromContainers = async (): Promise<Services> => {
     mysqlUrl,
     source: "containers",
     images,
-    // Ryuk (the reaper container) is off where its image cannot be pulled: what starts here stops here.
+    // Ryuk (the reaper container) is off (see setup): what starts here stops here.
     teardown: async () => {
       await Promise.all([kafka.remove(), mariadb.remove()])
     }

@@ -106,7 +106,15 @@ export const startKafka = async (image: string, size: 1 | 3): Promise<KafkaClust
     if (network !== undefined) definition = definition.withNetwork(network).withNetworkAliases(`kafka-${id}`)
     return definition
   })
-  const containers = await Promise.all(definitions.map((definition) => definition.start()))
+  const starts = await Promise.allSettled(definitions.map((definition) => definition.start()))
+  const failed = starts.find((start) => start.status === "rejected")
+  if (failed !== undefined) {
+    // The nodes that did start are removed before the failure is told.
+    await Promise.all(starts.map((start) => (start.status === "fulfilled" ? start.value.stop({ timeout: 1 }) : undefined)))
+    await network?.stop()
+    throw failed.reason
+  }
+  const containers = starts.map((start) => (start as PromiseFulfilledResult<StartedTestContainer>).value)
   const nodes = containers.map((container, index): KafkaNode => {
     const address = `${host}:${ports[index]}`
     return {
