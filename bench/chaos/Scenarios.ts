@@ -23,6 +23,8 @@ export interface Scenario {
   readonly description: string
   /** Part of the short form that `npm test` runs. */
   readonly short: boolean
+  /** Needs a container engine (and the test images or a registry): left out of a full run without one. */
+  readonly containers?: boolean
   readonly run: (ctx: ChaosContext) => Promise<ScenarioResult>
 }
 
@@ -275,6 +277,7 @@ const clusterLeaderStop: Scenario = {
   name: "cluster-leader-stop",
   description: "Three brokers in containers (replication factor 3, min.insync.replicas=2, producers with acks=all): the container of partition 0's leader is stopped (docker stop: SIGTERM, a controlled shutdown) under load, kept down 10 s (6 s in the short form) while the service follows the new leader, then started again. Recovery: after the stop (on two brokers), and after the start.",
   short: false,
+  containers: true,
   run: async (ctx) => {
     const cluster = await ctx.kafkaCluster()
     const brokers = cluster.brokers.split(",")
@@ -306,6 +309,7 @@ const clusterQuorumLoss: Scenario = {
   name: "cluster-quorum-loss",
   description: "Three brokers in containers (replication factor 3, min.insync.replicas=2, acks=all): two containers (partition 0's leader and one other) are stopped under load for 20 s (12 s in the short form), so no partition has two in-sync replicas and producing stops; the service must wait without losing its place, and catch up once both are started again. Recovery: until the first records produced after the return are committed.",
   short: false,
+  containers: true,
   run: async (ctx) => {
     const cluster = await ctx.kafkaCluster()
     const brokers = cluster.brokers.split(",")
