@@ -130,7 +130,8 @@ const buildBase = async (name: string, label: string) => {
   try {
     console.log(`[images] ${name}: debootstrap bookworm from ${mirror} with ${basePackages.join(", ")} (a few minutes)`)
     await run("debootstrap", ["--variant=minbase", `--include=${basePackages.join(",")}`, "bookworm", root, mirror])
-    for (const cache of ["var/cache/apt/archives", "var/lib/apt/lists"]) {
+    // The downloaded packages and indexes: nothing in the image reads them.
+    for (const cache of ["var/cache/apt/archives", "var/lib/apt/lists"].filter((dir) => fs.existsSync(path.join(root, dir)))) {
       for (const entry of fs.readdirSync(path.join(root, cache))) {
         if (entry.endsWith(".deb") || entry.endsWith("_Packages") || entry.endsWith("Release") || entry.endsWith(".gpg")) {
           fs.rmSync(path.join(root, cache, entry), { force: true })
