@@ -10,6 +10,7 @@ import { type Sandbox, sandbox, spawnSluice } from "../../test/support/Sluice.ts
 import { supervise, type Supervised } from "../../test/support/Supervisor.ts"
 import { type RecordId, readCommitted } from "./CommittedReader.ts"
 import { countRecords, type Counts, readLakeRows, warehouseCount } from "./Counting.ts"
+import type { KafkaCluster } from "../../test/support/Containers.ts"
 import type { PrivateBroker } from "./PrivateBroker.ts"
 import type { PrivateMariaDb } from "./PrivateMariaDb.ts"
 import { type CommitTarget, committedEverywhere, endOffsets, secondsUntilCommitted } from "./Progress.ts"
@@ -29,6 +30,11 @@ export interface ChaosContext {
   readonly privateMariaDb: () => Promise<PrivateMariaDb>
   /** The harness's own broker, started on first use, for the scenarios that stop Kafka. */
   readonly privateBroker: () => Promise<PrivateBroker>
+  /**
+   * Three brokers in containers (a container engine and `npm run test:images` or a registry needed),
+   * started on first use, for the scenarios that stop brokers of a cluster.
+   */
+  readonly kafkaCluster: () => Promise<KafkaCluster>
 }
 
 /** One fault and how long the service took to commit past what was produced before it. */

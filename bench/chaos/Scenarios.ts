@@ -23,6 +23,8 @@ export interface Scenario {
   readonly description: string
   /** Part of the short form that `npm test` runs. */
   readonly short: boolean
+  /** Needs a container engine (and the test images or a registry): left out of a full run without one. */
+  readonly containers?: boolean
   readonly run: (ctx: ChaosContext) => Promise<ScenarioResult>
 }
 
@@ -226,6 +228,108 @@ const mysqlKillConnection: Scenario = {
         lab.note(`KILL #${i}: connection ${killed.id} during \`${killed.statement.replaceAll("`", "")}…\``)
         await lab.recover(`KILL connection #${i}`)
       }
+    })
+  }
+}
+
+// --- a cluster of three brokers ----------------------------------------------------------------------
+
+/** Where a partition lives: its leader's node id, its replicas and the in-sync ones. */
+interface Placement {
+  readonly leader: number
+  readonly replicas: ReadonlyArray<number>
+  readonly isr: ReadonlyArray<number>
+}
+
+/** The placement of `partition` of `topic`, from fresh metadata. */
+const placement = async (brokers: ReadonlyArray<string>, topic: string, partition: number): Promise<Placement> => {
+  const admin = new Admin({ clientId: "sluice-chaos-admin", bootstrapBrokers: [...brokers] })
+  try {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+    const found = metadata.topics.get(topic)?.partitions[partition]
+    if (found === undefined) throw new Error(`no metadata for ${topic}/${partition}`)
+    return { leader: found.leader, replicas: [...found.replicas], isr: [...found.isr] }
+  } finally {
+    await admin.close().catch(() => undefined)
+  }
+}
+
+/** Waits until `partition` is led by another node than `former` (-1 = none), polled every 250 ms; returns it. */
+const newLeader = async (brokers: ReadonlyArray<string>, topic: string, partition: number, former: number, timeoutMs = 60_000): Promise<number> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const now = await placement(brokers, topic, partition).catch(() => undefined)
+    if (now !== undefined && now.leader !== former && now.leader >= 0) return now.leader
+    if (Date.now() > deadline) throw new Error(`${topic}/${partition} still led by node ${former} after ${timeoutMs / 1000} s`)
+    await sleep(250)
+  }
+}
+
+/** Checks that the scenario's topic has three replicas per partition, as the cluster's default says. */
+const checkReplication = async (lab: Lab, partitions: number): Promise<void> => {
+  for (let p = 0; p < partitions; p++) {
+    const { replicas } = await placement(lab.brokers, lab.topic, p)
+    if (replicas.length !== 3) lab.problem(`${lab.topic}/${p} has ${replicas.length} replicas, not 3`)
+  }
+}
+
+const clusterLeaderStop: Scenario = {
+  name: "cluster-leader-stop",
+  description: "Three brokers in containers (replication factor 3, min.insync.replicas=2, producers with acks=all): the container of partition 0's leader is stopped (docker stop: SIGTERM, a controlled shutdown) under load, kept down 10 s (6 s in the short form) while the service follows the new leader, then started again. Recovery: after the stop (on two brokers), and after the start.",
+  short: false,
+  containers: true,
+  run: async (ctx) => {
+    const cluster = await ctx.kafkaCluster()
+    const brokers = cluster.brokers.split(",")
+    return inLab(ctx, "cluster-leader-stop", clusterLeaderStop.description, { partitions: 4, brokers }, async (lab) => {
+      await checkReplication(lab, 4)
+      const service = lab.service()
+      lab.load(rateOf(ctx), 113)
+      await service.waitFor(RESUMED)
+      await sleep(5_000)
+      const { leader } = await placement(brokers, lab.topic, 0)
+      const node = cluster.nodes.find((n) => n.id === leader)
+      if (node === undefined) throw new Error(`partition 0's leader is node ${leader}, not one of the cluster's`)
+      const stoppedAt = Date.now()
+      await node.stop()
+      const next = await newLeader(brokers.filter((b) => b !== node.address), lab.topic, 0, leader)
+      lab.note(`stopped node ${leader} (leader of partition 0) in ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s; node ${next} leads it now`)
+      await lab.recover(`leader (node ${leader}) stopped`)
+      await sleep(ctx.quick ? 6_000 : 10_000)
+      const startedAt = Date.now()
+      await node.start()
+      lab.note(`node ${leader} started again in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`)
+      await lab.recover(`node ${leader} started again`)
+      await sleep(3_000)
+    })
+  }
+}
+
+const clusterQuorumLoss: Scenario = {
+  name: "cluster-quorum-loss",
+  description: "Three brokers in containers (replication factor 3, min.insync.replicas=2, acks=all): two containers (partition 0's leader and one other) are stopped under load for 20 s (12 s in the short form), so no partition has two in-sync replicas and producing stops; the service must wait without losing its place, and catch up once both are started again. Recovery: until the first records produced after the return are committed.",
+  short: false,
+  containers: true,
+  run: async (ctx) => {
+    const cluster = await ctx.kafkaCluster()
+    const brokers = cluster.brokers.split(",")
+    return inLab(ctx, "cluster-quorum-loss", clusterQuorumLoss.description, { partitions: 4, brokers }, async (lab) => {
+      await checkReplication(lab, 4)
+      const service = lab.service()
+      const load = lab.load(rateOf(ctx), 114)
+      await service.waitFor(RESUMED)
+      await sleep(5_000)
+      const { leader } = await placement(brokers, lab.topic, 0)
+      const stopped = [cluster.nodes.find((n) => n.id === leader)!, cluster.nodes.find((n) => n.id !== leader)!]
+      const exitsBefore = service.exits().length
+      await Promise.all(stopped.map((n) => n.stop()))
+      const downAt = Date.now()
+      await sleep(ctx.quick ? 12_000 : 20_000)
+      lab.note(`nodes ${stopped.map((n) => n.id).join(" and ")} down ${((Date.now() - downAt) / 1000).toFixed(0)} s; the load generator exited ${load.exits().length} times, the service ${service.exits().length - exitsBefore} times`)
+      await Promise.all(stopped.map((n) => n.start()))
+      lab.note(`both started again after ${((Date.now() - downAt) / 1000).toFixed(0)} s down`)
+      await lab.recover("two of three brokers stopped and started", { newRecords: true })
+      await sleep(3_000)
     })
   }
 }
@@ -478,6 +582,8 @@ export const scenarios: ReadonlyArray<Scenario> = [
   brokerRestart,
   mysqlRestart,
   mysqlKillConnection,
+  clusterLeaderStop,
+  clusterQuorumLoss,
   freeze,
   scale,
   transactions,

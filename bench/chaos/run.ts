@@ -11,7 +11,7 @@ import { projectRoot } from "../harness/Context.ts"
 import { describeMachine, gitShortSha } from "../harness/Machine.ts"
 import { makeChaosContext } from "./Context.ts"
 import { type ChaosReport, toMarkdown, writeReport } from "./Report.ts"
-import { rateOf, runScenarios, scenarioNames } from "./Scenarios.ts"
+import { rateOf, runScenarios, scenarioNames, scenarios as all } from "./Scenarios.ts"
 
 const USAGE = `usage: npm run chaos -- [options]
   --quick      the short form: fewer faults and messages, a lower load (results go to chaos-quick.*)
@@ -65,9 +65,14 @@ process.once("SIGINT", () => {
   void release().finally(() => process.exit(130))
 })
 
+// The cluster scenarios need a container engine: a full run without one leaves them out, saying so.
+const engine = await import("testcontainers").then((tc) => tc.getContainerRuntimeClient()).then(() => true, () => false)
+const chosen = only ?? scenarioNames.filter((name) => engine || !all.find((s) => s.name === name)?.containers)
+if (chosen.length < (only ?? scenarioNames).length) log(`no container engine answers: ${scenarioNames.filter((n) => !chosen.includes(n)).join(", ")} left out`)
+
 let scenarios: Awaited<ReturnType<typeof runScenarios>>
 try {
-  scenarios = await runScenarios(ctx, only ?? scenarioNames)
+  scenarios = await runScenarios(ctx, chosen)
 } finally {
   await release()
 }

@@ -42,7 +42,11 @@ export const topicId = (brokers: ReadonlyArray<string>, topic: string): Effect.E
     return metadata.topics.get(topic)?.id
   })
 
-/** Creates a topic when it does not exist; returns its partition count. */
+/**
+ * Creates a topic when it does not exist, with the cluster's default replication factor
+ * (`default.replication.factor`: 1 on the local stack, 3 on a three-broker cluster); returns its
+ * partition count.
+ */
 export const ensureTopic = (
   brokers: ReadonlyArray<string>,
   topic: string,
@@ -53,7 +57,7 @@ export const ensureTopic = (
     const existing = yield* topicPartitions(brokers, topic)
     if (existing !== undefined) return existing
     yield* withAdmin(brokers, `create topic ${topic}`, (admin) =>
-      admin.createTopics({ topics: [topic], partitions, replicas: 1, configs: [...configs] }).catch((e: Error) =>
+      admin.createTopics({ topics: [topic], partitions, replicas: -1, configs: [...configs] }).catch((e: Error) =>
         // Another process created it between our look and our create.
         /already exists/i.test(e.message) || /TOPIC_ALREADY_EXISTS/.test(JSON.stringify(e)) ? [] : Promise.reject(e)
       ))

@@ -1,17 +1,21 @@
 /**
  * Vitest globalSetup of the integration tests: a real Kafka broker and, when one is at hand, a real
- * MySQL/MariaDB — from `KAFKA_BROKERS`, else from Testcontainers, else from `sluice stack up` — and
- * an S3-compatible server for the lake in a bucket (`sluice stack up --s3`'s S3Proxy).
+ * MySQL/MariaDB — from `KAFKA_BROKERS`, from containers, or from `sluice stack up` — and an
+ * S3-compatible server for the lake in a bucket (`sluice stack up --s3`'s S3Proxy).
  *
- * Choices, in order:
- * 1. `KAFKA_BROKERS` is set and a broker answers there: use it (and `MYSQL_URL`, default the local one).
- * 2. A container engine answers (`getContainerRuntimeClient()` throws when there is none): start
- *    `apache/kafka` and `mariadb:10.11` containers, stopped again at teardown.
- * 3. Otherwise `Stack.up()` (src/ops/Stack.ts): the local broker from Maven Central jars, and the
- *    MySQL at `MYSQL_URL`. A broker this setup did not start is never stopped. One it started is left
- *    running too: the next run (and a developer's `sluice` commands) reuse it in 0.03 s instead of
- *    paying a start, a concurrent vitest run may be using it, and CI jobs run on fresh machines.
- *    `SLUICE_TEST_STACK_DOWN=1` stops it at teardown when this setup is the one that started it.
+ * `SLUICE_TEST_SERVICES` chooses; a choice that cannot be had is an error, never a silent fallback:
+ * - `env`: the broker at `KAFKA_BROKERS` (it must answer) and `MYSQL_URL` (default the local one).
+ * - `containers`: a broker and a MariaDB in containers (test/support/Containers.ts) from the images
+ *   test/images/Images.ts chooses: `apache/kafka` and `mariadb` where a registry answers, else the
+ *   local ones `npm run test:images` builds (the output says which). A missing engine or image is an
+ *   error. Removed again at teardown; Ryuk (Testcontainers' reaper, an image of its own) is off unless
+ *   `TESTCONTAINERS_RYUK_DISABLED` says otherwise, so what starts here stops here.
+ * - `stack`: `Stack.up()` (src/ops/Stack.ts), the local broker from Maven Central jars and the MySQL at
+ *   `MYSQL_URL`. A broker this setup did not start is never stopped. One it started is left running
+ *   too: the next run (and a developer's `sluice` commands) reuse it in 0.03 s instead of paying a
+ *   start, a concurrent vitest run may be using it, and CI jobs run on fresh machines.
+ *   `SLUICE_TEST_STACK_DOWN=1` stops it at teardown when this setup is the one that started it.
+ * Unset: `env` if `KAFKA_BROKERS` is set and answers, else `containers` if an engine answers, else `stack`.
  *
  * How tests get the addresses: both ways, because each has a gap. `project.provide()` values reach
  * tests through `inject("kafkaBrokers")` / `inject("mysqlUrl")` (typed below) whatever the pool.
@@ -20,6 +24,8 @@
  * files (after globalSetup has run; node_modules/vitest/dist/chunks/index.*.js, `...process$1.env`),
  * so workers inherit them with the forks and the threads pools alike. `MYSQL_URL` is set only when a
  * MySQL answered; `inject("mysqlUrl")` is then `null` and MySQL tests should skip.
+ * `inject("containerImages")` names the images when the services are containers (null otherwise):
+ * the failure tests start clusters and servers of their own from them.
  *
  * S3: `Stack.upS3()` starts S3Proxy from its Maven Central jar (fetched once into `.cache/s3proxy`)
  * unless it answers already, and is left running like the broker; its endpoint, bucket and dev
@@ -31,6 +37,7 @@ import type { TestProject } from "vitest/node"
 import { Effect, Option } from "effect"
 import * as Stack from "../../src/ops/Stack.ts"
 import type { S3ProxyEndpoint } from "../../src/ops/Stack.ts"
+import type { TestImage } from "../images/Images.ts"
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -42,13 +49,24 @@ declare module "vitest" {
     servicesSource: "env" | "containers" | "stack"
     /** The S3 server of the stack, or null with SLUICE_TEST_S3=off. */
     s3: S3ProxyEndpoint | null
+    /** The images the services run from, when they are containers; null otherwise. */
+    containerImages: ContainerImages | null
   }
 }
+
+/** The images of the containers: upstream or built here. */
+export interface ContainerImages {
+  readonly kafka: TestImage
+  readonly mariadb: TestImage
+}
+
+type Source = "env" | "containers" | "stack"
 
 interface Services {
   readonly kafkaBrokers: string
   readonly mysqlUrl: string | null
-  readonly source: "env" | "containers" | "stack"
+  readonly source: Source
+  readonly images?: ContainerImages
   readonly teardown: () => Promise<void>
 }
 
@@ -73,65 +91,50 @@ const fromEnv = async (): Promise<Services | undefined> => {
   return { kafkaBrokers: brokers, mysqlUrl, source: "env", teardown: async () => {} }
 }
 
-const fromContainers = async (): Promise<Services | undefined> => {
-  // Imported lazily: the Docker client stack is heavy and most machines here have no engine.
-  const { GenericContainer, Wait, getContainerRuntimeClient } = await import("testcontainers")
-  let host: string
+/** Whether a container engine answers (`getContainerRuntimeClient()` throws when there is none). */
+const engineAnswers = async (): Promise<boolean> => {
+  const { getContainerRuntimeClient } = await import("testcontainers")
   try {
-    host = (await getContainerRuntimeClient()).info.containerRuntime.host
+    await getContainerRuntimeClient()
+    return true
   } catch {
-    return undefined
+    return false
   }
-  say(`container engine found (host ${host}): starting apache/kafka:4.1.0 and mariadb:10.11`)
-  // The broker must advertise the address the tests dial, which is only known once mapped: pin the
-  // host port to a free one chosen now. Brokers talk among themselves on a second, in-container listener.
-  const kafkaPort = await freePort()
-  const kafka = await new GenericContainer("apache/kafka:4.1.0")
-    .withExposedPorts({ container: 9092, host: kafkaPort })
-    .withEnvironment({
-      KAFKA_NODE_ID: "1",
-      KAFKA_PROCESS_ROLES: "broker,controller",
-      KAFKA_CONTROLLER_QUORUM_VOTERS: "1@localhost:9093",
-      KAFKA_LISTENERS: "PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093,BROKER://localhost:9094",
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${host}:${kafkaPort},BROKER://localhost:9094`,
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,BROKER:PLAINTEXT",
-      KAFKA_CONTROLLER_LISTENER_NAMES: "CONTROLLER",
-      KAFKA_INTER_BROKER_LISTENER_NAME: "BROKER",
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: "1",
-      KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: "8",
-      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: "1",
-      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: "1",
-      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: "1",
-      KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: "1",
-      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: "0",
-      KAFKA_NUM_PARTITIONS: "4",
-      KAFKA_AUTO_CREATE_TOPICS_ENABLE: "false",
-      KAFKA_LOG_RETENTION_MS: "-1"
-    })
-    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-    .withStartupTimeout(120_000)
-    .start()
-  const kafkaBrokers = `${host}:${kafkaPort}`
-  const cluster = await Effect.runPromise(Stack.waitForKafka(kafkaBrokers, "60 seconds"))
+}
+
+const fromContainers = async (): Promise<Services> => {
+  // Imported lazily: the Docker client stack is heavy and needed only here.
+  const Images = await import("../images/Images.ts")
+  const Containers = await import("../support/Containers.ts")
+  const images = { kafka: Images.choose("kafka"), mariadb: Images.choose("mariadb") }
+  for (const [service, image] of Object.entries(images)) {
+    say(`${service} image: ${image.name} (${image.origin === "upstream" ? "upstream, from a registry" : "local, built by `npm run test:images`: no registry serves the upstream one"})`)
+  }
+  const started = Date.now()
+  const [kafkaStart, mariadbStart] = await Promise.allSettled([Containers.startKafka(images.kafka.name, 1), Containers.startMariaDb(images.mariadb.name)])
+  if (kafkaStart.status === "rejected" || mariadbStart.status === "rejected") {
+    // One may have started: it is removed before the failure is told.
+    if (kafkaStart.status === "fulfilled") await kafkaStart.value.remove()
+    if (mariadbStart.status === "fulfilled") await mariadbStart.value.remove()
+    throw kafkaStart.status === "rejected" ? kafkaStart.reason : (mariadbStart as PromiseRejectedResult).reason
+  }
+  const kafka = kafkaStart.value
+  const mariadb = mariadbStart.value
+  const cluster = await Effect.runPromise(Stack.waitForKafka(kafka.brokers, "60 seconds"))
   if (Option.isNone(cluster)) {
-    await kafka.stop()
-    throw new Error(`Kafka container started but did not answer on ${kafkaBrokers} within 60 s`)
+    await Promise.all([kafka.remove(), mariadb.remove()])
+    throw new Error(`Kafka container started but did not answer on ${kafka.brokers} within 60 s`)
   }
-  say(`Kafka container answering on ${kafkaBrokers}`)
-  // The image's init runs a temporary server first: the second "ready for connections" is the real one.
-  const mariadb = await new GenericContainer("mariadb:10.11")
-    .withExposedPorts(3306)
-    .withEnvironment({ MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: "1", MARIADB_DATABASE: "sluice" })
-    .withWaitStrategy(Wait.forLogMessage(/ready for connections/, 2))
-    .withStartupTimeout(120_000)
-    .start()
-  const mysqlUrl = await checkMysql(`mysql://root@${mariadb.getHost()}:${mariadb.getMappedPort(3306)}/sluice`)
+  say(`Kafka container answering on ${kafka.brokers}, MariaDB container on port ${mariadb.container.getPort()} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+  const mysqlUrl = await checkMysql(mariadb.url)
   return {
-    kafkaBrokers,
+    kafkaBrokers: kafka.brokers,
     mysqlUrl,
     source: "containers",
+    images,
+    // Ryuk (the reaper container) is off (see setup): what starts here stops here.
     teardown: async () => {
-      await Promise.all([kafka.stop(), mariadb.stop()])
+      await Promise.all([kafka.remove(), mariadb.remove()])
     }
   }
 }
@@ -139,7 +142,7 @@ const fromContainers = async (): Promise<Services | undefined> => {
 const fromStack = async (): Promise<Services> => {
   const options = await Effect.runPromise(Stack.stackOptions)
   const before = await Effect.runPromise(Stack.status(options))
-  say(`no container engine: sluice stack up (${options.cacheDir})`)
+  say(`sluice stack up (${options.cacheDir})`)
   const status = await Effect.runPromise(Stack.up(options))
   const startedHere = !before.kafka.running
   return {
@@ -156,19 +159,6 @@ const fromStack = async (): Promise<Services> => {
   }
 }
 
-const freePort = async (): Promise<number> => {
-  const { createServer } = await import("node:net")
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))))
-    })
-  })
-}
-
 /** The stack's S3Proxy, started unless it answers already (and left running, as the broker is). */
 const s3 = async (): Promise<S3ProxyEndpoint | null> => {
   if (process.env["SLUICE_TEST_S3"] === "off") {
@@ -179,14 +169,42 @@ const s3 = async (): Promise<S3ProxyEndpoint | null> => {
   return Effect.runPromise(Stack.upS3(options))
 }
 
+/** `SLUICE_TEST_SERVICES`, checked: undefined when unset. */
+const requested = (): Source | undefined => {
+  const value = process.env["SLUICE_TEST_SERVICES"]?.trim() ?? ""
+  if (value === "") return undefined
+  if (value === "env" || value === "containers" || value === "stack") return value
+  throw new Error(`SLUICE_TEST_SERVICES=${value}: expected containers, stack or env`)
+}
+
+const choose = async (): Promise<Services> => {
+  const choice = requested()
+  switch (choice) {
+    case "env": {
+      const services = await fromEnv()
+      if (services === undefined) throw new Error("SLUICE_TEST_SERVICES=env: no broker answers at KAFKA_BROKERS")
+      return services
+    }
+    case "containers":
+      if (!(await engineAnswers())) throw new Error("SLUICE_TEST_SERVICES=containers: no container engine answers (start dockerd)")
+      return fromContainers()
+    case "stack":
+      return fromStack()
+    case undefined:
+      return (await fromEnv()) ?? ((await engineAnswers()) ? fromContainers() : fromStack())
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const services = (await fromEnv()) ?? (await fromContainers()) ?? (await fromStack())
+  process.env["TESTCONTAINERS_RYUK_DISABLED"] ??= "true"
+  const services = await choose()
   project.provide("s3", await s3())
   process.env["KAFKA_BROKERS"] = services.kafkaBrokers
   if (services.mysqlUrl !== null) process.env["MYSQL_URL"] = services.mysqlUrl
   project.provide("kafkaBrokers", services.kafkaBrokers)
   project.provide("mysqlUrl", services.mysqlUrl)
   project.provide("servicesSource", services.source)
+  project.provide("containerImages", services.images ?? null)
   say(
     `tests use Kafka ${services.kafkaBrokers} and ` +
       (services.mysqlUrl === null ? "no MySQL" : `MySQL ${Stack.redactUrl(services.mysqlUrl)}`) +

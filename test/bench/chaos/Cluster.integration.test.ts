@@ -1,0 +1,51 @@
+/**
+ * A real cluster losing brokers, in the short form of `npm run chaos -- --only cluster-leader-stop,
+ * cluster-quorum-loss`: three brokers in containers (replication factor 3, min.insync.replicas=2,
+ * acks=all), one partition leader stopped and started under load, then two brokers at once. Fails
+ * when a record is lost, written twice or added, or the warehouse's count is off the lake's.
+ * Needs containers: it skips unless the services are (SLUICE_TEST_SERVICES=containers).
+ */
+import { describe, expect, inject, it } from "vitest"
+import { makeChaosContext } from "../../../bench/chaos/Context.ts"
+import { runScenarios } from "../../../bench/chaos/Scenarios.ts"
+import { projectRoot } from "../../../bench/harness/Context.ts"
+
+const onContainers = inject("servicesSource") === "containers"
+const mysqlUrl = inject("mysqlUrl")
+const names = ["cluster-leader-stop", "cluster-quorum-loss"]
+
+describe.skipIf(!onContainers)("a three-broker cluster in containers (skipped unless SLUICE_TEST_SERVICES=containers)", () => {
+  it("follows a new leader and waits out a lost majority, losing, doubling and adding nothing", async () => {
+    expect(mysqlUrl, "the cluster scenarios need a MySQL/MariaDB").not.toBeNull()
+    const server = new URL(mysqlUrl!)
+    server.pathname = "/"
+    const { ctx, release } = makeChaosContext({
+      root: projectRoot,
+      brokers: inject("kafkaBrokers").split(","),
+      mysqlServer: server.toString(),
+      quick: true,
+      keep: false,
+      log: (line) => console.log(`[chaos] ${line}`)
+    })
+    const outcomes = await runScenarios(ctx, names).finally(release)
+    const figures = Object.fromEntries(
+      Object.entries(outcomes).map(([name, o]) => [
+        name,
+        "failed" in o
+          ? { failed: o.failed }
+          : { duplicated: o.duplicated, lost: o.lost, extra: o.extra, warehouseDifference: o.inWarehouse - o.warehouseExpected, problems: o.problems }
+      ])
+    )
+    for (const [name, o] of Object.entries(outcomes)) {
+      if (!("failed" in o)) {
+        console.log(
+          `[chaos] ${name}: produced ${o.produced}, lost ${o.lost}, duplicated ${o.duplicated}, ` +
+            `recoveries ${o.recoveries.map((r) => `${r.fault}: ${r.seconds ?? "-"} s`).join("; ")}, ` +
+            `service exits ${o.unplannedExits} of ${o.serviceStarts} starts; ${o.notes.join("; ")}`
+        )
+        expect(o.produced, `${name} produced nothing: the load never ran`).toBeGreaterThan(1_000)
+      }
+    }
+    expect(figures).toEqual(Object.fromEntries(names.map((name) => [name, { duplicated: 0, lost: 0, extra: 0, warehouseDifference: 0, problems: [] }])))
+  })
+})
