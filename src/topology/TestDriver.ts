@@ -29,6 +29,12 @@ export interface TopologyTestDriver {
    * true when it holds. For sinks with real I/O, whose commits take real time whatever the clock.
    */
   readonly advanceUntil: (done: () => boolean, maxMs: number) => Effect.Effect<boolean>
+  /**
+   * Whether each of these partitions is attached and the runtime has taken every record piped to it
+   * (fetched to the end of its log, nothing left in its queue). A drain before that leaves records
+   * unread, as `sluice run` does; wait for it with `advanceUntil` when a sink's recovery does real I/O.
+   */
+  readonly consumed: (tps: ReadonlyArray<TopicPartition>) => boolean
   /** Makes the source fail, as a broker unreachable past the outage deadline does. */
   readonly failSource: (error: KafkaError) => Effect.Effect<void>
   /** The first SIGTERM: the runtime drains; returns its summary (or its failure). */
@@ -148,6 +154,11 @@ export const makeTestDriver = (
       assign: (tps) => Queue.offer(assignments, tps).pipe(Effect.asVoid),
       advance,
       advanceUntil,
+      consumed: (tps) =>
+        tps.every((tp) => {
+          const position = positions.get(tpKey(tp))
+          return position !== undefined && position.next >= logs.get(tpKey(tp))!.length && Queue.sizeUnsafe(position.queue) === 0
+        }),
       failSource: (error) => Deferred.fail(failed, error).pipe(Effect.asVoid),
       drain: Effect.gen(function*() {
         yield* Deferred.succeed(stop, undefined)
