@@ -6,28 +6,14 @@
  * Needs containers: it skips unless the services are (SLUICE_TEST_SERVICES=containers).
  */
 import { describe, expect, inject, it } from "vitest"
-import { makeChaosContext } from "../../../bench/chaos/Context.ts"
-import { runScenarios } from "../../../bench/chaos/Scenarios.ts"
-import { projectRoot } from "../../../bench/harness/Context.ts"
+import { runShortScenarios } from "../../support/Chaos.ts"
 
 const onContainers = inject("servicesSource") === "containers"
-const mysqlUrl = inject("mysqlUrl")
 const names = ["cluster-leader-stop", "cluster-quorum-loss"]
 
 describe.skipIf(!onContainers)("a three-broker cluster in containers (skipped unless SLUICE_TEST_SERVICES=containers)", () => {
   it("follows a new leader and waits out a lost majority, losing, doubling and adding nothing", async () => {
-    expect(mysqlUrl, "the cluster scenarios need a MySQL/MariaDB").not.toBeNull()
-    const server = new URL(mysqlUrl!)
-    server.pathname = "/"
-    const { ctx, release } = makeChaosContext({
-      root: projectRoot,
-      brokers: inject("kafkaBrokers").split(","),
-      mysqlServer: server.toString(),
-      quick: true,
-      keep: false,
-      log: (line) => console.log(`[chaos] ${line}`)
-    })
-    const outcomes = await runScenarios(ctx, names).finally(release)
+    const outcomes = await runShortScenarios(names)
     const figures = Object.fromEntries(
       Object.entries(outcomes).map(([name, o]) => [
         name,
