@@ -7,9 +7,12 @@ import { mkdir, writeFile } from "node:fs/promises"
 import * as path from "node:path"
 import { Effect, Option } from "effect"
 import { parquetRelation } from "../../src/ops/DuckDb.ts"
+import { scalar, source } from "../../src/sinks/lake/Columns.ts"
 import { readSnapshot } from "../../src/sinks/lake/DeltaLog.ts"
 import { makeLocalStore } from "../../src/sinks/lake/store/LocalStore.ts"
 import { folderPrefix, joinKey, type Store } from "../../src/sinks/lake/store/Store.ts"
+import type { LakeFeed } from "../../src/sinks/lake/Feeds.ts"
+import { records } from "../../src/topology/Processor.ts"
 
 /** A lake as a test reads it: its store, and the folder where an object store's files are copied. */
 export interface TestLake {
@@ -49,3 +52,25 @@ export const dataFiles = async (lake: string | TestLake, table: string): Promise
 /** A DuckDB relation over a table's live files (empty, with the lineage columns, when it has none). */
 export const liveRelation = async (lake: string | TestLake, table: string): Promise<string> =>
   parquetRelation(await liveFiles(lake, table), "0::INTEGER AS _kafka_partition, 0::BIGINT AS _kafka_offset")
+
+/** A row of the small feed the lake's unit tests write: an offset, an event time and a label. */
+export interface Thing {
+  readonly offset: number
+  readonly time: number
+  readonly label: string
+}
+
+/** `streams/things`: one row per record, partitioned by the row's event time. */
+export const thingsFeed: LakeFeed<Thing> = {
+  name: "things",
+  kind: "streams",
+  description: "test rows",
+  input: records<Thing>("things"),
+  columns: [
+    scalar("_kafka_offset", source.int64<Thing>("_kafka_offset", (r) => r.offset)),
+    scalar("time", source.timestamp<Thing>("time", (r) => r.time)),
+    scalar("label", source.string<Thing>("label", (r) => r.label))
+  ],
+  offsetOf: (r) => r.offset,
+  partitionTime: (r) => r.time
+}

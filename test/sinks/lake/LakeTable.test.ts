@@ -4,36 +4,17 @@ import * as path from "node:path"
 import { Effect, Exit } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { withDuckDb } from "../../../src/ops/DuckDb.ts"
-import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
-import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
+import { RowGroup, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
 import { datePartition } from "../../../src/sinks/lake/HivePartition.ts"
 import { dataFileName, type FilePart, openLakeTable, TOPIC_ID_TAG } from "../../../src/sinks/lake/LakeTable.ts"
 import { openDeltaTable } from "../../../src/sinks/lake/DeltaLog.ts"
 import { decisionsAppId, offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
 import { makeLocalStore } from "../../../src/sinks/lake/store/LocalStore.ts"
-import { records } from "../../../src/topology/Processor.ts"
 import { failureOf } from "../../support/Failure.ts"
+import { thingsFeed } from "../../support/Lake.ts"
 
-interface Row {
-  readonly offset: number
-  readonly time: number
-  readonly label: string
-}
-
-const feed: LakeFeed<Row> = {
-  name: "things",
-  kind: "streams",
-  description: "test rows",
-  input: records<Row>("things"),
-  columns: [
-    scalar("_kafka_offset", source.int64<Row>("_kafka_offset", (r) => r.offset)),
-    scalar("time", source.timestamp<Row>("time", (r) => r.time)),
-    scalar("label", source.string<Row>("label", (r) => r.label))
-  ],
-  offsetOf: (r) => r.offset,
-  partitionTime: (r) => r.time
-}
+const feed = thingsFeed
 
 const dirs: Array<string> = []
 afterEach(() => {

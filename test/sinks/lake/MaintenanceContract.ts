@@ -8,11 +8,10 @@ import { Effect, Exit, Option } from "effect"
 import * as fs from "node:fs/promises"
 import { describe, expect, it } from "vitest"
 import { DAY_MS } from "../../../src/domain/CivilDate.ts"
-import { RowGroup, scalar, source, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
+import { RowGroup, sourcesOf } from "../../../src/sinks/lake/Columns.ts"
 import { compactTable } from "../../../src/sinks/lake/Compaction.ts"
 import { decodeCommit } from "../../../src/sinks/lake/DeltaAction.ts"
 import { cleanupLog, commitFileName, openDeltaTable, readSnapshot } from "../../../src/sinks/lake/DeltaLog.ts"
-import type { LakeFeed } from "../../../src/sinks/lake/Feeds.ts"
 import { datePartition, partitionPath } from "../../../src/sinks/lake/HivePartition.ts"
 import { type FilePart, type LakeTable, openLakeTable, TOPIC_ID_TAG } from "../../../src/sinks/lake/LakeTable.ts"
 import { inlineEncoder } from "../../../src/sinks/lake/ParquetEncoder.ts"
@@ -22,7 +21,7 @@ import { type SnapshotTable, writeSnapshot } from "../../../src/sinks/lake/Snaps
 import { folderPrefix, joinKey, LakeIOError, type Store, textOf } from "../../../src/sinks/lake/store/Store.ts"
 import { offsetsAppId } from "../../../src/sinks/lake/TxnAppId.ts"
 import { vacuumTable } from "../../../src/sinks/lake/Vacuum.ts"
-import { records } from "../../../src/topology/Processor.ts"
+import { type Thing, thingsFeed } from "../../support/Lake.ts"
 
 /** A store of its own for one test: an empty folder, or a fresh prefix of the bucket. */
 export type MakeStore = () => Promise<Store>
@@ -37,25 +36,8 @@ const keysUnder = async (store: Store, folder: string) => {
 const textAt = async (store: Store, key: string) => Option.map(await run(store.get(key)), textOf).pipe(Option.getOrUndefined)
 const exists = async (store: Store, key: string) => Option.isSome(await run(store.get(key)))
 
-interface Row {
-  readonly offset: number
-  readonly time: number
-  readonly label: string
-}
-
-const feed: LakeFeed<Row> = {
-  name: "things",
-  kind: "streams",
-  description: "test rows",
-  input: records<Row>("things"),
-  columns: [
-    scalar("_kafka_offset", source.int64<Row>("_kafka_offset", (r) => r.offset)),
-    scalar("time", source.timestamp<Row>("time", (r) => r.time)),
-    scalar("label", source.string<Row>("label", (r) => r.label))
-  ],
-  offsetOf: (r) => r.offset,
-  partitionTime: (r) => r.time
-}
+type Row = Thing
+const feed = thingsFeed
 const ROOT = "streams/things"
 const open = (store: Store) => openLakeTable(feed, { store, compression: "zstd", checkpointInterval: 10, encoder: inlineEncoder })
 const sp = { topic: "t", topicId: "AAAAAAAAAAAAAAAAAAAAAA", partition: 0 }
