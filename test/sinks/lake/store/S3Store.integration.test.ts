@@ -3,37 +3,16 @@
  * setup), each test under a prefix of its own; and how S3's failures are told apart: a missing
  * bucket and bad credentials fail for good, an endpoint that does not answer may come back.
  */
-import { randomBytes } from "node:crypto"
-import { Effect, Exit, Scope } from "effect"
-import { afterAll, describe, expect, inject, it } from "vitest"
-import { makeS3Store, MIN_PART_SIZE, type S3StoreOptions } from "../../../../src/sinks/lake/store/S3Store.ts"
-import type { Store } from "../../../../src/sinks/lake/store/Store.ts"
+import { Effect } from "effect"
+import { describe, expect, inject, it } from "vitest"
+import { MIN_PART_SIZE } from "../../../../src/sinks/lake/store/S3Store.ts"
 import { failureOf } from "../../../support/Failure.ts"
+import { s3Stores } from "../../../support/S3.ts"
 import { storeContract } from "./StoreContract.ts"
 
 const s3 = inject("s3")
-const scopes: Array<() => Promise<void>> = []
-afterAll(async () => {
-  for (const close of scopes.splice(0)) await close()
-})
-
 /** A store of the S3 server, closed after the file's tests. */
-const open = async (overrides: Partial<S3StoreOptions> = {}): Promise<Store> => {
-  const scope = await Effect.runPromise(Scope.make())
-  scopes.push(() => Effect.runPromise(Scope.close(scope, Exit.void)))
-  return Effect.runPromise(
-    makeS3Store({
-      bucket: s3!.bucket,
-      prefix: `contract-${Date.now().toString(36)}${randomBytes(3).toString("hex")}/`,
-      endpoint: s3!.endpoint,
-      region: s3!.region,
-      forcePathStyle: true,
-      partSize: MIN_PART_SIZE,
-      credentials: { accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey },
-      ...overrides
-    }).pipe(Scope.provide(scope))
-  )
-}
+const open = s3Stores("contract")
 
 describe.skipIf(s3 === null)("S3", () => {
   storeContract("an S3 bucket", () => ({
