@@ -1,10 +1,9 @@
 /**
  * The Fetch v13 API with a record reader of its own. The client's reader reads each field of each
  * record through a buffer made of the socket's chunks, searching them from the first at every read
- * (a 4 MB response is some 64 chunks), with a BigInt per timestamp and an array per varint: most of
- * the main thread's time went there. Here each partition's records are made one contiguous buffer
- * (a copy only when they span chunks) and read with plain byte reads; the response is otherwise the
- * client's, field for field.
+ * (a 4 MB response is some 64 chunks), with a BigInt per timestamp and an array per varint. Here each
+ * partition's records are read in one pass over its chunks; the response is otherwise the client's,
+ * field for field.
  */
 import {
   compressionsAlgorithmsByBitmask,
@@ -34,29 +33,82 @@ export type FetchResponse = Omit<fetchV13.FetchResponse, "responses"> & {
 
 /** Bytes before a batch's `length` field is counted: firstOffset (8) and length (4). */
 const BATCH_HEAD = 12
-/** Bytes of a batch from its start to its first record (v2 format). */
-const RECORDS_START = 61
+/** Bytes of a batch's header after those, up to its first record (v2 format). */
+const HEADER_REST = 49
 const NO_HEADERS: Array<[Buffer | null, Buffer | null]> = []
 
-/** A cursor over one contiguous buffer. */
+/**
+ * A cursor over bytes held in chunks, as the socket delivered them: read in place, a field copied
+ * only when it spans two chunks (copying a whole partition's records made the process fault in
+ * fresh pages for every fetch).
+ */
 class Cursor {
-  readonly buffer: Buffer
-  at: number
+  readonly #chunks: ReadonlyArray<Buffer>
+  #index = 0
+  /** Bytes of the chunks before the current one. */
+  #base = 0
+  chunk: Buffer
+  at = 0
 
-  constructor(buffer: Buffer, at: number) {
-    this.buffer = buffer
-    this.at = at
+  constructor(chunks: ReadonlyArray<Buffer>) {
+    this.#chunks = chunks
+    this.chunk = chunks[0] ?? Buffer.alloc(0)
+  }
+
+  get position(): number {
+    return this.#base + this.at
+  }
+
+  #next(): void {
+    do {
+      this.#base += this.chunk.length
+      this.#index++
+      const next = this.#chunks[this.#index]
+      if (next === undefined) throw new RangeError("record batch ends early")
+      this.chunk = next
+      this.at = 0
+    } while (this.chunk.length === 0)
+  }
+
+  byte(): number {
+    if (this.at >= this.chunk.length) this.#next()
+    return this.chunk[this.at++]!
+  }
+
+  /** The next `n` bytes: a view of the chunk, or a copy where they span chunks. */
+  take(n: number): Buffer {
+    if (this.at + n <= this.chunk.length) {
+      const view = this.chunk.subarray(this.at, this.at + n)
+      this.at += n
+      return view
+    }
+    const out = Buffer.allocUnsafe(n)
+    for (let filled = 0; filled < n;) {
+      if (this.at >= this.chunk.length) this.#next()
+      const k = Math.min(n - filled, this.chunk.length - this.at)
+      this.chunk.copy(out, filled, this.at, this.at + k)
+      this.at += k
+      filled += k
+    }
+    return out
+  }
+
+  skip(n: number): void {
+    while (n > 0) {
+      if (this.at >= this.chunk.length) this.#next()
+      const k = Math.min(n, this.chunk.length - this.at)
+      this.at += k
+      n -= k
+    }
   }
 
   /** A zig-zag varint of at most 32 bits. */
   varInt(): number {
-    const b = this.buffer
     let value = 0
     let shift = 0
     let byte: number
     do {
-      byte = b[this.at++]!
-      if (byte === undefined) throw new RangeError("record batch ends inside a varint")
+      byte = this.byte()
       value |= (byte & 0x7f) << shift
       shift += 7
     } while (byte >= 0x80 && shift < 35)
@@ -65,13 +117,11 @@ class Cursor {
 
   /** A zig-zag varint of up to 64 bits, as a number (exact up to 2^53). */
   varLong(): number {
-    const b = this.buffer
     let value = 0
     let scale = 1
     let byte: number
     do {
-      byte = b[this.at++]!
-      if (byte === undefined) throw new RangeError("record batch ends inside a varint")
+      byte = this.byte()
       value += (byte & 0x7f) * scale
       scale *= 128
     } while (byte >= 0x80 && scale < 2 ** 70)
@@ -80,11 +130,7 @@ class Cursor {
 
   bytes(): Buffer | null {
     const length = this.varInt()
-    if (length < 0) return null
-    const start = this.at
-    this.at += length
-    if (this.at > this.buffer.length) throw new RangeError("record batch ends inside a record")
-    return this.buffer.subarray(start, this.at)
+    return length < 0 ? null : this.take(length)
   }
 }
 
@@ -92,7 +138,7 @@ const readRecords = (cursor: Cursor, count: number): Array<FetchedRecord> => {
   const records: Array<FetchedRecord> = []
   for (let i = 0; i < count; i++) {
     const length = cursor.varInt()
-    const attributes = cursor.buffer.readInt8(cursor.at++)
+    const attributes = (cursor.byte() << 24) >> 24
     const timestampDelta = cursor.varLong()
     const offsetDelta = cursor.varInt()
     const key = cursor.bytes()
@@ -108,39 +154,50 @@ const readRecords = (cursor: Cursor, count: number): Array<FetchedRecord> => {
   return records
 }
 
-/** The record batches of one partition's records, whole batches only (a fetch may end inside one). */
-export const readBatches = (buffer: Buffer): Array<FetchedBatch> => {
+/**
+ * The record batches of one partition's records (one buffer, or the chunks it arrived in), whole
+ * batches only: a fetch may end inside one.
+ */
+export const readBatches = (data: Buffer | ReadonlyArray<Buffer>): Array<FetchedBatch> => {
+  const chunks = Buffer.isBuffer(data) ? [data] : data
+  let total = 0
+  for (const c of chunks) total += c.length
+  const cursor = new Cursor(chunks)
   const batches: Array<FetchedBatch> = []
-  let at = 0
-  while (buffer.length - at >= BATCH_HEAD && buffer.length - at - BATCH_HEAD >= buffer.readInt32BE(at + 8)) {
-    const length = buffer.readInt32BE(at + 8)
-    const end = at + BATCH_HEAD + length
-    const attributes = buffer.readInt16BE(at + 21)
-    const count = buffer.readInt32BE(at + 57)
+  while (total - cursor.position >= BATCH_HEAD) {
+    const start = cursor.position
+    const head = cursor.take(BATCH_HEAD)
+    const length = head.readInt32BE(8)
+    if (total - start - BATCH_HEAD < length) break
+    const end = start + BATCH_HEAD + length
+    const h = cursor.take(HEADER_REST)
+    const attributes = h.readInt16BE(9)
+    const count = h.readInt32BE(45)
     const compression = attributes & IS_COMPRESSED
-    let cursor: Cursor
-    if (compression === 0) cursor = new Cursor(buffer.subarray(0, end), at + RECORDS_START)
-    else {
+    let records: Array<FetchedRecord>
+    if (compression === 0) {
+      records = readRecords(cursor, count)
+      if (cursor.position < end) cursor.skip(end - cursor.position)
+    } else {
       const algorithm = compressionsAlgorithmsByBitmask[compression]
       if (!algorithm) throw new Error(`Unsupported compression algorithm with bitmask ${compression}`)
-      cursor = new Cursor(algorithm.decompressSync(buffer.subarray(at + RECORDS_START, end)) as Buffer, 0)
+      records = readRecords(new Cursor([algorithm.decompressSync(cursor.take(end - cursor.position)) as Buffer]), count)
     }
     batches.push({
-      firstOffset: buffer.readBigInt64BE(at),
+      firstOffset: head.readBigInt64BE(0),
       length,
-      partitionLeaderEpoch: buffer.readInt32BE(at + 12),
-      magic: buffer.readInt8(at + 16),
-      crc: buffer.readUInt32BE(at + 17),
+      partitionLeaderEpoch: h.readInt32BE(0),
+      magic: h.readInt8(4),
+      crc: h.readUInt32BE(5),
       attributes,
-      lastOffsetDelta: buffer.readInt32BE(at + 23),
-      firstTimestamp: buffer.readBigInt64BE(at + 27),
-      maxTimestamp: buffer.readBigInt64BE(at + 35),
-      producerId: buffer.readBigInt64BE(at + 43),
-      producerEpoch: buffer.readInt16BE(at + 51),
-      firstSequence: buffer.readInt32BE(at + 53),
-      records: readRecords(cursor, count)
+      lastOffsetDelta: h.readInt32BE(11),
+      firstTimestamp: h.readBigInt64BE(15),
+      maxTimestamp: h.readBigInt64BE(23),
+      producerId: h.readBigInt64BE(31),
+      producerEpoch: h.readInt16BE(39),
+      firstSequence: h.readInt32BE(41),
+      records
     })
-    at = end
   }
   return batches
 }
@@ -177,7 +234,7 @@ export function parseResponse(_correlationId: number, apiKey: number, apiVersion
         if (recordsSize === 0) partition.records = null
         if (recordsSize > 1) {
           recordsSize--
-          partition.records = readBatches(r.buffer.slice(r.position, r.position + recordsSize))
+          partition.records = readBatches(r.buffer.subarray(r.position, r.position + recordsSize).buffers)
           r.skip(recordsSize)
         }
         readKnownTaggedFields(r, {

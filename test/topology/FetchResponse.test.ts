@@ -42,7 +42,18 @@ const reference = (buffer: Buffer) =>
     records: b.records.map((r) => ({ ...r, timestampDelta: Number(r.timestampDelta), key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) }))
   }))
 
-const ours = (buffer: Buffer) =>
+/** The bytes cut in chunks of random sizes, some empty, as a socket may deliver them. */
+const chunked = (random: () => number, buffer: Buffer): Array<Buffer> => {
+  const chunks: Array<Buffer> = []
+  for (let at = 0; at < buffer.length;) {
+    const size = random() < 0.1 ? 0 : 1 + Math.floor(random() * (random() < 0.5 ? 70 : 5000))
+    chunks.push(buffer.subarray(at, at + size))
+    at += size
+  }
+  return chunks
+}
+
+const ours = (buffer: Buffer | Array<Buffer>) =>
   readBatches(buffer).map((b) => ({
     ...b,
     records: b.records.map((r) => ({ ...r, key: r.key === null ? null : Buffer.from(r.key), value: r.value === null ? null : Buffer.from(r.value) }))
@@ -62,10 +73,12 @@ describe("readBatches", () => {
         }
         const whole = Buffer.concat(parts)
         expect(ours(whole)).toEqual(reference(whole))
+        expect(ours(chunked(random, whole))).toEqual(reference(whole))
         // A fetch may end inside a batch: only whole batches are read.
         const cut = whole.subarray(0, whole.length - 1 - Math.floor(random() * 20))
         expect(ours(cut)).toEqual(reference(cut))
         expect(ours(cut)).toHaveLength(parts.length - 1)
+        expect(ours(chunked(random, cut))).toEqual(reference(cut))
       }
     })
   }
