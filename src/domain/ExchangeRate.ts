@@ -151,5 +151,21 @@ export const valueInEur = (t: Transaction, rates: RateTable): Result.Result<EurT
         `${new Date(t.eventTimeMs).toISOString()} is ${(amountEurCents / 100).toPrecision(4)} EUR, not below 10^13 (exact in cents)`
     })
   }
-  return Result.succeed({ ...t, rate, amountEurCents })
+  // Written out rather than spread: one object shape, built without copying property by property.
+  return Result.succeed({
+    transactionId: t.transactionId,
+    eventTimeMs: t.eventTimeMs,
+    transactionType: t.transactionType,
+    status: t.status,
+    amountCents: t.amountCents,
+    currency: t.currency,
+    user: t.user,
+    paymentMethod: t.paymentMethod,
+    product: t.product,
+    quantity: t.quantity,
+    ipAddress: t.ipAddress,
+    cardLast4: t.cardLast4,
+    rate,
+    amountEurCents
+  })
 }

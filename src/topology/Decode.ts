@@ -16,6 +16,18 @@ export interface DecodePolicy {
 
 export const defaultDecodePolicy: DecodePolicy = { maxMessageBytes: 1024 * 1024 }
 
+const deadLetter = (topic: string, partition: number, record: SourceRecord, kind: DeadLetterKind, error: string): DeadLetter => ({
+  topic,
+  partition,
+  offset: record.offset,
+  timestamp: record.timestamp,
+  // Copies: a slice would keep the whole fetch response alive until the window commits.
+  key: record.key === null ? null : Buffer.from(record.key),
+  raw: record.value === null ? null : Buffer.from(record.value),
+  kind,
+  error
+})
+
 /** Decodes one record: a typed value, or a dead letter saying why not. */
 export const decodeRecord = <T>(
   topic: string,
@@ -24,31 +36,20 @@ export const decodeRecord = <T>(
   decode: ValueDecoder<T>,
   policy: DecodePolicy
 ): Decoded<T> | DeadLetter => {
-  const dead = (kind: DeadLetterKind, error: string): DeadLetter => ({
-    topic,
-    partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    // Copies: a slice would keep the whole fetch response alive until the window commits.
-    key: record.key === null ? null : Buffer.from(record.key),
-    raw: record.value === null ? null : Buffer.from(record.value),
-    kind,
-    error
-  })
   const raw = record.value
-  if (raw === null || raw.length === 0) return dead("empty", "empty message")
+  if (raw === null || raw.length === 0) return deadLetter(topic, partition, record, "empty", "empty message")
   if (raw.length > policy.maxMessageBytes) {
-    return dead("too-large", `message of ${raw.length} bytes exceeds the cap of ${policy.maxMessageBytes}`)
+    return deadLetter(topic, partition, record, "too-large", `message of ${raw.length} bytes exceeds the cap of ${policy.maxMessageBytes}`)
   }
-  if (!isUtf8(raw)) return dead("not-utf8", "message is not valid UTF-8")
+  if (!isUtf8(raw)) return deadLetter(topic, partition, record, "not-utf8", "message is not valid UTF-8")
   let json: unknown
   try {
     json = JSON.parse(raw.toString("utf8"))
   } catch (e) {
-    return dead("not-json", `not JSON: ${(e as Error).message}`)
+    return deadLetter(topic, partition, record, "not-json", `not JSON: ${(e as Error).message}`)
   }
   const decoded = decode(json)
-  if (Result.isFailure(decoded)) return dead(decoded.failure.kind ?? "schema", decoded.failure.message)
+  if (Result.isFailure(decoded)) return deadLetter(topic, partition, record, decoded.failure.kind ?? "schema", decoded.failure.message)
   return { value: decoded.success, partition, offset: record.offset, timestamp: record.timestamp }
 }
 

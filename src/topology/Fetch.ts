@@ -3,8 +3,9 @@
  * fetched concurrently, each partition's batches filtered by `ReadCommitted` and reported with its
  * own error code, so that one partition's error never hides the others' data.
  */
-import { type Consumer, FetchIsolationLevels, fetchV13, findErrorBy, protocolErrorsCodesById } from "@platformatic/kafka"
+import { type Consumer, FetchIsolationLevels, type fetchV13, findErrorBy, protocolErrorsCodesById } from "@platformatic/kafka"
 import { Clock, Data, Effect } from "effect"
+import { fetchApi, type FetchResponse } from "./FetchResponse.ts"
 import { readCommitted } from "./ReadCommitted.ts"
 import type { RecordBatch } from "./Record.ts"
 
@@ -87,7 +88,6 @@ export const topicIds = (consumer: Consumer, topics: ReadonlyArray<string>, refr
     return metadataOfExisting(consumer, topics)
   }).pipe(Effect.map((metadata) => new Map([...metadata.topics].map(([name, t]) => [name, t.id]))))
 
-type FetchResponse = fetchV13.FetchResponse
 type ClusterMetadata = Awaited<ReturnType<Consumer["metadata"]>>
 
 const isUnknownTopic = (cause: unknown): boolean =>
@@ -160,7 +160,7 @@ const fetchFrom = (
         return reject(error ?? new Error(`no connection to broker ${node}`))
       }
       // Session id 0 with epoch -1: a full fetch that opens no fetch session on the broker.
-      fetchV13.api(connection, limits.maxWaitMs, 1, limits.maxBytesPerPartition * topics.reduce((n, t) => n + t.partitions.length, 0),
+      fetchApi(connection, limits.maxWaitMs, 1, limits.maxBytesPerPartition * topics.reduce((n, t) => n + t.partitions.length, 0),
         FetchIsolationLevels.READ_COMMITTED, 0, -1, topics, [], "", (error, response) => {
           const answered = response ?? responseOf(error)
           if (answered?.responses.some((t) => t.partitions.some((p) => STALE_LEADER.has(p.errorCode)))) consumer.clearMetadata()

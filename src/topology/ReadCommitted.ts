@@ -3,13 +3,29 @@
  * consumer decides it: aborted transactional batches skipped (every aborted range, every producer),
  * control batches crossed, nothing at or past the last stable offset.
  */
-import { IS_CONTROL, IS_TRANSACTIONAL, type RecordsBatch } from "@platformatic/kafka"
+import { IS_CONTROL, IS_TRANSACTIONAL } from "@platformatic/kafka"
 import type { SourceRecord } from "./Record.ts"
 
 /** An aborted transaction as a fetch response lists it: its producer and its first offset. */
 export interface AbortedTransaction {
   readonly producerId: bigint
   readonly firstOffset: bigint
+}
+
+/** What is read of a record batch: the client's `RecordsBatch` fits, and so does `FetchResponse`'s. */
+export interface CommittedBatchInput {
+  readonly firstOffset: bigint
+  readonly lastOffsetDelta: number
+  readonly attributes: number
+  readonly producerId: bigint
+  readonly firstTimestamp: bigint
+  readonly maxTimestamp: bigint
+  readonly records: ReadonlyArray<{
+    readonly offsetDelta: number
+    readonly timestampDelta: bigint | number
+    readonly key: Buffer | null
+    readonly value: Buffer | null
+  }>
 }
 
 /** What one partition's fetch yields for a read_committed reader. */
@@ -25,7 +41,7 @@ const LOG_APPEND_TIME = 1 << 3
 /** Control record types, from the first record's key (version int16, type int16). */
 const ABORT_MARKER = 0
 
-const isAbortMarker = (batch: RecordsBatch): boolean => {
+const isAbortMarker = (batch: CommittedBatchInput): boolean => {
   const key = batch.records[0]?.key
   return key != null && key.length >= 4 && key.readInt16BE(2) === ABORT_MARKER
 }
@@ -36,7 +52,7 @@ const isAbortMarker = (batch: RecordsBatch): boolean => {
  * aborted transactions overlapping the fetched range.
  */
 export const readCommitted = (
-  batches: ReadonlyArray<RecordsBatch>,
+  batches: ReadonlyArray<CommittedBatchInput>,
   aborted: ReadonlyArray<AbortedTransaction>,
   from: number,
   lastStableOffset: number

@@ -107,6 +107,12 @@ const growInt32 = (a: Int32Array<ArrayBuffer>, needed: number): Int32Array<Array
   next.set(a)
   return next
 }
+const EMPTY = Buffer.alloc(0)
+const growBuffer = (a: Buffer, needed: number): Buffer => {
+  const next = Buffer.allocUnsafeSlow(Math.max(needed, a.length * 2, 4096))
+  a.copy(next)
+  return next
+}
 const growUint8 = (a: Uint8Array<ArrayBuffer>, needed: number): Uint8Array<ArrayBuffer> => {
   const next = new Uint8Array(Math.max(needed, a.length * 2, 256))
   next.set(a)
@@ -131,7 +137,10 @@ class ColumnBuilder<R> {
   readonly #kind: number
   #numbers = new Float64Array(0)
   #valid = new Uint8Array(0)
-  #strings: Array<string | null> | undefined
+  /** Past the dictionary: the values' UTF-8 bytes and each row's end offset in them (row i ends at `#offsets[i + 1]`). */
+  #utf8: Buffer = EMPTY
+  #utf8Length = 0
+  #offsets = new Int32Array(0)
   #dictionary: Map<string, number> | undefined = new Map()
   #dictionaryValues: Array<string> = []
   #indices = new Int32Array(0)
@@ -187,10 +196,11 @@ class ColumnBuilder<R> {
       let index = dictionary.get(v)
       if (index === undefined) {
         if (dictionary.size === MAX_DICTIONARY) {
-          // Too many distinct values to be worth a dictionary: plain strings from here on.
-          this.#strings = Array.from({ length: i }, (_, j) => (this.#isValid(j) ? this.#dictionaryValues[this.#indices[j]!]! : null))
+          // Too many distinct values to be worth a dictionary: their bytes from here on, out of the
+          // JavaScript heap (strings kept for a whole window were copied by every collection).
           this.#dictionary = undefined
-          this.#strings.push(v)
+          for (let j = 0; j < i; j++) this.#appendBytes(j, this.#isValid(j) ? this.#dictionaryValues[this.#indices[j]!]! : null)
+          this.#appendBytes(i, v)
           return
         }
         index = dictionary.size
@@ -200,7 +210,27 @@ class ColumnBuilder<R> {
       this.#indices[i] = index
       return
     }
-    this.#strings!.push(v)
+    this.#appendBytes(i, v)
+  }
+
+  #appendBytes(i: number, v: string | null): void {
+    if (i + 2 > this.#offsets.length) this.#offsets = growInt32(this.#offsets, i + 2)
+    let at = this.#utf8Length
+    if (v != null) {
+      const n = v.length
+      // At most 3 bytes per UTF-16 unit (a surrogate pair's 4 bytes are 2 units).
+      if (at + n * 3 > this.#utf8.length) this.#utf8 = growBuffer(this.#utf8, at + n * 3)
+      const bytes = this.#utf8
+      let k = 0
+      for (; k < n; k++) {
+        const c = v.charCodeAt(k)
+        if (c >= 0x80) break
+        bytes[at + k] = c
+      }
+      at += k < n ? bytes.write(v, at, "utf8") : n
+    }
+    this.#utf8Length = at
+    this.#offsets[i + 1] = at
   }
 
   #isValid(i: number): boolean {
@@ -256,7 +286,13 @@ class ColumnBuilder<R> {
             dictionary
           })
         }
-        return utf8Data(this.#strings!, validity)
+        return makeData({
+          type: new Utf8(),
+          length: n,
+          ...validity,
+          valueOffsets: this.#offsets.subarray(0, n + 1),
+          data: this.#utf8.subarray(0, this.#utf8Length)
+        })
       }
       case "binary": {
         let size = 0
@@ -318,21 +354,18 @@ const decimalWords = (values: Float64Array, n: number): Uint32Array => {
   return words
 }
 
-const utf8Data = (
-  values: ReadonlyArray<string | null>,
-  validity: { nullBitmap: Uint8Array | undefined; nullCount: number } = { nullBitmap: undefined, nullCount: 0 }
-): Data<Utf8> => {
+/** The UTF-8 column of a dictionary's values. */
+const utf8Data = (values: ReadonlyArray<string>): Data<Utf8> => {
   let capacity = 0
-  for (const v of values) if (v != null) capacity += v.length * 3
+  for (const v of values) capacity += v.length * 3
   const data = Buffer.allocUnsafe(capacity)
   const valueOffsets = new Int32Array(values.length + 1)
   let at = 0
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (v != null) at += data.write(v, at, "utf8")
+    at += data.write(values[i]!, at, "utf8")
     valueOffsets[i + 1] = at
   }
-  return makeData({ type: new Utf8(), length: values.length, ...validity, valueOffsets, data: data.subarray(0, at) })
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets, data: data.subarray(0, at) })
 }
 
 /**

@@ -90,6 +90,22 @@ describe("RowGroup", () => {
     expect(group.stats(flat).nullCount.city).toBe(Math.ceil(N / 7))
   })
 
+  it("keeps every string exactly past its dictionary: nulls, empty, accents, pairs, a lone surrogate", () => {
+    interface T {
+      readonly v: string | null
+    }
+    const text = (i: number): string | null =>
+      i % 11 === 0 ? null : i % 13 === 0 ? "" : i % 5 === 0 ? `Zoé-${i}-🙂` : i === 1_500 ? `odd-\ud800-${i}` : `tx-${i}`
+    const col = [scalar("v", source.string<T>("v", (r) => r.v, true))]
+    for (const n of [1_000, 1_025, 3_000]) {
+      const g = new RowGroup(sourcesOf(col))
+      for (let i = 0; i < n; i++) g.add({ v: text(i) })
+      const expected = Array.from({ length: n }, (_, i) => text(i)?.replace("\ud800", "\ufffd") ?? null)
+      expect([...g.table(col).getChild("v")!]).toEqual(expected)
+      expect([...g.table(col, n - 7).getChild("v")!]).toEqual(expected.slice(n - 7))
+    }
+  })
+
   it("refuses a missing value in a column that is not nullable", () => {
     const g = new RowGroup(sourcesOf(flat))
     expect(() => g.add({ ...row(1), name: null as unknown as string })).toThrow(/name is not nullable/)
