@@ -27,6 +27,7 @@ import { progressWanted } from "./Progress.ts"
 import { queryCommand } from "./QueryCommand.ts"
 import { scheduleCommand } from "./ScheduleCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
+import { formatPeakRss, snapshotProcessesPeakRssMb } from "./LakeSnapshot.ts"
 import { venteFeeds } from "./VenteFlow.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -109,6 +110,7 @@ const run = Command.make(
         yield* Console.log(formatFeeds(feeds))
       }
       if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
+      yield* Console.log(formatPeakRss(process.resourceUsage().maxRSS / 1024, snapshotProcessesPeakRssMb()))
       if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
     }).pipe(Effect.provide(consoleLayer(yield* logFormat)))
   })
