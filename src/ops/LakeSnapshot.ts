@@ -4,11 +4,11 @@
  */
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { Config, Data, Effect, Layer } from "effect"
+import { Data, Effect, Layer } from "effect"
 import { armCrashPoint, crashArmed } from "../sinks/CrashPoint.ts"
 import type { Store } from "../sinks/lake/store/Store.ts"
 import { openLake } from "./LakeChoice.ts"
-import { loggerLayer } from "./Logging.ts"
+import { logFormat, loggerLayer } from "./Logging.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
 import { runMain } from "./Signals.ts"
 import { takeSnapshots } from "./TableSnapshots.ts"
@@ -99,9 +99,6 @@ export const snapshotInProcess = (settings: SettingsShape): Effect.Effect<void, 
 /** `run`'s last line on memory: its own peak RSS and that of its snapshot processes (when any ran), in MB. */
 export const formatPeakRss = (serviceMb: number, snapshotMb: number): string =>
   `peak RSS: ${Math.round(serviceMb)} MB${snapshotMb > 0 ? `, snapshot process ${Math.round(snapshotMb)} MB` : ""}`
-
-/** SLUICE_LOG_FORMAT, as the CLI reads it. */
-const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
 
 // The snapshot process itself: the settings from the environment `snapshotInProcess` gave it; its
 // peak RSS goes to the service before it exits. It ends when the service does (its channel closes).

@@ -3,14 +3,14 @@
  * turns its outcome into an exit code with a one-line reason on failure.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { backfill, BackfillInputError, backfillRange, formatBackfill, formatBackfillRange } from "./Backfill.ts"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
 import { readAll, readFigures } from "./Figures.ts"
 import { asFlag, feedAccess } from "./Reader.ts"
-import { consoleLayer, loggerLayer } from "./Logging.ts"
+import { consoleLayer, logFormat, loggerLayer } from "./Logging.ts"
 import { formatReport } from "./Report.ts"
 import { doctorCommand } from "./DoctorCommand.ts"
 import { feedsCommand } from "./FeedsCommand.ts"
@@ -73,9 +73,6 @@ const settings = Effect.gen(function*() {
     ...(Option.isSome(flags.group) ? { group: flags.group.value } : {})
   } satisfies SettingsShape
 })
-
-/** SLUICE_LOG_FORMAT: `text` (the default) or `json`, one object per line. */
-const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
 
 const run = Command.make(
   "run",
