@@ -239,7 +239,8 @@ for (let round_ = 0; round_ < runs; round_++) {
       samples.set(name, [...(samples.get(name) ?? []), run])
       log(
         `${name}: ${fmt(run.msgPerSec)} msg/s (wall ${fmt(run.wallMsgPerSec)} msg/s, ${run.wallSeconds.toFixed(1)} s), ` +
-          `${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${fmt(run.peakRssMB)} MB`
+          `${run.cpuSeconds.toFixed(1)} CPU s, peak RSS ${fmt(run.peakRssMB)} MB` +
+          (run.extra?.["serviceRssMB"] === undefined ? "" : ` (service ${fmt(Number(run.extra["serviceRssMB"]))} MB, snapshot process ${fmt(Number(run.extra["snapshotRssMB"]))} MB)`)
       )
     } catch (e) {
       failures.set(name, (e as Error).message)

@@ -122,7 +122,8 @@ export const toMarkdown = (r: BenchResult): string => {
       "ceiling: ConsumerPerformance's `fetch.nMsg.sec`, group join excluded; baselines: first message → last file/INSERT). " +
       "**wall msg/s**: messages ÷ the process's wall time (start-up, group join and, for sluice, the 500 ms `--until-idle` wait included).",
     "- **MB/s**: message values only, at msg/s. **CPU s / 1M msgs** and **peak RSS**: the scenario's own process " +
-      "(user + system from rusage; the broker's and MySQL's CPU are not counted).",
+      "and the processes it waited for (user + system from rusage; the broker's and MySQL's CPU are not counted): " +
+      "for sluice, peak RSS is the larger of the service's and of its snapshot processes' (each also in the samples' `serviceRssMB` and `snapshotRssMB`).",
     ...(isMeasured(r.scenarios["baseline"]) && r.scenarios["baseline"].messages < r.messages
       ? [`- **baseline** reads only the first ${n(r.scenarios["baseline"].messages)} messages: one autocommitted INSERT per message is that slow. Its rates are over those messages.`]
       : []),

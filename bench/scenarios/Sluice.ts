@@ -39,6 +39,18 @@ export interface RunLine {
   readonly msgPerSec: number
 }
 
+/** `sluice run`'s line on its memory, e.g. "peak RSS: 412 MB, snapshot process 268 MB" (src/ops/LakeSnapshot.ts). */
+const PEAK_RSS_LINE = /peak RSS: (\d+) MB(?:, snapshot process (\d+) MB)?/
+
+/**
+ * The peak RSS of the service and of its snapshot processes, as `sluice run` reports them (each
+ * process's own rusage); undefined for a build that does not report them.
+ */
+export const parsePeakRss = (output: string): { readonly serviceMB: number; readonly snapshotMB: number } | undefined => {
+  const m = PEAK_RSS_LINE.exec(output)
+  return m === null ? undefined : { serviceMB: Number(m[1]), snapshotMB: m[2] === undefined ? 0 : Number(m[2]) }
+}
+
 /** The figures of `sluice run`'s summary line, or undefined when it did not print one. */
 export const parseRunLine = (output: string): RunLine | undefined => {
   const m = RUN_LINE.exec(output)
@@ -162,11 +174,20 @@ export const runSluice = async (
         throw new Error(`SLUICE_SINKS=${sinks} left no sluice_offsets rows in ${database}: did the warehouse run at all?\n${run.output}`)
       }
     }
-    return throughputRun(run, {
+    // The scenario's peak is the largest process's: the service's, or a snapshot process's. GNU time
+    // already reports that (the kernel folds the peaks of waited-for children into it); sampling /proc
+    // sees the service alone, so the snapshot processes' own figure is taken too.
+    const rss = parsePeakRss(run.output)
+    return throughputRun({ ...run, peakRssMB: Math.max(run.peakRssMB, rss?.snapshotMB ?? 0) }, {
       messages: line.total,
       msgPerSec: line.msgPerSec,
       busySeconds: line.busySeconds,
-      extra: { windows: line.windows, valid: line.valid, deadLetters: line.deadLetters }
+      extra: {
+        windows: line.windows,
+        valid: line.valid,
+        deadLetters: line.deadLetters,
+        ...(rss === undefined ? {} : { serviceRssMB: rss.serviceMB, snapshotRssMB: rss.snapshotMB })
+      }
     })
   } finally {
     await removeBenchLake(lake).catch((e: Error) => ctx.log(`could not delete the lake of ${label} run ${index}: ${e.message}`))

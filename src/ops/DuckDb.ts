@@ -2,7 +2,7 @@
  * DuckDB, in process, as the engine that reads the lake back: verification, queries and tests.
  * Values come back as plain JS (bigint for BIGINT, numbers for INTEGER, strings for DECIMAL text).
  */
-import { DuckDBInstance, type DuckDBConnection, type Json } from "@duckdb/node-api"
+import type { DuckDBConnection, Json } from "@duckdb/node-api"
 import { Data, Effect } from "effect"
 
 export class DuckDbError extends Data.TaggedError("DuckDbError")<{ readonly sql: string; readonly cause: unknown }> {
@@ -47,6 +47,9 @@ export const withDuckDb = <A, E, R>(use: (db: DuckDb) => Effect.Effect<A, E, R>,
   Effect.acquireUseRelease(
     Effect.tryPromise({
       try: async () => {
+        // Loaded on first use: a service that never queries (its snapshots are taken in a process of
+        // their own) does not map DuckDB's library, about 10 MB of resident memory once loaded.
+        const { DuckDBInstance } = await import("@duckdb/node-api")
         const instance = await DuckDBInstance.create(":memory:", {
           ...(options.memoryLimitMb === undefined ? {} : { memory_limit: `${options.memoryLimitMb}MB` }),
           ...(options.threads === undefined ? {} : { threads: String(options.threads) })

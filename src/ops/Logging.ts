@@ -3,10 +3,13 @@
  * SLUICE_LOG_FORMAT=json one JSON object per line for log shippers; passwords redacted in both.
  */
 import { inspect } from "node:util"
-import { Cause, Console, Layer, Logger, References } from "effect"
+import { Cause, Config, Console, Layer, Logger, References } from "effect"
 import { redactSecrets } from "../sinks/warehouse/ConnectionUrl.ts"
 
 export type LogFormat = "text" | "json"
+
+/** SLUICE_LOG_FORMAT: `text` (the default) or `json`, one object per line. */
+export const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
 
 /** The annotations the runtime puts on its logs, written as fields of a JSON line. */
 export const LOG_FIELDS = ["topic", "partition", "feed", "offsets"] as const

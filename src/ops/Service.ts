@@ -9,7 +9,6 @@ import { armCrashPoint } from "../sinks/CrashPoint.ts"
 import { makeKafkaSink } from "../sinks/kafka/KafkaSink.ts"
 import { lakeTargets, makeLakeSink } from "../sinks/lake/LakeSink.ts"
 import { tableRoot } from "../sinks/lake/LakeTable.ts"
-import type { Store } from "../sinks/lake/store/Store.ts"
 import { makeParquetEncoder } from "../sinks/lake/ParquetEncoder.ts"
 import type { Sink } from "../topology/Sink.ts"
 import { migrate } from "../sinks/warehouse/Migrator.ts"
@@ -25,13 +24,14 @@ import { defaultSourceOptions, makeSource } from "../topology/Source.ts"
 import type { TopicFlow, Topology } from "../topology/Topology.ts"
 import type { Vente } from "../domain/Vente.ts"
 import { venteDecisions, venteFeeds, ventePartitionState } from "./VenteFlow.ts"
-import { updateVenteTables, VENTE_TABLES, fenetresTable } from "./VenteTables.ts"
+import { VENTE_TABLES, fenetresTable } from "./VenteTables.ts"
 import { ensureTopic, topicId, topicPartitions } from "./KafkaAdmin.ts"
 import { describeLake, lakeLocator, openLake } from "./LakeChoice.ts"
 import { lakeFiles } from "./LakeFiles.ts"
 import type { SettingsShape } from "./Settings.ts"
 import { gracefulStop } from "./Signals.ts"
-import { TABLES, takeSnapshots } from "./TableSnapshots.ts"
+import { TABLES } from "./TableSnapshots.ts"
+import { snapshotInProcess } from "./LakeSnapshot.ts"
 import { loadAnonymizationKey } from "./AnonymizationKey.ts"
 import {
   decodeBlacklistMessage,
@@ -154,7 +154,7 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       })
       const stop = yield* gracefulStop
       if (options.untilIdleMs !== undefined) yield* followProgress("sluice run", metrics.backlog)
-      const snapshots = lake !== undefined ? snapshotLake(settings, lake) : undefined
+      const snapshots = lake !== undefined ? snapshotInProcess(settings) : undefined
       // The aggregate tables, every SLUICE_SNAPSHOT_EVERY while the service runs: a failure is logged and the next period retries.
       const periodic = snapshots === undefined ? undefined : yield* Effect.forkScoped(
         Effect.forever(Effect.sleep(settings.snapshotEveryMs).pipe(Effect.andThen(snapshots), Effect.catchCause((c) => Effect.logError("snapshot failed", c))))
@@ -179,33 +179,6 @@ export const runService = (settings: SettingsShape, options: ServiceOptions) =>
       return { ...summary, warehouseLine }
     })
   )
-
-/**
- * One snapshot of everything the lake derives from its streams: the four aggregate tables (and their
- * publication when configured), then the sales tables and the windows every watermark has closed.
- */
-export const snapshotLake = (settings: SettingsShape, lake: Store) => {
-  const ventes = settings.ventes
-  return takeSnapshots(
-    { store: lake, keep: settings.snapshotKeep },
-    settings.publish.includes("tables") ? { brokers: settings.brokers, group: settings.group, prefix: settings.publishPrefix } : undefined
-  ).pipe(
-    Effect.andThen(ventes === undefined ? Effect.void : updateVenteTables({
-      brokers: settings.brokers,
-      store: lake,
-      topic: ventes.topic,
-      keep: settings.snapshotKeep,
-      watermarkDelayMs: ventes.watermarkMs,
-      windowMs: ventes.windowMs
-    }).pipe(Effect.tap((w) =>
-      Effect.logInfo(
-        `snapshot: ${w.snapshots.map((t) => `tables/${t.table} v${t.snapshot} (${t.rows.toLocaleString("en-US")} rows)`).join(", ")}; ` +
-          `streams/ventes_fenetres: ${w.windows} windows closed` +
-          (w.watermarkMs === undefined ? " (a partition has no sale yet)" : ` (watermark ${new Date(w.watermarkMs).toISOString()})`)
-      )
-    ), Effect.catchTag("Fenced", (e) => Effect.logInfo(`snapshot: another instance took the sales tables first (${e.message})`))))
-  )
-}
 
 /** The topology `run` would build from these settings, described without opening anything. */
 export const describeService = (settings: SettingsShape): string => {

@@ -3,14 +3,14 @@
  * turns its outcome into an exit code with a one-line reason on failure.
  */
 import { NodeServices } from "@effect/platform-node"
-import { Cause, Config, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Cause, Console, Deferred, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { backfill, BackfillInputError, backfillRange, formatBackfill, formatBackfillRange } from "./Backfill.ts"
 import { runDemo } from "./Demo.ts"
 import { serveDashboard } from "./Endpoints.ts"
 import { readAll, readFigures } from "./Figures.ts"
 import { asFlag, feedAccess } from "./Reader.ts"
-import { consoleLayer, loggerLayer } from "./Logging.ts"
+import { consoleLayer, logFormat, loggerLayer } from "./Logging.ts"
 import { formatReport } from "./Report.ts"
 import { doctorCommand } from "./DoctorCommand.ts"
 import { feedsCommand } from "./FeedsCommand.ts"
@@ -27,6 +27,7 @@ import { progressWanted } from "./Progress.ts"
 import { queryCommand } from "./QueryCommand.ts"
 import { scheduleCommand } from "./ScheduleCommand.ts"
 import { describeService, runService, transactionFeeds } from "./Service.ts"
+import { formatPeakRss, snapshotProcessesPeakRssMb } from "./LakeSnapshot.ts"
 import { venteFeeds } from "./VenteFlow.ts"
 import { snapshotTables, TABLES } from "./TableSnapshots.ts"
 import { loadSettings, type SettingsShape } from "./Settings.ts"
@@ -73,9 +74,6 @@ const settings = Effect.gen(function*() {
   } satisfies SettingsShape
 })
 
-/** SLUICE_LOG_FORMAT: `text` (the default) or `json`, one object per line. */
-const logFormat = Config.Literals(["text", "json"] as const, "SLUICE_LOG_FORMAT").pipe(Config.withDefault("text" as const))
-
 const run = Command.make(
   "run",
   {
@@ -109,6 +107,7 @@ const run = Command.make(
         yield* Console.log(formatFeeds(feeds))
       }
       if (summary.warehouseLine) yield* Console.log(summary.warehouseLine)
+      yield* Console.log(formatPeakRss(process.resourceUsage().maxRSS / 1024, snapshotProcessesPeakRssMb()))
       if (!summary.drainedInTime) return yield* Effect.fail(new Error("drain deadline passed with windows uncommitted"))
     }).pipe(Effect.provide(consoleLayer(yield* logFormat)))
   })

@@ -25,6 +25,9 @@ export const armCrashPoint = (setting: string | undefined): void => {
   remaining = nth === undefined ? 1 : Math.max(1, Number(nth))
 }
 
+/** Whether a crash point is armed (only the exactly-once tests arm one). */
+export const crashArmed = (): boolean => target !== undefined
+
 /** Kills the process with SIGKILL when the configured crash point is reached; a no-op otherwise. */
 export const crashNow = (name: CrashPointName): void => {
   if (target !== name) return
