@@ -1,7 +1,8 @@
 /**
  * The warehouse sink: a window is aggregated in memory, then written in ONE transaction that
  * locks the partition's `sluice_offsets` row, checks it still holds the window's first offset
- * (fencing any other writer), adds the aggregates and advances the offset.
+ * (fencing any other writer), adds the aggregates and advances the offset. Windows of other
+ * partitions waiting meanwhile share the next transaction, each checked and fenced on its own.
  */
 import { Clock, Data, Deferred, Effect, Option, Semaphore } from "effect"
 import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
