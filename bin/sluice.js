@@ -8,6 +8,10 @@ if (major < 22 || (major === 22 && minor < 22)) {
   process.stderr.write(`sluice: Node ${process.versions.node} is too old (22.22 or later, 24 recommended); run it as \`npx sluice\` or through npm scripts, which use the project's Node 24\n`)
   process.exit(1)
 }
+// libuv runs every file operation on a pool of 4 threads by default; the lake's fsyncs hold one for
+// milliseconds each, so 4 partitions committing 5 tables at once queued their reads and renames
+// behind other commits' fsyncs. Read when the pool first starts, so set before any file I/O.
+process.env.UV_THREADPOOL_SIZE ??= "16"
 // V8 lets the young generation grow to semi-spaces of 16 MB or more, and the heap it grew at start-up
 // (the whole TypeScript source compiled) is kept: capped at 4 MB, a loaded service idles at 181 MB of
 // RSS instead of 234. Node reads heap flags only when it starts, so the CLI starts itself again with

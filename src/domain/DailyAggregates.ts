@@ -6,7 +6,7 @@
  */
 import { utcDate } from "./CivilDate.ts"
 import type { EurTransaction, ExchangeRate } from "./ExchangeRate.ts"
-import { addExact, type ExactSum } from "./Money.ts"
+import { addExact, type ExactSum, sumExact } from "./Money.ts"
 
 /** A UTC day as `YYYY-MM-DD`. */
 export type Day = string
@@ -209,6 +209,73 @@ export class DailyAggregates {
           productDay.name = t.product.name
           productDay.category = t.product.category
           productDay.seenAt = at
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds the aggregates of `other` (another batch) to these, as if its transactions had been added
+   * here; `other` is left as it was.
+   */
+  absorb(other: DailyAggregates): void {
+    for (const u of other.users.values()) {
+      const mine = this.users.get(u.userId)
+      if (mine === undefined) this.users.set(u.userId, { ...u })
+      else {
+        if (u.lastSeen >= mine.lastSeen) Object.assign(mine, { name: u.name, email: u.email, country: u.country, city: u.city, lastSeen: u.lastSeen })
+        if (u.firstSeen < mine.firstSeen) mine.firstSeen = u.firstSeen
+      }
+    }
+    for (const p of other.paymentMethods.values()) {
+      const mine = this.paymentMethods.get(p.paymentMethodId)
+      if (mine === undefined) this.paymentMethods.set(p.paymentMethodId, { ...p })
+      else {
+        if (p.lastSeen >= mine.lastSeen) Object.assign(mine, { name: p.name, category: p.category, lastSeen: p.lastSeen })
+        if (p.firstSeen < mine.firstSeen) mine.firstSeen = p.firstSeen
+      }
+    }
+    for (const r of other.rates) this.rates.add(r)
+    this.counted += other.counted
+    this.#volume += other.#volume
+    for (const [userId, days] of other.#userDays) {
+      const mine = getOrCreate(this.#userDays, userId, () => new Map<number, UserDayFact>())
+      for (const [typeDay, f] of days) {
+        const m = mine.get(typeDay)
+        if (m === undefined) mine.set(typeDay, { ...f })
+        else {
+          m.totalCents = sumExact(m.totalCents, f.totalCents)
+          m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
+          m.count += f.count
+        }
+      }
+    }
+    for (const [pmId, days] of other.#paymentMethodDays) {
+      const mine = getOrCreate(this.#paymentMethodDays, pmId, () => new Map<number, PaymentMethodDayFact>())
+      for (const [day, f] of days) {
+        const m = mine.get(day)
+        if (m === undefined) mine.set(day, { ...f })
+        else {
+          m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
+          m.count += f.count
+        }
+      }
+    }
+    for (const [productId, days] of other.#productDays) {
+      const mine = getOrCreate(this.#productDays, productId, () => new Map<number, ProductDay>())
+      for (const [day, f] of days) {
+        const m = mine.get(day)
+        if (m === undefined) mine.set(day, { ...f, buyers: new Set(f.buyers) })
+        else {
+          m.purchases += f.purchases
+          m.units = sumExact(m.units, f.units)
+          m.revenueEurCents = sumExact(m.revenueEurCents, f.revenueEurCents)
+          for (const b of f.buyers) m.buyers.add(b)
+          if (f.seenAt >= m.seenAt) {
+            m.name = f.name
+            m.category = f.category
+            m.seenAt = f.seenAt
+          }
         }
       }
     }

@@ -35,6 +35,13 @@ export const addExact = (sum: ExactSum, n: number): ExactSum => {
   return sum + BigInt(n)
 }
 
+/** `a + b` of two exact sums, exactly (a number whenever the sum is a safe integer). */
+export const sumExact = (a: ExactSum, b: ExactSum): ExactSum => {
+  if (typeof b === "number") return addExact(a, b)
+  const s = BigInt(a) + b
+  return s <= BigInt(Number.MAX_SAFE_INTEGER) && s >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(s) : s
+}
+
 /**
  * `"123.45"`, `"123.4"`, `"123"` → cents, a bigint past 2^53 (as `ExactSum`, so that equal amounts
  * are equal values); throws on anything else.

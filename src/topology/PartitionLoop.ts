@@ -151,6 +151,9 @@ export const runPartition = <T>(
       ))
     })
 
+    /** Whether the open window has records and is past its age limit. */
+    const overdue = (now: number) => !window.state.isEmpty && now >= window.state.deadline(limits)
+
     const loop = Effect.gen(function*() {
       for (;;) {
         // A finished commit is joined as soon as it ends, so that its failure is not left unseen.
@@ -161,9 +164,13 @@ export const runPartition = <T>(
           return "drained" as const
         }
         const now = yield* Clock.currentTimeMillis
+        // A window past its deadline whose predecessor is still committing waits for that commit
+        // and takes the records that come meanwhile: closing it would not start its commit sooner.
+        const waitingFor = overdue(now) ? inFlight : undefined
         // Short waits, so that a drain or a window's deadline is noticed within 100 ms.
-        const wait = Math.min(100, Math.max(0, window.state.deadline(limits) - now))
-        const next = yield* Queue.take(queue).pipe(Effect.timeoutOption(wait))
+        const wait = waitingFor !== undefined ? 100 : Math.min(100, Math.max(0, window.state.deadline(limits) - now))
+        const take = Queue.take(queue).pipe(Effect.timeoutOption(wait))
+        const next = yield* (waitingFor === undefined ? take : Effect.raceFirst(take, Effect.as(Fiber.await(waitingFor), Option.none())))
         if (Option.isSome(next)) {
           const event = next.value
           if (event._tag === "Failed") return yield* event.error
@@ -223,7 +230,7 @@ export const runPartition = <T>(
           const caughtUp = options.flushWhenCaughtUp && batch.nextOffset >= batch.endOffset && Queue.sizeUnsafe(queue) === 0
           if (caughtUp && !window.state.isEmpty) yield* flush
         }
-        if (!window.state.isEmpty && (yield* Clock.currentTimeMillis) >= window.state.deadline(limits)) yield* flush
+        if (overdue(yield* Clock.currentTimeMillis) && (inFlight === undefined || inFlight.pollUnsafe() !== undefined)) yield* flush
         // The budget is reached: the fullest window of all closes now, an earlier commit than its limits'.
         else if (!window.state.isEmpty && budget.shouldClose(key)) {
           budget.closedEarly++

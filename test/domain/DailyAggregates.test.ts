@@ -87,6 +87,34 @@ describe("aggregate", () => {
     expect(a.counted).toBe(1)
   })
 
+  it("absorbs another batch's aggregates as if its transactions had been added, leaving it as it was", () => {
+    const xs = transactions(3_000, 7)
+    const whole = aggregate(xs)
+    const parts = [xs.slice(0, 1_000), xs.slice(1_000, 1_001), xs.slice(1_001)].map((p) => aggregate(p))
+    const before = [...parts[1]!.userDays()].map((f) => ({ ...f }))
+    const merged = aggregate([])
+    for (const p of parts) merged.absorb(p)
+    const sorted = <A>(xs: Iterable<A>) => [...xs].map((x) => JSON.stringify(x, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Set ? [...v].sort() : v))).sort()
+    expect(merged.counted).toBe(whole.counted)
+    expect(sorted(merged.users.values())).toEqual(sorted(whole.users.values()))
+    expect(sorted(merged.paymentMethods.values())).toEqual(sorted(whole.paymentMethods.values()))
+    expect(sorted(merged.userDays())).toEqual(sorted(whole.userDays()))
+    expect(sorted(merged.paymentMethodDays())).toEqual(sorted(whole.paymentMethodDays()))
+    expect(sorted(merged.productDays())).toEqual(sorted(whole.productDays()))
+    expect(sorted(merged.buyers())).toEqual(sorted(whole.buyers()))
+    expect(merged.rates).toEqual(whole.rates)
+    expect([...parts[1]!.userDays()]).toEqual(before)
+  })
+
+  it("absorbs sums past 2^53 exactly", () => {
+    const base = transactions(1, 5)[0]!
+    const big: EurTransaction = { ...base, status: "completed", amountCents: 999_999_999_999_999, amountEurCents: 999_999_999_999_998 }
+    const a = aggregate(Array.from({ length: 5 }, () => big))
+    const b = aggregate(Array.from({ length: 6 }, () => big))
+    a.absorb(b)
+    expect([...a.userDays()].map((f) => [f.totalCents, f.count])).toEqual([[10_999_999_999_999_989n, 11]])
+  })
+
   it("uses the UTC day of the event", () => {
     expect(dayOf(Date.UTC(2026, 10, 22, 23, 59, 59, 999))).toBe("2026-11-22")
     expect(dayOf(Date.UTC(2026, 0, 1))).toBe("2026-01-01")

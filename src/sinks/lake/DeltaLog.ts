@@ -3,7 +3,7 @@
  * written put-if-absent, `txn` fencing of writers, and periodic Parquet checkpoints.
  */
 import { randomUUID } from "node:crypto"
-import { Clock, Data, Effect, Option, Semaphore } from "effect"
+import { Clock, Data, Deferred, Effect, Option, Semaphore } from "effect"
 import {
   checkpointFileName,
   decodeCheckpoint,
@@ -169,6 +169,12 @@ export interface CommitRequest<E = never> {
    * no longer applies (a file it removes was removed meanwhile) and is returned as the failure.
    */
   readonly precondition?: (snapshot: DeltaSnapshot) => E | undefined
+  /**
+   * May share its log version with other shared commits of this writer that wait for it (each
+   * still checked on its own, and refused alone): under load, one log write serves several
+   * partitions' windows instead of one each.
+   */
+  readonly shared?: boolean
 }
 
 export interface DeltaTableOptions {
@@ -248,49 +254,119 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
         }
       })
 
-    const commit = <E = never>(request: CommitRequest<E>) =>
-      lock.withPermits(1)(
-        Effect.gen(function*() {
-          // Names this commit, so that a write whose answer was lost is recognised as ours.
-          const txnId = randomUUID()
-          for (;;) {
-            yield* refresh
-            for (const t of request.txns) {
-              const found = state.txns.get(t.appId)
-              if (found !== t.expected) {
-                return yield* new Fenced({ table: tableName, appId: t.appId, expected: t.expected, found })
-              }
-            }
-            const refused = request.precondition?.(state)
-            if (refused !== undefined) return yield* Effect.fail(refused)
-            const version = state.version + 1
-            const now = yield* Clock.currentTimeMillis
-            const commitInfo: CommitInfo = {
-              timestamp: now,
-              operation: request.operation,
-              operationParameters: request.operationParameters ?? {},
-              isBlindAppend: (request.removes ?? []).length === 0,
-              engineInfo: ENGINE,
-              txnId
-            }
-            const actions: Array<Action> = [{ commitInfo }]
-            if (version === 0) actions.push({ protocol: options.protocol }, { metaData: options.metaData })
-            for (const t of [...request.txns, ...(request.markers ?? [])]) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
-            for (const remove of request.removes ?? []) actions.push({ remove })
-            for (const add of request.adds) actions.push({ add })
-            const file = joinKey(logDir, commitFileName(version))
-            const created = yield* store.putIfAbsent(file, encodeCommit(actions))
-            // Another writer took this version (read what it wrote, re-check the txns, try the next
-            // one), unless the version holds this very commit: a retried write whose first answer was
-            // lost finds its own object there.
-            if (!created && !(yield* holdsCommit(store, file, txnId))) continue
-            apply(state, actions)
-            state.version = version
-            if (version > 0 && version % options.checkpointInterval === 0) yield* writeCheckpoint(version)
-            return version
+    /** A commit waiting for the lock, and where its outcome goes. */
+    interface Waiting {
+      readonly request: CommitRequest<any>
+      readonly outcome: Deferred.Deferred<number, any>
+    }
+    // Shared commits waiting for the lock: whoever takes it next writes all of them as one version.
+    const waiting: Array<Waiting> = []
+
+    /** Why `request` cannot commit on the state as it is now, or undefined. */
+    const refusalOf = (request: CommitRequest<any>): unknown => {
+      for (const t of request.txns) {
+        const found = state.txns.get(t.appId)
+        if (found !== t.expected) return new Fenced({ table: tableName, appId: t.appId, expected: t.expected, found })
+      }
+      return request.precondition?.(state)
+    }
+
+    /**
+     * Writes the requests of `group` as one commit at the next version. Each request is checked on
+     * its own against the latest state: a refused one fails alone, the others commit together.
+     */
+    const commitGroup = (group: ReadonlyArray<Waiting>) =>
+      Effect.gen(function*() {
+        // Names this commit, so that a write whose answer was lost is recognised as ours.
+        const txnId = randomUUID()
+        let live = group
+        for (;;) {
+          yield* refresh
+          const accepted: Array<Waiting> = []
+          for (const w of live) {
+            const refused = refusalOf(w.request)
+            if (refused === undefined) accepted.push(w)
+            else Deferred.doneUnsafe(w.outcome, Effect.fail(refused))
           }
-        })
+          live = accepted
+          if (live.length === 0) return
+          const requests = live.map((w) => w.request)
+          const version = state.version + 1
+          const now = yield* Clock.currentTimeMillis
+          const removes = requests.flatMap((r) => r.removes ?? [])
+          const commitInfo: CommitInfo = {
+            timestamp: now,
+            operation: requests[0]!.operation,
+            operationParameters: operationParametersOf(requests),
+            isBlindAppend: removes.length === 0,
+            engineInfo: ENGINE,
+            txnId
+          }
+          const actions: Array<Action> = [{ commitInfo }]
+          if (version === 0) actions.push({ protocol: options.protocol }, { metaData: options.metaData })
+          for (const r of requests) {
+            for (const t of [...r.txns, ...(r.markers ?? [])]) actions.push({ txn: { appId: t.appId, version: t.version, lastUpdated: now } })
+          }
+          for (const remove of removes) actions.push({ remove })
+          for (const r of requests) for (const add of r.adds) actions.push({ add })
+          const file = joinKey(logDir, commitFileName(version))
+          const created = yield* store.putIfAbsent(file, encodeCommit(actions))
+          // Another writer took this version (read what it wrote, re-check the txns, try the next
+          // one), unless the version holds this very commit: a retried write whose first answer was
+          // lost finds its own object there.
+          if (!created && !(yield* holdsCommit(store, file, txnId))) continue
+          apply(state, actions)
+          state.version = version
+          if (version > 0 && version % options.checkpointInterval === 0) yield* writeCheckpoint(version)
+          for (const w of live) Deferred.doneUnsafe(w.outcome, Effect.succeed(version))
+          return
+        }
+      }).pipe(
+        // A failed write fails every request it carried: each caller retries or recovers on its own.
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            for (const w of group) if (!Deferred.isDoneUnsafe(w.outcome)) Deferred.doneUnsafe(w.outcome, exit._tag === "Failure" ? Effect.failCause(exit.cause) : Effect.die("commit ended without an outcome"))
+          })
+        )
       )
+
+    /**
+     * `mine`, and the shared commits waiting with it that can go into the same version: the same
+     * operation, and no application id twice (a second commit of one writer checks against the first).
+     */
+    const groupOf = (mine: Waiting): Array<Waiting> => {
+      if (mine.request.shared !== true) return [mine]
+      const group = [mine]
+      const appIds = new Set(mine.request.txns.map((t) => t.appId))
+      for (let i = 0; i < waiting.length; i++) {
+        const w = waiting[i]!
+        if (w === mine) {
+          waiting.splice(i--, 1)
+          continue
+        }
+        if (w.request.operation !== mine.request.operation || w.request.txns.some((t) => appIds.has(t.appId))) continue
+        for (const t of w.request.txns) appIds.add(t.appId)
+        group.push(w)
+        waiting.splice(i--, 1)
+      }
+      return group
+    }
+
+    const commit = <E = never>(request: CommitRequest<E>) =>
+      Effect.gen(function*() {
+        const mine: Waiting = { request, outcome: yield* Deferred.make<number, any>() }
+        if (request.shared === true) waiting.push(mine)
+        yield* lock.withPermits(1)(Effect.suspend(() =>
+          // Another commit took this one along while it waited for the lock.
+          Deferred.isDoneUnsafe(mine.outcome) ? Effect.void : commitGroup(groupOf(mine))
+        )).pipe(Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            const at = waiting.indexOf(mine)
+            if (at >= 0) waiting.splice(at, 1)
+          })
+        ))
+        return yield* (Deferred.await(mine.outcome) as Effect.Effect<number, E | Fenced | LakeIOError | DeltaLogError>)
+      })
 
     return {
       store,
@@ -299,6 +375,23 @@ export const openDeltaTable = (options: DeltaTableOptions): Effect.Effect<DeltaT
       commit
     } satisfies DeltaTable
   })
+
+/**
+ * The operation parameters of a commit of `requests`: those of the one request, or, for several,
+ * each parameter's distinct values joined by commas (say the queries and epochs it covers).
+ */
+const operationParametersOf = (requests: ReadonlyArray<CommitRequest<any>>): Record<string, string> => {
+  if (requests.length === 1) return { ...requests[0]!.operationParameters }
+  const values = new Map<string, Array<string>>()
+  for (const r of requests) {
+    for (const [k, v] of Object.entries(r.operationParameters ?? {})) {
+      const list = values.get(k) ?? []
+      if (!list.includes(v)) list.push(v)
+      values.set(k, list)
+    }
+  }
+  return Object.fromEntries([...values].map(([k, list]) => [k, list.join(",")]))
+}
 
 const parseCommit = (table: string, file: string, text: string): Effect.Effect<Array<Action>, DeltaLogError> =>
   Effect.try({

@@ -3,7 +3,7 @@
  * date partition, written whole under a name of its own, then one log commit fenced by `txn`.
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Semaphore } from "effect"
 import type { SourcePartition } from "../../topology/Record.ts"
 import { crashPoint } from "../CrashPoint.ts"
 import type { Table } from "apache-arrow"
@@ -233,10 +233,16 @@ export const openLakeTable = <R>(
       Effect.flatMap(table.snapshot, (s) =>
         Effect.forEach(written, (f) => (s.files.has(f) ? Effect.void : store.delete(joinKey(root, f))), { discard: true }))
 
-    const updateMetadata = Effect.gen(function*() {
+    // One metadata write at a time, skipped when one already wrote the version the log is at: the
+    // partitions whose windows one log version carried write it once.
+    const metadataLock = yield* Semaphore.make(1)
+    let metadataVersion = -1
+    const updateMetadata = metadataLock.withPermits(1)(Effect.gen(function*() {
       const snapshot = yield* table.snapshot
+      if (snapshot.version <= metadataVersion) return
       yield* store.put(joinKey(root, "_metadata.json"), JSON.stringify(feedMetadata(feed, store.locate(root), snapshot), null, 2), { durable: false })
-    })
+      metadataVersion = snapshot.version
+    }))
 
     const write: LakeTable<R>["write"] = ({ sp, from, to, expected, decisions, state, parts }) =>
       Effect.gen(function*() {
@@ -253,7 +259,9 @@ export const openLakeTable = <R>(
             ],
             adds,
             operation: "STREAMING UPDATE",
-            operationParameters: { outputMode: "Append", queryId: appId, epochId: String(to) }
+            operationParameters: { outputMode: "Append", queryId: appId, epochId: String(to) },
+            // The windows of other partitions that wait for the log go into the same version.
+            shared: true
           })
         ).pipe(Effect.tapError((e) => (e._tag === "Fenced" ? removeUncommitted(written) : Effect.void)))
         yield* crashPoint("lake:after-log-commit")

@@ -1,9 +1,10 @@
 /**
  * The warehouse sink: a window is aggregated in memory, then written in ONE transaction that
  * locks the partition's `sluice_offsets` row, checks it still holds the window's first offset
- * (fencing any other writer), adds the aggregates and advances the offset.
+ * (fencing any other writer), adds the aggregates and advances the offset. Windows of other
+ * partitions waiting meanwhile share the next transaction, each checked and fenced on its own.
  */
-import { Clock, Data, Effect, Option } from "effect"
+import { Clock, Data, Deferred, Effect, Option, Semaphore } from "effect"
 import { type Expression, sql, type Transaction as KyselyTransaction } from "kysely"
 import { DailyAggregates } from "../../domain/DailyAggregates.ts"
 import type { EurTransaction } from "../../domain/ExchangeRate.ts"
@@ -237,45 +238,124 @@ export const makeWarehouseSink = (
   const recover: Sink<EurTransaction>["recover"] = (sp) =>
     Effect.tap(position(sp), (p) => Effect.sync(() => next.set(keyOf(sp), p.next)))
 
+  /** A window's transaction waiting for its turn, and where its outcome goes. */
+  interface Pending {
+    readonly sp: SourcePartition
+    readonly expected: number | undefined
+    readonly from: number
+    readonly to: number
+    readonly decisions: number
+    readonly aggregates: DailyAggregates
+    readonly outcome: Deferred.Deferred<void, Fence | WarehouseError>
+  }
+  // Windows waiting for the transaction in progress to end: the next transaction carries them all.
+  const waiting: Array<Pending> = []
+  const turn = Semaphore.makeUnsafe(1)
+
   /**
-   * One attempt at the window's transaction. A failed ROLLBACK (the connection is gone) never
-   * hides the error that caused it, and the transaction is not interrupted once begun: a revoked
-   * partition's commit either lands before the revoke returns or never starts.
+   * One transaction for the windows of `group` (one per partition): it locks their offsets rows,
+   * leaves out (fenced) each window whose row is not what its writer expected, adds the others'
+   * aggregates together, advances their offsets and commits. A failed ROLLBACK (the connection is
+   * gone) never hides the error that caused it.
    */
-  const commit = (sp: SourcePartition, expected: number | undefined, from: number, to: number, decisions: number, a: DailyAggregates) =>
-    Effect.uninterruptible(Effect.gen(function*() {
+  const commitGroup = (group: ReadonlyArray<Pending>) =>
+    Effect.gen(function*() {
       const now = toDateTime(yield* Clock.currentTimeMillis)
-      return yield* Effect.tryPromise({
+      const span = group.length === 1
+        ? `${topic}/${group[0]!.sp.partition} offsets ${group[0]!.from}..${group[0]!.to}`
+        : `${topic}: ${group.map((w) => `${w.sp.partition}:${w.from}..${w.to}`).join(", ")}`
+      const accepted = yield* Effect.tryPromise({
         try: async () => {
           const trx = await db.startTransaction().setIsolationLevel("read committed").execute()
           try {
-            const k = row(sp)
-            const current = await warehouse.forUpdate(
-              trx.selectFrom("sluice_offsets").select("next_offset")
-                .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
-                .where("partition", "=", k.partition).where("sink", "=", k.sink)
-            ).executeTakeFirst()
-            const found = current === undefined ? undefined : Number(current.next_offset)
-            if (found !== expected) throw new Fence({ expected, found })
-            if (current === undefined) {
-              // Claims the partition: of two first writers, the second fails on the primary key.
-              await trx.insertInto("sluice_offsets").values({ ...k, next_offset: from, decisions_version: decisions, updated_at: now }).execute()
-                .catch((e: unknown) => Promise.reject(warehouse.isDuplicateKey(e) ? new Fence({ expected, found: from }) : e))
+            const rows = await warehouse.forUpdate(
+              trx.selectFrom("sluice_offsets").select(["topic_id", "partition", "next_offset"])
+                .where("consumer_group", "=", options.group).where("topic", "=", topic).where("sink", "=", SINK)
+                .where((eb) => eb.or(group.map((w) => eb.and([eb("topic_id", "=", w.sp.topicId), eb("partition", "=", w.sp.partition)]))))
+            ).execute()
+            const found = new Map(rows.map((r) => [`${r.topic_id}/${r.partition}`, Number(r.next_offset)]))
+            const accepted: Array<Pending> = []
+            for (const w of group) {
+              const current = found.get(keyOf(w.sp))
+              if (current !== w.expected) {
+                Deferred.doneUnsafe(w.outcome, Effect.fail(new Fence({ expected: w.expected, found: current })))
+                continue
+              }
+              if (current === undefined) {
+                // Claims the partition: of two first writers, the second fails on the primary key.
+                const claimed = await trx.insertInto("sluice_offsets").values({ ...row(w.sp), next_offset: w.from, decisions_version: w.decisions, updated_at: now }).execute()
+                  .then(() => true, (e: unknown) => (warehouse.isDuplicateKey(e) ? false : Promise.reject(e)))
+                if (!claimed) {
+                  Deferred.doneUnsafe(w.outcome, Effect.fail(new Fence({ expected: w.expected, found: w.from })))
+                  continue
+                }
+              }
+              accepted.push(w)
             }
-            await writeAggregates(warehouse, trx, a, options.chunkSize)
-            crashNow("warehouse:before-commit")
-            await trx.updateTable("sluice_offsets").set({ next_offset: to + 1, decisions_version: decisions, updated_at: now })
-              .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
-              .where("partition", "=", k.partition).where("sink", "=", k.sink)
-              .execute()
+            if (accepted.length > 0) {
+              let aggregates = accepted[0]!.aggregates
+              if (accepted.length > 1) {
+                aggregates = new DailyAggregates()
+                for (const w of accepted) aggregates.absorb(w.aggregates)
+              }
+              await writeAggregates(warehouse, trx, aggregates, options.chunkSize)
+              crashNow("warehouse:before-commit")
+              for (const w of accepted) {
+                const k = row(w.sp)
+                await trx.updateTable("sluice_offsets").set({ next_offset: w.to + 1, decisions_version: w.decisions, updated_at: now })
+                  .where("consumer_group", "=", k.consumer_group).where("topic", "=", k.topic).where("topic_id", "=", k.topic_id)
+                  .where("partition", "=", k.partition).where("sink", "=", k.sink)
+                  .execute()
+              }
+            }
             await trx.commit().execute()
+            return accepted
           } catch (e) {
             await trx.rollback().execute().catch(() => undefined)
             throw e
           }
         },
-        catch: (cause) => cause instanceof Fence ? cause : warehouse.toError(`write ${topic}/${sp.partition} offsets ${from}..${to}`, cause)
+        catch: (cause) => warehouse.toError(`write ${span}`, cause)
       })
+      for (const w of accepted) Deferred.doneUnsafe(w.outcome, Effect.void)
+    }).pipe(
+      // A failed transaction fails every window it carried: each is retried (or stops the service) on its own.
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          for (const w of group) {
+            if (!Deferred.isDoneUnsafe(w.outcome)) Deferred.doneUnsafe(w.outcome, exit._tag === "Failure" ? Effect.failCause(exit.cause) : Effect.die("warehouse commit ended without an outcome"))
+          }
+        })
+      )
+    )
+
+  /**
+   * One attempt at a window's transaction. Windows of other partitions that wait meanwhile share
+   * the next transaction: one commit and no row-lock waits between partitions, however many there
+   * are. Not interrupted once queued: a revoked partition's commit either lands before the revoke
+   * returns or never starts.
+   */
+  const commit = (sp: SourcePartition, expected: number | undefined, from: number, to: number, decisions: number, aggregates: DailyAggregates) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      const mine: Pending = { sp, expected, from, to, decisions, aggregates, outcome: yield* Deferred.make<void, Fence | WarehouseError>() }
+      waiting.push(mine)
+      yield* turn.withPermits(1)(Effect.suspend(() => {
+        // Another window's transaction carried this one while it waited.
+        if (Deferred.isDoneUnsafe(mine.outcome)) return Effect.void
+        // At most one window per partition in a transaction: a second one checks against the first.
+        waiting.splice(waiting.indexOf(mine), 1)
+        const group = [mine]
+        const partitions = new Set([keyOf(sp)])
+        for (let i = 0; i < waiting.length; i++) {
+          const w = waiting[i]!
+          if (partitions.has(keyOf(w.sp))) continue
+          partitions.add(keyOf(w.sp))
+          group.push(w)
+          waiting.splice(i--, 1)
+        }
+        return commitGroup(group)
+      }))
+      return yield* Deferred.await(mine.outcome)
     }))
 
   const open: Sink<EurTransaction>["open"] = (sp, from, decisions) =>

@@ -126,6 +126,34 @@ describe("DeltaLog", () => {
     expect((await run(readSnapshot(root))).txns.get("f@t/3")).toBe(120)
   })
 
+  it("writes shared commits that wait for the log together, each with its own txn; a stale one is refused alone", async () => {
+    const root = tempDir()
+    const table = await run(openDeltaTable(options(root, 1_000)))
+    await run(table.commit({ txns: [{ appId: "f@t/9", expected: undefined, version: 5 }], adds: [add("first.parquet")], operation: "STREAMING UPDATE" }))
+    const request = (i: number) => ({
+      // Partition 9 expects nothing, but the log holds 5 for it: that one commit is fenced.
+      txns: [{ appId: `f@t/${i}`, expected: undefined, version: 100 + i }],
+      markers: [{ appId: `d@t/${i}`, version: 1 }],
+      adds: [add(`p${i}.parquet`)],
+      operation: "STREAMING UPDATE",
+      operationParameters: { outputMode: "Append", queryId: `f@t/${i}`, epochId: String(100 + i) },
+      shared: true
+    })
+    const exits = await Promise.all(Array.from({ length: 10 }, (_, i) => Effect.runPromiseExit(table.commit(request(i)))))
+    expect(failureOf(exits[9]!)).toEqual(new Fenced({ table: root, appId: "f@t/9", expected: undefined, found: 5 }))
+    const versions = exits.slice(0, 9).map((e) => (e._tag === "Success" ? e.value : -1))
+    // The first takes the log alone; the ones that waited for it share the next version.
+    expect(new Set(versions)).toEqual(new Set([1, 2]))
+    const snapshot = await run(readSnapshot(root))
+    expect(snapshot.version).toBe(2)
+    expect([...snapshot.files.keys()].sort()).toEqual(["first.parquet", ...Array.from({ length: 9 }, (_, i) => `p${i}.parquet`)].sort())
+    for (let i = 0; i < 9; i++) expect([snapshot.txns.get(`f@t/${i}`), snapshot.txns.get(`d@t/${i}`)]).toEqual([100 + i, 1])
+    expect(snapshot.txns.get("f@t/9")).toBe(5)
+    const lines = readFileSync(path.join(root, "_delta_log", commitFileName(2)), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+    expect(lines.filter((l) => "commitInfo" in l)).toHaveLength(1)
+    expect(lines[0].commitInfo.operationParameters.queryId.split(",")).toHaveLength(8)
+  })
+
   it("writes a Parquet checkpoint every N commits and recovers from it alone", async () => {
     const root = tempDir()
     const table = await run(openDeltaTable(options(root, 3)))

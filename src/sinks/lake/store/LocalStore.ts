@@ -31,6 +31,38 @@ const fsyncPath = async (p: string): Promise<void> => {
   }
 }
 
+/**
+ * Folder fsyncs shared by the writes that wait for them: a write whose entry must be durable asks
+ * for an fsync of its folder that starts after it asked; every write that asks while one runs
+ * shares the next one. Several partitions' files landing in one day folder cost one fsync, not one each.
+ */
+const makeFolderSyncs = () => {
+  const folders = new Map<string, { running: Promise<void>; next: Promise<void> | undefined }>()
+  const start = (dir: string): Promise<void> => {
+    const running = fsyncPath(dir).finally(() => {
+      const entry = folders.get(dir)!
+      if (entry.next === undefined) folders.delete(dir)
+    })
+    return running
+  }
+  return (dir: string): Promise<void> => {
+    const entry = folders.get(dir)
+    if (entry === undefined) {
+      const running = start(dir)
+      folders.set(dir, { running, next: undefined })
+      return running
+    }
+    // The fsync running may have begun before this write: the next one, shared, covers it.
+    entry.next ??= entry.running.catch(() => undefined).then(() => {
+      const next = start(dir)
+      entry.running = next
+      entry.next = undefined
+      return next
+    })
+    return entry.next
+  }
+}
+
 /** Creates the folder `dir` and its missing parents; each created folder below `root` gets the mode `modeOf` gives its key. */
 const makeFolders = async (root: string, dir: string, modeOf: ((key: string) => number) | undefined): Promise<void> => {
   const relative = path.relative(root, dir)
@@ -101,6 +133,7 @@ export const makeLocalStore = (dir: string, options: { readonly folderMode?: (ke
   const root = path.resolve(dir)
   const fileOf = (key: string): string => path.join(root, key)
   const folders = (folder: string) => makeFolders(root, folder, options.folderMode)
+  const syncFolder = makeFolderSyncs()
 
   /** Temporary file, fsync, rename, fsync of the folder: readers see the old file or the new one. */
   const replace = (key: string, data: AsyncIterable<Uint8Array> | Bytes, durable: boolean) =>
@@ -112,7 +145,7 @@ export const makeLocalStore = (dir: string, options: { readonly folderMode?: (ke
       yield* io("rename", target, () => fs.rename(tmp, target)).pipe(
         Effect.tapError(() => io("unlink", tmp, () => fs.unlink(tmp)).pipe(Effect.ignore))
       )
-      if (durable) yield* io("fsync", path.dirname(target), () => fsyncPath(path.dirname(target)))
+      if (durable) yield* io("fsync", path.dirname(target), () => syncFolder(path.dirname(target)))
       return size
     })
 
@@ -127,7 +160,7 @@ export const makeLocalStore = (dir: string, options: { readonly folderMode?: (ke
           () => true,
           (e) => (code(e) === "EEXIST" ? false : Promise.reject(e))
         )).pipe(Effect.ensuring(io("unlink", tmp, () => fs.unlink(tmp)).pipe(Effect.ignore)))
-      if (created) yield* io("fsync", path.dirname(target), () => fsyncPath(path.dirname(target)))
+      if (created) yield* io("fsync", path.dirname(target), () => syncFolder(path.dirname(target)))
       return created
     })
 
