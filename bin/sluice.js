@@ -25,7 +25,7 @@ const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\
 if (typeof process.execve === "function" && !given.some((a) => a.startsWith("--max-semi-space-size"))) {
   const { tmpdir } = await import("node:os")
   // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and keeps what
-  // they freed: two arenas took `run` over the bench's lake from 424 to 396 MB of peak RSS.
+  // they freed: two arenas took `run` over the bench's lake from 424 to 387 MB of peak RSS.
   const env = { NODE_COMPILE_CACHE: `${tmpdir()}/node-compile-cache`, MALLOC_ARENA_MAX: "2", ...process.env }
   process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)], env)
 }
