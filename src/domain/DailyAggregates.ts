@@ -91,6 +91,22 @@ const getOrCreate = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
 }
 
 /**
+ * Adds `theirs` (facts by key, then by inner key) into `mine`: a fact only they have is copied with
+ * `copy`, one both have is added into mine with `add`; `theirs` is left as it was.
+ */
+const absorbNested = <K, J, F>(mine: Map<K, Map<J, F>>, theirs: Map<K, Map<J, F>>, copy: (f: F) => F, add: (m: F, f: F) => void): void => {
+  for (const [key, facts] of theirs) {
+    const own = getOrCreate(mine, key, () => new Map<J, F>())
+    for (const [inner, f] of facts) {
+      const m = own.get(inner)
+      if (m === undefined) own.set(inner, copy(f))
+      else add(m, f)
+    }
+  }
+}
+
+
+/**
  * The aggregates of a window. Facts are kept in maps nested by entity then by (type and) day
  * number, so adding a transaction hashes each id once and builds no composite key.
  */
@@ -238,47 +254,26 @@ export class DailyAggregates {
     for (const r of other.rates) this.rates.add(r)
     this.counted += other.counted
     this.#volume += other.#volume
-    for (const [userId, days] of other.#userDays) {
-      const mine = getOrCreate(this.#userDays, userId, () => new Map<number, UserDayFact>())
-      for (const [typeDay, f] of days) {
-        const m = mine.get(typeDay)
-        if (m === undefined) mine.set(typeDay, { ...f })
-        else {
-          m.totalCents = sumExact(m.totalCents, f.totalCents)
-          m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
-          m.count += f.count
-        }
+    absorbNested(this.#userDays, other.#userDays, (f) => ({ ...f }), (m, f) => {
+      m.totalCents = sumExact(m.totalCents, f.totalCents)
+      m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
+      m.count += f.count
+    })
+    absorbNested(this.#paymentMethodDays, other.#paymentMethodDays, (f) => ({ ...f }), (m, f) => {
+      m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
+      m.count += f.count
+    })
+    absorbNested(this.#productDays, other.#productDays, (f) => ({ ...f, buyers: new Set(f.buyers) }), (m, f) => {
+      m.purchases += f.purchases
+      m.units = sumExact(m.units, f.units)
+      m.revenueEurCents = sumExact(m.revenueEurCents, f.revenueEurCents)
+      for (const b of f.buyers) m.buyers.add(b)
+      if (f.seenAt >= m.seenAt) {
+        m.name = f.name
+        m.category = f.category
+        m.seenAt = f.seenAt
       }
-    }
-    for (const [pmId, days] of other.#paymentMethodDays) {
-      const mine = getOrCreate(this.#paymentMethodDays, pmId, () => new Map<number, PaymentMethodDayFact>())
-      for (const [day, f] of days) {
-        const m = mine.get(day)
-        if (m === undefined) mine.set(day, { ...f })
-        else {
-          m.totalEurCents = sumExact(m.totalEurCents, f.totalEurCents)
-          m.count += f.count
-        }
-      }
-    }
-    for (const [productId, days] of other.#productDays) {
-      const mine = getOrCreate(this.#productDays, productId, () => new Map<number, ProductDay>())
-      for (const [day, f] of days) {
-        const m = mine.get(day)
-        if (m === undefined) mine.set(day, { ...f, buyers: new Set(f.buyers) })
-        else {
-          m.purchases += f.purchases
-          m.units = sumExact(m.units, f.units)
-          m.revenueEurCents = sumExact(m.revenueEurCents, f.revenueEurCents)
-          for (const b of f.buyers) m.buyers.add(b)
-          if (f.seenAt >= m.seenAt) {
-            m.name = f.name
-            m.category = f.category
-            m.seenAt = f.seenAt
-          }
-        }
-      }
-    }
+    })
   }
 
   /** Facts by user, type and day. */
