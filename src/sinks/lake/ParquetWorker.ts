@@ -22,7 +22,11 @@ parentPort?.on("message", (request: EncodeRequest) => {
   try {
     const bytes = "checkpoint" in request ? encodeCheckpoint(request.checkpoint) : encodeParquetIpc(request.ipc, request.compression)
     response = { id: request.id, bytes, wasmBytes: wasmMemory().buffer.byteLength }
-    parentPort!.postMessage(response, [bytes.buffer as ArrayBuffer])
+    // The IPC bytes go back too: a buffer this thread received is freed only by this thread's
+    // collector, which its few allocations seldom run, so every window's copy stayed resident.
+    const transfer = [bytes.buffer as ArrayBuffer]
+    if ("ipc" in request) transfer.push(request.ipc.buffer as ArrayBuffer)
+    parentPort!.postMessage(response, transfer)
   } catch (e) {
     response = { id: request.id, error: (e as Error).message ?? String(e), wasmBytes: wasmMemory().buffer.byteLength }
     parentPort!.postMessage(response)
