@@ -7,7 +7,6 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { Data, Effect, type Scope } from "effect"
 import { folderMode } from "../sinks/lake/FolderModes.ts"
 import { makeLocalStore } from "../sinks/lake/store/LocalStore.ts"
-import { makeS3Store } from "../sinks/lake/store/S3Store.ts"
 import { checkPutIfAbsent, isTransientIOError, type LakeIOError, type Store, type StoreUnsupported } from "../sinks/lake/store/Store.ts"
 import { defaultOutagePolicy, waitOut } from "../topology/Outage.ts"
 
@@ -112,7 +111,8 @@ export const openLake = (
     const location = settings.lake
     const store = location.kind === "file"
       ? makeLocalStore(location.dir, { folderMode })
-      : yield* makeS3Store({
+      // Loaded for a lake in a bucket only: the AWS SDK's modules hold about 10 MB.
+      : yield* (yield* Effect.promise(() => import("../sinks/lake/store/S3Store.ts"))).makeS3Store({
         bucket: location.bucket,
         prefix: location.prefix,
         endpoint: settings.s3.endpoint,

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3"
+import type { S3Client } from "@aws-sdk/client-s3"
 import { Console, Effect } from "effect"
 import { ensureMavenLibs, jarsIn } from "./MavenLibs.ts"
 import { isAlive, javaCommand, javaNotFound, shortPath } from "./Paths.ts"
@@ -103,8 +103,12 @@ export const proxyProperties = (paths: S3ProxyPaths, creds: Credentials): string
     ""
   ].join("\n")
 
-const client = (endpoint: S3ProxyEndpoint): S3Client =>
-  new S3Client({
+// The SDK is loaded when the S3 server is, not by every command that imports the stack (its
+// modules hold about 10 MB).
+const sdk = () => import("@aws-sdk/client-s3")
+
+const client = async (endpoint: S3ProxyEndpoint): Promise<S3Client> =>
+  new (await sdk()).S3Client({
     endpoint: endpoint.endpoint,
     region: endpoint.region,
     forcePathStyle: true,
@@ -119,9 +123,9 @@ const client = (endpoint: S3ProxyEndpoint): S3Client =>
  */
 export const probe = (endpoint: S3ProxyEndpoint): Effect.Effect<"ours" | "foreign" | "none"> =>
   Effect.promise(async () => {
-    const s3 = client(endpoint)
+    const s3 = await client(endpoint)
     try {
-      await s3.send(new ListBucketsCommand({}))
+      await s3.send(new (await sdk()).ListBucketsCommand({}))
       return "ours" as const
     } catch (e) {
       return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined ? "none" as const : "foreign" as const
@@ -181,9 +185,9 @@ const writeEnv = (endpoint: S3ProxyEndpoint) =>
 const createBucket = (endpoint: S3ProxyEndpoint) =>
   Effect.tryPromise({
     try: async () => {
-      const s3 = client(endpoint)
+      const s3 = await client(endpoint)
       try {
-        await s3.send(new CreateBucketCommand({ Bucket: endpoint.bucket })).catch((e: { name?: string }) =>
+        await s3.send(new (await sdk()).CreateBucketCommand({ Bucket: endpoint.bucket })).catch((e: { name?: string }) =>
           e.name === "BucketAlreadyOwnedByYou" || e.name === "BucketAlreadyExists" ? undefined : Promise.reject(e)
         )
       } finally {
