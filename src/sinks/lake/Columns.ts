@@ -96,6 +96,14 @@ export const sourcesOf = <R>(columns: ReadonlyArray<Column<R>>): Array<Source<R>
 const TWO_32 = 4294967296
 /** A string column stays dictionary-encoded while it has at most this many distinct values. */
 const MAX_DICTIONARY = 1024
+/**
+ * Of the string sources whose dictionary overflowed in a recent file, how many files ago that was:
+ * their next files start as plain bytes (ids, names, addresses), rather than filling and dropping a
+ * dictionary of MAX_DICTIONARY values in every file of every partition. Every RETRY_DICTIONARY-th
+ * file tries a dictionary again, in case the values became fewer.
+ */
+const overflowed = new WeakMap<Source<any>, number>()
+const RETRY_DICTIONARY = 16
 
 const growFloat64 = (a: Float64Array<ArrayBuffer>, needed: number): Float64Array<ArrayBuffer> => {
   const next = new Float64Array(Math.max(needed, a.length * 2, 256))
@@ -152,6 +160,11 @@ class ColumnBuilder<R> {
     this.#get = src.get
     this.#nullable = src.nullable
     this.#kind = src.type === "string" ? STRING : src.type === "binary" ? BINARY : src.type === "boolean" ? BOOLEAN : NUMBER
+    const since = overflowed.get(src)
+    if (this.#kind === STRING && since !== undefined) {
+      overflowed.set(src, since + 1)
+      if (since % RETRY_DICTIONARY !== 0) this.#dictionary = undefined
+    }
   }
 
   // The hot path: one call per row and source. No closure or object is allocated here.
@@ -199,6 +212,7 @@ class ColumnBuilder<R> {
           // Too many distinct values to be worth a dictionary: their bytes from here on, out of the
           // JavaScript heap (strings kept for a whole window were copied by every collection).
           this.#dictionary = undefined
+          overflowed.set(this.source, 1)
           for (let j = 0; j < i; j++) this.#appendBytes(j, this.#isValid(j) ? this.#dictionaryValues[this.#indices[j]!]! : null)
           this.#appendBytes(i, v)
           return
@@ -239,6 +253,8 @@ class ColumnBuilder<R> {
 
   /** The Arrow data of every row so far (built once; the builder is done with afterwards). */
   data(): Data {
+    // Enough rows that fit a dictionary: the source's values are few again.
+    if (this.#data === undefined && this.#dictionary !== undefined && this.length >= MAX_DICTIONARY) overflowed.delete(this.source)
     this.#data ??= this.#build()
     return this.#data
   }

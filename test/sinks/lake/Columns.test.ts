@@ -106,6 +106,28 @@ describe("RowGroup", () => {
     }
   })
 
+  it("starts a source's next files as plain strings once its dictionary overflowed, and tries one again later", () => {
+    interface T {
+      readonly v: string
+    }
+    const v = source.string<T>("v", (r) => r.v)
+    const col = [scalar("v", v)]
+    const file = (n: number, distinct: number) => {
+      const g = new RowGroup(sourcesOf(col))
+      for (let i = 0; i < n; i++) g.add({ v: `v-${i % distinct}` })
+      const child = g.table(col).getChild("v")!
+      expect([...child]).toEqual(Array.from({ length: n }, (_, i) => `v-${i % distinct}`))
+      return String(child.type)
+    }
+    expect(file(2_000, 3)).toMatch(/^Dictionary/)
+    expect(file(2_000, 2_000)).toBe("Utf8")
+    // Few values now, but the source overflowed a file ago: plain, until the 16th file retries.
+    const types = Array.from({ length: 16 }, () => file(2_000, 3))
+    expect(types.slice(0, 15).every((t) => t === "Utf8")).toBe(true)
+    expect(types[15]).toMatch(/^Dictionary/)
+    expect(file(2_000, 3)).toMatch(/^Dictionary/)
+  })
+
   it("refuses a missing value in a column that is not nullable", () => {
     const g = new RowGroup(sourcesOf(flat))
     expect(() => g.add({ ...row(1), name: null as unknown as string })).toThrow(/name is not nullable/)
