@@ -149,7 +149,8 @@ class ColumnBuilder<R> {
   #utf8: Buffer = EMPTY
   #utf8Length = 0
   #offsets = new Int32Array(0)
-  #dictionary: Map<string, number> | undefined = new Map()
+  /** While a string column keeps a dictionary: each value's index in `#dictionaryValues`. */
+  #dictionary: Map<string, number> | undefined
   #dictionaryValues: Array<string> = []
   #indices = new Int32Array(0)
   #bytes: Array<Uint8Array | null> = []
@@ -160,10 +161,10 @@ class ColumnBuilder<R> {
     this.#get = src.get
     this.#nullable = src.nullable
     this.#kind = src.type === "string" ? STRING : src.type === "binary" ? BINARY : src.type === "boolean" ? BOOLEAN : NUMBER
-    const since = overflowed.get(src)
-    if (this.#kind === STRING && since !== undefined) {
-      overflowed.set(src, since + 1)
-      if (since % RETRY_DICTIONARY !== 0) this.#dictionary = undefined
+    if (this.#kind === STRING) {
+      const since = overflowed.get(src)
+      if (since !== undefined) overflowed.set(src, since + 1)
+      if (since === undefined || since % RETRY_DICTIONARY === 0) this.#dictionary = new Map()
     }
   }
 
