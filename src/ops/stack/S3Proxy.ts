@@ -107,8 +107,8 @@ export const proxyProperties = (paths: S3ProxyPaths, creds: Credentials): string
 // modules hold about 10 MB).
 const sdk = () => import("@aws-sdk/client-s3")
 
-const client = async (endpoint: S3ProxyEndpoint): Promise<S3Client> =>
-  new (await sdk()).S3Client({
+const client = (aws: Awaited<ReturnType<typeof sdk>>, endpoint: S3ProxyEndpoint): S3Client =>
+  new aws.S3Client({
     endpoint: endpoint.endpoint,
     region: endpoint.region,
     forcePathStyle: true,
@@ -123,9 +123,10 @@ const client = async (endpoint: S3ProxyEndpoint): Promise<S3Client> =>
  */
 export const probe = (endpoint: S3ProxyEndpoint): Effect.Effect<"ours" | "foreign" | "none"> =>
   Effect.promise(async () => {
-    const s3 = await client(endpoint)
+    const aws = await sdk()
+    const s3 = client(aws, endpoint)
     try {
-      await s3.send(new (await sdk()).ListBucketsCommand({}))
+      await s3.send(new aws.ListBucketsCommand({}))
       return "ours" as const
     } catch (e) {
       return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined ? "none" as const : "foreign" as const
@@ -185,9 +186,10 @@ const writeEnv = (endpoint: S3ProxyEndpoint) =>
 const createBucket = (endpoint: S3ProxyEndpoint) =>
   Effect.tryPromise({
     try: async () => {
-      const s3 = await client(endpoint)
+      const aws = await sdk()
+      const s3 = client(aws, endpoint)
       try {
-        await s3.send(new (await sdk()).CreateBucketCommand({ Bucket: endpoint.bucket })).catch((e: { name?: string }) =>
+        await s3.send(new aws.CreateBucketCommand({ Bucket: endpoint.bucket })).catch((e: { name?: string }) =>
           e.name === "BucketAlreadyOwnedByYou" || e.name === "BucketAlreadyExists" ? undefined : Promise.reject(e)
         )
       } finally {
