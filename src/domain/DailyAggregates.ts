@@ -105,7 +105,6 @@ const absorbNested = <K, J, F>(mine: Map<K, Map<J, F>>, theirs: Map<K, Map<J, F>
   }
 }
 
-
 /**
  * The aggregates of a window. Facts are kept in maps nested by entity then by (type and) day
  * number, so adding a transaction hashes each id once and builds no composite key.
